@@ -1,0 +1,154 @@
+"""The cache: Redis in production, an in-process store by default. The only module that imports redis.
+
+It holds only what can be rebuilt: dedup claims, replies kept for retries, dialogue state,
+the WeChat access token and locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+
+class CacheUnavailable(RuntimeError):
+    """Redis could not be reached."""
+
+
+class Cache(Protocol):
+    backend: str
+
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str, *, ttl: float | None = None) -> None: ...
+    async def set_nx(self, key: str, value: str, *, ttl: float) -> bool: ...
+    async def delete(self, key: str) -> None: ...
+    def lock(self, name: str, *, timeout: float) -> AbstractAsyncContextManager[None]: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+
+class MemoryCache:
+    """A dict with expiry: correct for one process, which is what the embedded default runs."""
+
+    backend = "memory"
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[str, float | None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._writes = 0
+
+    def _live(self, key: str) -> str | None:
+        item = self._values.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires is not None and expires <= time.monotonic():
+            del self._values[key]
+            return None
+        return value
+
+    def _sweep(self) -> None:
+        # Drop expired keys now and then so that a long-running server does not grow without bound.
+        self._writes += 1
+        if self._writes % 1000 == 0:
+            now = time.monotonic()
+            for key in [k for k, (_, exp) in self._values.items() if exp is not None and exp <= now]:
+                del self._values[key]
+
+    async def get(self, key: str) -> str | None:
+        return self._live(key)
+
+    async def set(self, key: str, value: str, *, ttl: float | None = None) -> None:
+        self._sweep()
+        self._values[key] = (value, time.monotonic() + ttl if ttl else None)
+
+    async def set_nx(self, key: str, value: str, *, ttl: float) -> bool:
+        if self._live(key) is not None:
+            return False
+        await self.set(key, value, ttl=ttl)
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._values.pop(key, None)
+
+    @asynccontextmanager
+    async def lock(self, name: str, *, timeout: float) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with asyncio.timeout(timeout):
+            await lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._values.clear()
+
+
+class RedisCache:
+    """Redis with a key prefix, shared by every app instance and worker."""
+
+    backend = "redis"
+
+    def __init__(self, url: str, *, prefix: str) -> None:
+        self._redis = aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        self._prefix = prefix
+
+    def _key(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> str | None:
+        value = await self._redis.get(self._key(key))
+        return value if value is None else str(value)
+
+    async def set(self, key: str, value: str, *, ttl: float | None = None) -> None:
+        await self._redis.set(self._key(key), value, px=int(ttl * 1000) if ttl else None)
+
+    async def set_nx(self, key: str, value: str, *, ttl: float) -> bool:
+        return bool(await self._redis.set(self._key(key), value, nx=True, px=int(ttl * 1000)))
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(self._key(key))
+
+    @asynccontextmanager
+    async def lock(self, name: str, *, timeout: float) -> AsyncIterator[None]:
+        # The lock expires on its own if its holder dies, so a crashed process never blocks the rest.
+        lock = self._redis.lock(self._key("lock:" + name), timeout=timeout, blocking_timeout=timeout)
+        if not await lock.acquire():
+            raise TimeoutError(f"lock {name} not acquired within {timeout} s")
+        try:
+            yield
+        finally:
+            try:
+                await lock.release()
+            except aioredis.RedisError:
+                pass  # expired while held; another holder may have it now
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (aioredis.RedisError, OSError):
+            return False
+
+    async def delete_prefix(self) -> int:
+        """Remove every key under this cache's prefix (tests, resets)."""
+        removed = 0
+        async for key in self._redis.scan_iter(match=self._prefix + "*", count=500):
+            removed += int(await self._redis.delete(key))
+        return removed
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def make_cache(url: str, *, prefix: str) -> MemoryCache | RedisCache:
+    """Redis when a URL is configured, else the in-process cache."""
+    return RedisCache(url, prefix=prefix) if url else MemoryCache()

@@ -1,0 +1,111 @@
+"""What the app and the worker share for their lifetime: engine, cache, WeChat codec and client, the brain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import db
+from bot.cache import MemoryCache, RedisCache, make_cache
+from bot.dialogue import Brain
+from bot.inbox import Inbox
+from bot.settings import Settings
+from bot.wechat import Codec
+from bot.wechat_api import WeChatApi
+from intents.matcher import Matcher
+from policies import service as policy_service
+from routing import service as routing_service
+
+log = logging.getLogger(__name__)
+
+
+def prepare_database(engine: Engine, *, load_demo: bool) -> None:
+    """Migrate to head; load the seed's routing table, and the demo policy list if asked, into empty tables."""
+    db.upgrade(engine)
+    with db.transaction(db.session_factory(engine)) as session:
+        if routing_service.ensure_default_table(session=session):
+            log.info("loaded the default routing table")
+        if load_demo:
+            added = policy_service.load_demo(session=session)
+            if added:
+                log.info("loaded the demo policy list", extra={"policies": added})
+
+
+def build_matcher(engine: Engine, *, timezone: str) -> Matcher:
+    """A matcher over the published, currently valid policies and the routing table's categories."""
+    today = datetime.now(ZoneInfo(timezone)).date()
+    with db.session_factory(engine)() as session:
+        policies = policy_service.published_docs(session=session, today=today)
+        categories = routing_service.category_docs(session=session)
+    return Matcher(policies, categories)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    db: async_sessionmaker[AsyncSession]
+    cache: MemoryCache | RedisCache
+    http: httpx.AsyncClient
+    api: WeChatApi
+    codec: Codec
+    matcher: Matcher
+    inbox: Inbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        brain = Brain(
+            matcher=lambda: self.matcher,
+            cache=self.cache,
+            db=self.db,
+            state_ttl=self.settings.dialogue.state_ttl,
+        )
+        self.inbox = Inbox(
+            db=self.db,
+            cache=self.cache,
+            brain=brain,
+            api=self.api,
+            budget=self.settings.wechat.reply_budget,
+            dedup_ttl=self.settings.wechat.dedup_ttl,
+        )
+
+    async def close(self) -> None:
+        await self.inbox.drain()
+        await self.http.aclose()
+        await self.cache.close()
+        await self.engine.dispose()
+
+
+async def open_services(
+    settings: Settings, *, load_demo: bool, api_transport: httpx.AsyncBaseTransport | None = None
+) -> Services:
+    """Migrate, load defaults and the match index, connect the cache; everything before the first message."""
+    sync_engine = db.make_engine(settings.database_url)
+    try:
+        await asyncio.to_thread(prepare_database, sync_engine, load_demo=load_demo)
+        matcher = await asyncio.to_thread(build_matcher, sync_engine, timezone=settings.app.timezone)
+    finally:
+        sync_engine.dispose()
+    cache = make_cache(settings.redis.url, prefix=settings.redis.prefix)
+    if isinstance(cache, MemoryCache):
+        log.warning("no Redis configured: using the in-process cache; run a single server process only")
+    engine = db.make_async_engine(settings.database_url)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), transport=api_transport)
+    wechat = settings.wechat
+    api_base = "http://wechat-standin" if api_transport is not None else wechat.api_base
+    return Services(
+        settings=settings,
+        engine=engine,
+        db=db.async_session_factory(engine),
+        cache=cache,
+        http=http,
+        api=WeChatApi(base=api_base, app_id=wechat.app_id, app_secret=wechat.app_secret, cache=cache, http=http),
+        codec=Codec(token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode),
+        matcher=matcher,
+    )

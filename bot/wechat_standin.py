@@ -1,0 +1,92 @@
+"""A stand-in for WeChat's API (access token, customer-service and template messages).
+
+Mounted under /simulator/api by the chat simulator so that pushed replies show up in the chat page;
+started on its own by tests and benchmarks. It keeps what it received and can be told to fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+
+@dataclass
+class StandIn:
+    """What the stand-in received, and the failures it has been told to return."""
+
+    received: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    tokens_issued: list[str] = field(default_factory=list)
+    # openid -> errcode to answer customer-service sends with (e.g. 45015 outside the 48-hour window)
+    failures: dict[str, int] = field(default_factory=dict)
+    # Tokens that WeChat would reject as expired (42001)
+    expired: set[str] = field(default_factory=set)
+    _msgids: itertools.count[int] = field(default_factory=lambda: itertools.count(2_000_000_001))
+
+    def issue_token(self) -> str:
+        token = "TOKEN_" + secrets.token_hex(12)
+        self.tokens_issued.append(token)
+        return token
+
+    def check(self, token: str | None) -> dict[str, Any] | None:
+        if not token or token not in self.tokens_issued:
+            return {"errcode": 40001, "errmsg": "invalid credential"}
+        if token in self.expired:
+            return {"errcode": 42001, "errmsg": "access_token expired"}
+        # Issuing a token invalidates the ones before it, as WeChat does after a grace period.
+        if token != self.tokens_issued[-1]:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+        return None
+
+
+def standin_app(state: StandIn | None = None) -> FastAPI:
+    """A FastAPI app answering like api.weixin.qq.com for the calls appealbot makes."""
+    state = state or StandIn()
+    app = FastAPI(title="WeChat API stand-in", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.standin = state
+
+    @app.get("/cgi-bin/token")
+    async def token(grant_type: str = "", appid: str = "", secret: str = "") -> dict[str, Any]:
+        if grant_type != "client_credential" or not appid or not secret:
+            return {"errcode": 40002, "errmsg": "invalid grant_type"}
+        return {"access_token": state.issue_token(), "expires_in": 7200}
+
+    async def _payload(request: Request) -> dict[str, Any]:
+        try:
+            return dict(json.loads(await request.body()))
+        except (ValueError, TypeError):
+            return {}
+
+    @app.post("/cgi-bin/message/custom/send")
+    async def custom_send(request: Request, access_token: str | None = None) -> dict[str, Any]:
+        refused = state.check(access_token)
+        if refused:
+            return refused
+        payload = await _payload(request)
+        openid = str(payload.get("touser", ""))
+        if not openid:
+            return {"errcode": 40003, "errmsg": "invalid openid"}
+        if openid in state.failures:
+            return {"errcode": state.failures[openid], "errmsg": "refused by stand-in"}
+        state.received[openid].append({"kind": "customer_service", **payload})
+        return {"errcode": 0, "errmsg": "ok"}
+
+    @app.post("/cgi-bin/message/template/send")
+    async def template_send(request: Request, access_token: str | None = None) -> dict[str, Any]:
+        refused = state.check(access_token)
+        if refused:
+            return refused
+        payload = await _payload(request)
+        openid = str(payload.get("touser", ""))
+        if not openid or not payload.get("template_id"):
+            return {"errcode": 40037, "errmsg": "invalid template_id"}
+        msgid = next(state._msgids)
+        state.received[openid].append({"kind": "template", "msgid": msgid, **payload})
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    return app
