@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from intents.cues import cover
 from intents.lexicon import Lexicon
@@ -23,7 +23,9 @@ class CategoryMatch:
 class CategoryIndex:
     """Keyword look-up over the appeal categories, with a fallback for appeals that name none."""
 
-    def __init__(self, categories: Sequence[CategoryDoc], *, lexicon: Lexicon, fallback_code: str | None = None) -> None:
+    def __init__(
+        self, categories: Sequence[CategoryDoc], *, lexicon: Lexicon, fallback_code: str | None = None
+    ) -> None:
         self._categories = tuple(categories)
         self._keywords = [self._terms(category, lexicon) for category in self._categories]
         self.fallback = self._pick_fallback(lexicon, fallback_code)
@@ -48,7 +50,7 @@ class CategoryIndex:
     def best(self, text: str) -> CategoryMatch | None:
         """The category whose keywords cover most of compact text; the earlier one on a tie; None if none match."""
         winner: CategoryMatch | None = None
-        for category, keywords in zip(self._categories, self._keywords):
+        for category, keywords in zip(self._categories, self._keywords, strict=True):
             covered: set[int] = set()
             matched = cover(text, keywords, covered)
             if matched and (winner is None or len(covered) > winner.coverage):

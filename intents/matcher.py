@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 from intents.category_index import CategoryIndex
 from intents.cues import scan_cues
@@ -104,5 +104,10 @@ class Matcher:
         category: CategoryDoc | None = None
         if intent == "appeal":
             category = category_match.category if category_match else self._category_index.fallback
-        kept: tuple[PolicyHit, ...] = tuple(hits) if intent in ("policy", "appeal") else ()
+        kept: tuple[PolicyHit, ...] = ()
+        if intent == "policy":
+            kept = tuple(hits)
+        elif intent == "appeal":
+            # An appeal names a policy only clearly (e.g. a subsidy not paid), never through a stray word.
+            kept = tuple(hit for hit in hits if hit.score >= POLICY_ALONE)
         return MatchResult(text=text, intent=intent, policies=kept, category=category, reference=reference)

@@ -7,8 +7,8 @@ surface (PolicyIndex.search) stays.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from rapidfuzz import fuzz
 
@@ -22,8 +22,8 @@ KEYWORD_WEIGHT = 3.0
 NAME_TERM_WEIGHT = 2.0
 KEYWORD_TERM_WEIGHT = 1.5
 TAG_WEIGHT = 1.0
-CONTENT_WEIGHT = 1.0
-ELIGIBILITY_WEIGHT = 0.6
+CONTENT_WEIGHT = 0.8
+ELIGIBILITY_WEIGHT = 0.5
 # raw evidence -> score in [0, 1): 1 - exp(-raw / SATURATION)
 SATURATION = 3.0
 # A policy is a hit when its score reaches MIN_SCORE and RELATIVE_FLOOR times the best score.
@@ -148,6 +148,8 @@ class PolicyIndex:
 
     def _fuzzy(self, entry: _Entry, flat: str, accepted: Sequence[str]) -> tuple[str, float] | None:
         """The best near miss among the policy's name and keywords: (phrase, strength in (0, 1])."""
+        if any(term in entry.phrases for term in accepted):
+            return None  # a name or keyword matched exactly: no need to guess
         best: tuple[str, float] | None = None
         for phrase in entry.phrases:
             if len(phrase) < FUZZY_MIN_LENGTH or len(flat) < len(phrase) - 1 or _seen(phrase, accepted):

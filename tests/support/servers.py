@@ -38,3 +38,23 @@ def serving(app: Any, *, startup_timeout: float = 60.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def running(settings: Any, *, run_worker: bool = False) -> Iterator[tuple[str, Any]]:
+    """Our app on the given settings, served over HTTP; yields its base URL and the app."""
+    from bot.app import create_app
+
+    app = create_app(settings, run_worker=run_worker)
+    with serving(app) as url:
+        yield url, app
+
+
+@contextmanager
+def standin() -> Iterator[tuple[str, Any]]:
+    """The WeChat API stand-in on its own port; yields its base URL and its recorded state."""
+    from bot.wechat_standin import StandIn, standin_app
+
+    state = StandIn()
+    with serving(standin_app(state)) as url:
+        yield url, state

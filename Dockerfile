@@ -1,0 +1,19 @@
+# One image for every role: `appealbot serve` (default) or `appealbot worker`.
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    APPEALBOT_CONFIG=/app/config.toml
+WORKDIR /app
+
+COPY pyproject.toml README.md config.toml ./
+COPY bot bot
+COPY intents intents
+COPY policies policies
+COPY routing routing
+RUN pip install . && useradd --system --home /app appealbot && mkdir -p /app/var && chown appealbot /app/var
+
+USER appealbot
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+ENTRYPOINT ["appealbot"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,29 @@
+"""Instrument the brain of a running app: count how often it runs and slow it down.
+
+This wraps the real Brain.respond (it still computes the real reply); it is not a mock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+
+class Instrumented:
+    def __init__(self, app: Any, *, delay: float) -> None:
+        self.calls: list[str] = []
+        self.finished = threading.Event()
+        self.replies: list[str | None] = []
+        brain = app.state.services.inbox.brain
+        original = brain.respond
+
+        async def respond(inbound: Any) -> str | None:
+            self.calls.append(inbound.dedup_key)
+            await asyncio.sleep(delay)
+            reply = await original(inbound)
+            self.replies.append(reply)
+            self.finished.set()
+            return reply
+
+        brain.respond = respond
