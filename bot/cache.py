@@ -7,6 +7,7 @@ the WeChat access token and locks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -127,10 +128,9 @@ class RedisCache:
         try:
             yield
         finally:
-            try:
+            # It may have expired while held; another holder may have it now.
+            with contextlib.suppress(aioredis.RedisError):
                 await lock.release()
-            except aioredis.RedisError:
-                pass  # expired while held; another holder may have it now
 
     async def ping(self) -> bool:
         try:

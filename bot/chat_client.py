@@ -18,7 +18,10 @@ from bot.settings import Settings
 from bot.simulator import Outgoing, message_fields
 from bot.wechat import Peer, ProtocolError
 
-HELP = "输入文字发送；/subscribe 关注，/click POLICY_SEARCH|APPEAL|PROGRESS 点菜单，/image，/location，/voice 文字，/quit 退出"
+HELP = (
+    "输入文字发送；/subscribe 关注，/click POLICY_SEARCH|APPEAL|PROGRESS 点菜单，"
+    "/image，/location，/voice 文字，/quit 退出"
+)
 
 
 def _action(line: str, openid: str) -> Outgoing | None:

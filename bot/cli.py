@@ -11,7 +11,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bot import db, logs, settings as settings_module
+from bot import db, logs
+from bot import settings as settings_module
 from bot.settings import Settings, SettingsError
 
 BAD_INPUT = 2
@@ -26,7 +27,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.app import create_app
 
-    settings = settings.replace("server", host=args.host or settings.server.host, port=args.port or settings.server.port)
+    server = settings.server
+    settings = settings.replace("server", host=args.host or server.host, port=args.port or server.port)
     base = f"http://{'127.0.0.1' if settings.server.host in {'0.0.0.0', '::'} else settings.server.host}"
     base += f":{settings.server.port}"
     lines = ["", "appealbot 已启动，请在浏览器打开："]

@@ -106,6 +106,8 @@ async def open_services(
         cache=cache,
         http=http,
         api=WeChatApi(base=api_base, app_id=wechat.app_id, app_secret=wechat.app_secret, cache=cache, http=http),
-        codec=Codec(token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode),
+        codec=Codec(
+            token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode
+        ),
         matcher=matcher,
     )

@@ -25,7 +25,7 @@ def now() -> datetime:
 
 
 def _upsert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def save_inbound(db: async_sessionmaker[AsyncSession], inbound: Inbound) -> int:

@@ -18,11 +18,12 @@ def occurrences(text: str, term: str) -> list[int]:
 def cover(text: str, terms: Iterable[str], covered: set[int] | None = None) -> list[str]:
     """The terms found in text, longest first, skipping occurrences that overlap an earlier find.
 
-    `covered` (character offsets already taken) is updated in place when given.
+    Among terms of the same length the one given first wins. `covered` (character offsets already
+    taken) is updated in place when given.
     """
     taken = covered if covered is not None else set()
     found: list[str] = []
-    for term in sorted(set(terms), key=lambda item: (-len(item), item)):
+    for term in sorted(dict.fromkeys(terms), key=len, reverse=True):
         for start in occurrences(text, term):
             span = range(start, start + len(term))
             if taken.isdisjoint(span):
@@ -33,7 +34,10 @@ def cover(text: str, terms: Iterable[str], covered: set[int] | None = None) -> l
 
 
 def scan_cues(text: str, cues: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
-    """Cue terms of each kind found in compact text; a longer cue of any kind beats a shorter one inside it."""
+    """Cue terms of each kind found in compact text.
+
+    A longer cue of any kind beats a shorter one it overlaps; on equal length the kind given first wins.
+    """
     kind_of: dict[str, str] = {}
     for kind, terms in cues.items():
         for term in terms:

@@ -11,7 +11,8 @@ from typing import Any
 from intents.normalize import compact
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.json")
-CUE_KINDS = ("progress", "appeal_strong", "appeal", "policy")
+# In order of precedence when two cues of the same length overlap.
+CUE_KINDS = ("appeal_strong", "progress", "appeal", "policy")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ WEAK_CUE = 1.0
 CATEGORY_CHAR = 0.5
 CATEGORY_CAP = 3.0
 APPEAL_MIN = 1.5
+# How much the best policy score counts against complaint cues (a policy cue counts 1).
+POLICY_SCORE_WEIGHT = 2.0
 
 
 def find_reference(text: str) -> str | None:
@@ -84,14 +86,15 @@ class Matcher:
 
         if reference is not None:
             intent = "progress"
+        elif cues["progress"] and (len(cues["progress"]) >= 2 or not cues["appeal_strong"]):
+            # "上次反映的拖欠款有进展吗" asks about progress; "我反映的问题没人管" is a complaint.
+            intent = "progress"
         elif cues["appeal_strong"]:
             intent = "appeal"
-        elif cues["progress"]:
-            intent = "progress"
         else:
             coverage = category_match.coverage if category_match else 0
             appeal_score = WEAK_CUE * len(cues["appeal"]) + min(CATEGORY_CAP, CATEGORY_CHAR * coverage)
-            policy_score = len(cues["policy"]) + 2.0 * best
+            policy_score = len(cues["policy"]) + POLICY_SCORE_WEIGHT * best
             if appeal_score >= APPEAL_MIN and appeal_score > policy_score:
                 intent = "appeal"
             elif cues["policy"] or best >= POLICY_ALONE:

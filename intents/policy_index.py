@@ -32,8 +32,9 @@ RELATIVE_FLOOR = 0.4
 MAX_HITS = 5
 # Fuzzy matching of whole names and keywords, for typos: phrases of at least FUZZY_MIN_LENGTH
 # characters that reach FUZZY_MIN_RATIO (rapidfuzz partial_ratio, 0-100) somewhere in the message.
-FUZZY_MIN_LENGTH = 4
-FUZZY_MIN_RATIO = 80.0
+# One wrong character in a phrase of n characters scores 100 * (n - 1) / n: 85 forgives it from 7 characters on.
+FUZZY_MIN_LENGTH = 6
+FUZZY_MIN_RATIO = 85.0
 # Terms of at least this length are also looked up as substrings of the message, not only as tokens.
 SUBSTRING_MIN_LENGTH = 3
 
@@ -50,49 +51,49 @@ def _seen(term: str, accepted: Sequence[str]) -> bool:
     return any(term in other for other in accepted)
 
 
+def _index_doc(doc: PolicyDoc, segmenter: Segmenter) -> _Entry:
+    """The weighted terms of one policy; a term found in several places keeps its highest weight."""
+    lexicon = segmenter.lexicon
+    weights: dict[str, float] = {}
+
+    def put(term: str, weight: float) -> None:
+        if len(term) >= 2 and term not in lexicon.stopwords:
+            weights[term] = max(weights.get(term, 0.0), weight)
+
+    def put_terms(text: str, weight: float) -> None:
+        for term in segmenter.terms(normalize(text)):
+            put(term, weight)
+
+    phrases = {lexicon.canon(compact(doc.name)): NAME_PHRASE_WEIGHT}
+    for keyword in doc.keywords:
+        phrases.setdefault(lexicon.canon(compact(keyword)), KEYWORD_WEIGHT)
+    for phrase, weight in phrases.items():
+        put(phrase, weight)
+    put_terms(doc.name, NAME_TERM_WEIGHT)
+    for keyword in doc.keywords:
+        put_terms(keyword, KEYWORD_TERM_WEIGHT)
+    for alias, canonical in lexicon.canonical.items():
+        if any(alias in phrase for phrase in phrases):
+            put(canonical, NAME_TERM_WEIGHT)
+    for _key, value in doc.tags:
+        put(lexicon.canon(compact(value)), TAG_WEIGHT)
+        put_terms(value, TAG_WEIGHT)
+    put_terms(doc.content, CONTENT_WEIGHT)
+    put_terms(doc.eligibility, ELIGIBILITY_WEIGHT)
+    name_tokens = " ".join(segmenter.terms(normalize(doc.name)))
+    return _Entry(doc=doc, weights=weights, phrases=phrases, name_tokens=name_tokens)
+
+
 class PolicyIndex:
     """An in-memory index of the published policies."""
 
     def __init__(self, docs: Sequence[PolicyDoc], *, segmenter: Segmenter) -> None:
         self._segmenter = segmenter
-        canon = segmenter.lexicon.canon
-        aliases = segmenter.lexicon.canonical
-        self._entries: list[_Entry] = []
+        self._entries = [_index_doc(doc, segmenter) for doc in docs]
         document_frequency: dict[str, int] = {}
-        for doc in docs:
-            weights: dict[str, float] = {}
-
-            def put(term: str, weight: float, weights: dict[str, float] = weights) -> None:
-                if len(term) >= 2 and term not in segmenter.lexicon.stopwords:
-                    weights[term] = max(weights.get(term, 0.0), weight)
-
-            phrases: dict[str, float] = {}
-            name = canon(compact(doc.name))
-            phrases[name] = NAME_PHRASE_WEIGHT
-            for keyword in doc.keywords:
-                phrases.setdefault(canon(compact(keyword)), KEYWORD_WEIGHT)
-            for phrase, weight in phrases.items():
-                put(phrase, weight)
-            for term in segmenter.terms(normalize(doc.name)):
-                put(term, NAME_TERM_WEIGHT)
-            for keyword in doc.keywords:
-                for term in segmenter.terms(normalize(keyword)):
-                    put(term, KEYWORD_TERM_WEIGHT)
-            for alias, canonical in aliases.items():
-                if any(alias in phrase for phrase in phrases):
-                    put(canonical, NAME_TERM_WEIGHT)
-            for _key, value in doc.tags:
-                put(canon(compact(value)), TAG_WEIGHT)
-                for term in segmenter.terms(normalize(value)):
-                    put(term, TAG_WEIGHT)
-            for term in segmenter.terms(normalize(doc.content)):
-                put(term, CONTENT_WEIGHT)
-            for term in segmenter.terms(normalize(doc.eligibility)):
-                put(term, ELIGIBILITY_WEIGHT)
-            for term in weights:
+        for entry in self._entries:
+            for term in entry.weights:
                 document_frequency[term] = document_frequency.get(term, 0) + 1
-            name_tokens = " ".join(segmenter.terms(normalize(doc.name)))
-            self._entries.append(_Entry(doc=doc, weights=weights, phrases=phrases, name_tokens=name_tokens))
         count = len(self._entries)
         scale = math.log(1 + count) if count else 1.0
         self._idf = {term: math.log(1 + count / df) / scale for term, df in document_frequency.items()}

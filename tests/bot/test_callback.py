@@ -106,7 +106,8 @@ def test_subscribe_scene_and_unsubscribe_are_recorded(server: Server) -> None:
 
 def test_numbered_choice_and_more(server: Server) -> None:
     openid = "o_choice_" + server.settings.wechat.mode
-    _, listing, _ = server.post(fixture("text", FromUserName=openid, MsgId="99000002", Content="小微企业有什么税收优惠"))
+    asked = fixture("text", FromUserName=openid, MsgId="99000002", Content="小微企业有什么税收优惠")
+    _, listing, _ = server.post(asked)
     assert listing is not None and "回复序号" in listing["Content"]
     _, detail, _ = server.post(fixture("text", FromUserName=openid, MsgId="99000003", Content="1"))
     assert detail is not None

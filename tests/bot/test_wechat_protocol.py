@@ -22,7 +22,10 @@ TENCENT_QUERY = {"timestamp": "1409735669", "nonce": "1320562132", "encrypt_type
 
 def tencent_request() -> tuple[dict[str, str], bytes]:
     query = dict(TENCENT_QUERY, signature=signature("spamtest", "1409735669", "1320562132"))
-    body = f"<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName><Encrypt><![CDATA[{TENCENT_ENCRYPT}]]></Encrypt></xml>"
+    body = (
+        "<xml><ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName>"
+        f"<Encrypt><![CDATA[{TENCENT_ENCRYPT}]]></Encrypt></xml>"
+    )
     return query, body.encode()
 
 
@@ -48,7 +51,7 @@ def test_tencent_sample_msg_signature_is_checked() -> None:
 
 
 def test_tencent_sample_refused_for_another_app_id() -> None:
-    codec = Codec(mode="safe", token="spamtest", encoding_aes_key=TENCENT["encoding_aes_key"], app_id="wxANOTHERAPPID00")
+    codec = Codec(mode="safe", **{**TENCENT, "app_id": "wxANOTHERAPPID00"})
     with pytest.raises(ProtocolError) as refused:
         codec.open(*tencent_request())
     assert refused.value.status == 403 and "AppID" in refused.value.reason

@@ -22,6 +22,7 @@ INTENT_CASES = [
     ("稳岗返还", "policy"),
     ("请问我们公司能享受哪些优惠政策", "policy"),
     ("稅務局的補貼怎麼申請", "policy"),
+    ("个体户每个月卖8万要交增值税吗", "policy"),
     # appeal: complaints and requests for help, including one naming a policy
     ("稳岗返还申请了半年还没到账", "appeal"),
     ("补贴申请了三个月还没下来", "appeal"),
@@ -36,12 +37,15 @@ INTENT_CASES = [
     ("我要投诉", "appeal"),
     ("我想反映个问题", "appeal"),
     ("帮我们协调一下用地的问题", "appeal"),
+    ("留抵退税申请了两个月还没退", "appeal"),
+    ("我反映的问题一直没人管", "appeal"),
     # progress: asks how an earlier appeal is going
     ("我们的诉求LH-20261127-0042办得怎么样了", "progress"),
     ("ＬＨ－２０２６１１２７－００４２", "progress"),
     ("我反映的问题处理得怎么样了", "progress"),
     ("查询我的诉求进度", "progress"),
     ("我上周提交的诉求有结果了吗", "progress"),
+    ("上次反映的拖欠款的事有进展吗", "progress"),
     # other: greetings, thanks, a human, noise, nothing
     ("你好", "other"),
     ("谢谢", "other"),
@@ -118,6 +122,12 @@ def test_hits_are_ordered_bounded_and_distinct(demo_matcher: Matcher) -> None:
 
 def test_unrelated_question_matches_no_policy(demo_matcher: Matcher) -> None:
     assert demo_matcher.match("今天天气怎么样").policies == ()
+
+
+def test_short_phrases_are_not_guessed(demo_matcher: Matcher) -> None:
+    # 保费补贴 (P15) shares three characters with 社保补贴 but is another thing.
+    assert "P15" not in [hit.code for hit in demo_matcher.match("社保补贴").policies]
+    assert demo_matcher.match("社保补贴").policies[0].code == "P11"
 
 
 def test_appeal_naming_a_policy_keeps_the_policy(demo_matcher: Matcher) -> None:

@@ -1,0 +1,33 @@
+-- wrk script: plaintext WeChat text messages, each with a unique MsgId, from 200 simulated users.
+-- In plain mode the URL signature covers only token, timestamp and nonce, so one signed query serves all.
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("thread_id", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  sent = 0
+  run_id = tonumber(args[1]) or 0
+  texts = {"小微企业有什么税收优惠", "稳岗返还怎么申请", "招应届生有补贴吗", "你好", "研发费用加计扣除怎么算"}
+end
+
+request = function()
+  sent = sent + 1
+  local user = "o_bench_" .. ((sent * 7 + thread_id) % 200)
+  local msgid = run_id * 1000000000 + thread_id * 100000000 + sent
+  local body = string.format(
+    "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName>" ..
+    "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
+    "<MsgId>%d</MsgId></xml>", user, os.time(), texts[(sent % #texts) + 1], msgid)
+  return wrk.format("POST", nil, {["Content-Type"] = "text/xml"}, body)
+end
+
+response = function(status, headers, body)
+  if status ~= 200 then
+    io.stderr:write("HTTP " .. status .. ": " .. body .. "\n")
+  end
+end
