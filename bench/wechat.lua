@@ -12,6 +12,9 @@ end
 function init(args)
   sent = 0
   run_id = tonumber(args[1]) or 0
+  -- mean think time between one user's messages, in ms (0: send again as soon as answered)
+  think = tonumber(args[2]) or 0
+  math.randomseed(run_id * 7919 + thread_id)
   texts = {"小微企业有什么税收优惠", "稳岗返还怎么申请", "招应届生有补贴吗", "你好", "研发费用加计扣除怎么算"}
 end
 
@@ -24,6 +27,13 @@ request = function()
     "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
     "<MsgId>%d</MsgId></xml>", user, os.time(), texts[(sent % #texts) + 1], msgid)
   return wrk.format("POST", nil, {["Content-Type"] = "text/xml"}, body)
+end
+
+delay = function()
+  if think <= 0 then
+    return 0
+  end
+  return math.floor(think * (0.5 + math.random()))
 end
 
 response = function(status, headers, body)

@@ -53,12 +53,14 @@ def wait_ready(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
-def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int) -> dict[str, float]:
+def wrk(
+    url: str, *, duration: int, connections: int, threads: int, run_id: int, think_ms: int = 0
+) -> dict[str, float]:
     timestamp, nonce = str(int(time.time())), "424242"
     query = f"?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid=o_bench"
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
-         "-s", str(ROOT / "bench" / "wechat.lua"), url + "/wechat" + query, "--", str(run_id)],
+         "-s", str(ROOT / "bench" / "wechat.lua"), url + "/wechat" + query, "--", str(run_id), str(think_ms)],
         check=True, capture_output=True, text=True,
     )
     report = out.stdout
@@ -86,6 +88,10 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--think", type=int, default=2000,
+        help="mean ms a simulated user waits between messages in the second round (default 2000)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -119,10 +125,13 @@ def main() -> int:
         # warm both up, then measure each in turn with identical settings
         wrk(bare_url, duration=3, connections=args.connections, threads=args.threads, run_id=run_id)
         wrk(app_url, duration=3, connections=args.connections, threads=args.threads, run_id=run_id + 1)
-        bare = wrk(bare_url, duration=args.duration, connections=args.connections, threads=args.threads,
-                   run_id=run_id + 2)
-        ours = wrk(app_url, duration=args.duration, connections=args.connections, threads=args.threads,
-                   run_id=run_id + 3)
+        rounds = {}
+        for label, think in (("saturation", 0), ("users", args.think)):
+            rounds[label] = [
+                wrk(url, duration=args.duration, connections=args.connections, threads=args.threads,
+                    run_id=run_id + offset, think_ms=think)
+                for offset, url in ((2 + 2 * len(rounds), bare_url), (3 + 2 * len(rounds), app_url))
+            ]
         engine = create_engine(database_url)
         with engine.connect() as connection:
             stored = connection.scalar(select(func.count()).select_from(InboundMessage))
@@ -139,13 +148,19 @@ def main() -> int:
         for key in client.scan_iter(match=prefix + "*"):
             client.delete(key)
 
-    print(f"\n/wechat load, {args.connections} connections, {args.duration} s each, {os.cpu_count()} cores, loopback")
-    print(f"{'endpoint':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for name, row in (("bare FastAPI, constant XML", bare), ("appealbot /wechat (PG + Redis)", ours)):
-        print(f"{name:<34}{row['rps']:>10.0f}{row['p50']:>10.1f}{row['p99']:>10.1f}{row['errors']:>10.0f}")
-    print(f"throughput ratio appealbot / bare: {ours['rps'] / bare['rps']:.2f}   (aim >= 0.50)")
-    print(f"appealbot p99: {ours['p99']:.1f} ms   (aim < 100 ms)")
-    print(f"messages stored in PostgreSQL: {stored} (warm-up included); socket errors: {ours['socket_errors']}")
+    print(f"\n/wechat on loopback, {args.connections} simulated users, {args.duration} s a run, {os.cpu_count()} cores")
+    titles = {
+        "saturation": "saturation: each user sends again as soon as answered (closed loop)",
+        "users": f"users: each user waits {args.think} ms on average between messages",
+    }
+    for label, (bare, ours) in rounds.items():
+        print(f"\n{titles[label]}")
+        print(f"  {'endpoint':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+        for name, row in (("bare FastAPI, constant XML", bare), ("appealbot /wechat (PG + Redis)", ours)):
+            print(f"  {name:<34}{row['rps']:>10.0f}{row['p50']:>10.1f}{row['p99']:>10.1f}{row['errors']:>10.0f}")
+        print(f"  throughput ratio appealbot / bare: {ours['rps'] / bare['rps']:.2f} (aim >= 0.50); "
+              f"appealbot p99 {ours['p99']:.1f} ms (aim < 100 ms); socket errors: {ours['socket_errors']}")
+    print(f"\nmessages stored in PostgreSQL: {stored} (warm-up included)")
     return 0
 
 

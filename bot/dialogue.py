@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import store
 from bot.cache import Cache
@@ -93,7 +93,7 @@ class Brain:
         *,
         matcher: Callable[[], Matcher],
         cache: Cache,
-        db: async_sessionmaker[AsyncSession],
+        db: AsyncEngine,
         state_ttl: int,
     ) -> None:
         self._matcher = matcher

@@ -15,6 +15,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot import metrics, store
 from bot.cache import Cache
 from bot.dialogue import Brain
@@ -30,7 +32,7 @@ POLL_SECONDS = 0.02
 
 @dataclass
 class Inbox:
-    db: store.async_sessionmaker[store.AsyncSession]
+    db: AsyncEngine
     cache: Cache
     brain: Brain
     api: WeChatApi
@@ -116,11 +118,10 @@ class Inbox:
 
 
 async def deliver(
-    db: store.async_sessionmaker[store.AsyncSession], api: WeChatApi, *, outbound_id: int, openid: str, text: str
+    db: AsyncEngine, api: WeChatApi, *, outbound_id: int, openid: str, text: str
 ) -> bool:
     """Send a stored customer-service message and record the outcome; True when WeChat accepted it."""
-    subscriber = await store.subscriber(db, openid)
-    if subscriber is not None and not subscriber.subscribed:
+    if await store.is_unsubscribed(db, openid):
         await store.record_delivery(db, outbound_id=outbound_id, status="undelivered", error="用户已取消关注")
         return False
     try:

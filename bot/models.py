@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, String, Text, func
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -31,8 +31,6 @@ class Subscriber(Base):
     scene: Mapped[str | None] = mapped_column(String(128))
     subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Customer-service messages may be sent only within 48 hours of the user's last message.
-    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -40,10 +38,12 @@ class InboundMessage(Base):
     """A message or event as WeChat delivered it, stored once per dedup key."""
 
     __tablename__ = "inbound_messages"
+    # The user's last message decides whether customer-service messages may be sent (48 hours).
+    __table_args__ = (Index("ix_inbound_messages_openid_received_at", "openid", "received_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
-    openid: Mapped[str] = mapped_column(String(64), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
     msg_id: Mapped[int | None] = mapped_column(BigInteger)
     msg_type: Mapped[str] = mapped_column(String(32))
     event: Mapped[str | None] = mapped_column(String(64))

@@ -63,11 +63,11 @@ class Services:
         brain = Brain(
             matcher=lambda: self.matcher,
             cache=self.cache,
-            db=self.db,
+            db=self.engine,
             state_ttl=self.settings.dialogue.state_ttl,
         )
         self.inbox = Inbox(
-            db=self.db,
+            db=self.engine,
             cache=self.cache,
             brain=brain,
             api=self.api,

@@ -2,19 +2,22 @@
 
 The page posts what the user typed to /simulator/send; that endpoint builds the XML exactly as WeChat
 would (signed, and encrypted in safe mode), POSTs it over HTTP to this server's /wechat, and opens the
-reply. Messages the bot pushes later (customer-service and template messages) land in the built-in
-WeChat API stand-in and reach the page through /simulator/inbox.
+reply. Messages the bot pushes later (customer-service and template messages) go to the built-in
+WeChat API stand-in (called in-process, see bot.app) and reach the page through /simulator/inbox.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -24,6 +27,7 @@ from bot.wechat_standin import StandIn
 PAGE = Path(__file__).resolve().parent / "static" / "chat.html"
 ACCOUNT = "gh_appealbot_demo"
 KINDS = {"text", "voice", "image", "location", "link", "event"}
+OPENID = r"^[A-Za-z0-9_-]{1,64}$"
 
 router = APIRouter(prefix="/simulator", include_in_schema=False)
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
@@ -32,7 +36,7 @@ _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
 class Outgoing(BaseModel):
     """One thing the simulated user does: a message or a menu click."""
 
-    openid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    openid: str = Field(pattern=OPENID)
     kind: str = "text"
     content: str = Field(default="", max_length=2000)
     event: str = ""
@@ -82,7 +86,9 @@ async def send(item: Outgoing, request: Request) -> dict[str, Any]:
     peer = peer_for(request)
     query, body = peer.request(message_fields(item))
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=str(request.base_url), timeout=10) as client:
+    # Call this very server on the address the page reached it at, never through a proxy's public name.
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=10) as client:
         response = await client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     if response.status_code != 200:
@@ -95,18 +101,34 @@ async def send(item: Outgoing, request: Request) -> dict[str, Any]:
 
 
 @router.get("/inbox")
-async def inbox(request: Request, openid: str, after: int = 0) -> dict[str, Any]:
+async def inbox(
+    request: Request, openid: str = Query(pattern=OPENID), after: int = Query(0, ge=0)
+) -> dict[str, Any]:
     """Messages pushed to this user through the WeChat API stand-in, from position `after` on."""
     standin: StandIn = request.app.state.standin
     items = standin.received.get(openid, [])
     return {"next": len(items), "messages": items[after:]}
 
 
+def content_security_policy(page: str) -> str:
+    """A policy that lets the page run only its own inline script and talk only to this server."""
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'" for script in scripts
+    )
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; connect-src 'self'; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
 def mount(app: FastAPI, standin: StandIn) -> None:
     """Add the chat page and the simulator endpoints to the app."""
     app.state.standin = standin
     app.include_router(router)
+    page = PAGE.read_text(encoding="utf-8")
+    headers = {"Content-Security-Policy": content_security_policy(page), "X-Content-Type-Options": "nosniff"}
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> HTMLResponse:
-        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+        return HTMLResponse(page, headers=headers)

@@ -1,19 +1,27 @@
-"""Reading and writing the conversation tables (async; used on the request path and by the worker)."""
+"""Reading and writing the conversation tables.
+
+These run on every message, so they use SQLAlchemy Core on a connection (no ORM unit of work) and
+as few statements as the guarantees allow: the inbound row is committed before processing starts
+(it is the durable half of the exactly-once claim), the answer and the reply in one more transaction.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import RowMapping, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.models import InboundMessage, OutboundMessage, Subscriber
 from bot.wechat import Inbound
 
 WINDOW = timedelta(hours=48)
+INBOUND = cast(Table, InboundMessage.__table__)
+OUTBOUND = cast(Table, OutboundMessage.__table__)
+SUBSCRIBERS = cast(Table, Subscriber.__table__)
 
 
 class Duplicate(Exception):
@@ -24,50 +32,50 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _upsert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; everything we store is UTC.
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-async def save_inbound(db: async_sessionmaker[AsyncSession], inbound: Inbound) -> int:
-    """Store a message once and note the user's last contact; raises Duplicate for a retry."""
-    received = now()
+def _upsert(connection: AsyncConnection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+async def save_inbound(db: AsyncEngine, inbound: Inbound) -> int:
+    """Store a message once; raises Duplicate when it was stored before (a retry)."""
     try:
-        async with db() as session, session.begin():
-            row = InboundMessage(
-                dedup_key=inbound.dedup_key,
-                openid=inbound.openid,
-                msg_id=inbound.msg_id,
-                msg_type=inbound.msg_type,
-                event=inbound.event,
-                event_key=inbound.event_key,
-                text=inbound.text,
-                fields=dict(inbound.fields),
-                sent_at=datetime.fromtimestamp(inbound.create_time, UTC),
-                received_at=received,
+        async with db.begin() as connection:
+            inbound_id = await connection.scalar(
+                INBOUND.insert()
+                .values(
+                    dedup_key=inbound.dedup_key,
+                    openid=inbound.openid,
+                    msg_id=inbound.msg_id,
+                    msg_type=inbound.msg_type,
+                    event=inbound.event,
+                    event_key=inbound.event_key,
+                    text=inbound.text,
+                    fields=dict(inbound.fields),
+                    sent_at=datetime.fromtimestamp(inbound.create_time, UTC),
+                    received_at=now(),
+                )
+                .returning(INBOUND.c.id)
             )
-            session.add(row)
-            await session.flush()
-            insert = _upsert(session)(Subscriber).values(
-                openid=inbound.openid, subscribed=True, last_inbound_at=received, created_at=received
-            )
-            await session.execute(
-                insert.on_conflict_do_update(index_elements=["openid"], set_={"last_inbound_at": received})
-            )
-            return row.id
     except IntegrityError as exc:
-        if "dedup_key" in str(exc.orig) or "inbound_messages" in str(exc.orig):
+        if "dedup_key" in str(exc.orig):
             raise Duplicate(inbound.dedup_key) from None
         raise
+    return int(cast(int, inbound_id))
 
 
-async def stored_response(db: async_sessionmaker[AsyncSession], dedup_key: str) -> str | None:
+async def stored_response(db: AsyncEngine, dedup_key: str) -> str | None:
     """The answer given to the first delivery of a message, if it has been given."""
-    async with db() as session:
-        return await session.scalar(select(InboundMessage.response).where(InboundMessage.dedup_key == dedup_key))
+    async with db.connect() as connection:
+        return await connection.scalar(select(INBOUND.c.response).where(INBOUND.c.dedup_key == dedup_key))
 
 
 async def finish(
-    db: async_sessionmaker[AsyncSession],
+    db: AsyncEngine,
     *,
     inbound_id: int,
     openid: str,
@@ -75,41 +83,47 @@ async def finish(
     reply: str | None,
     channel: str,
     status: str,
-) -> int | None:
-    """Record the HTTP answer of an inbound message and, if there is one, its reply; returns the reply's id."""
+) -> None:
+    """Record the HTTP answer to an inbound message and, if there is one, the reply it carried."""
     moment = now()
-    async with db() as session, session.begin():
-        await session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id == inbound_id)
+    async with db.begin() as connection:
+        await connection.execute(
+            update(INBOUND)
+            .where(INBOUND.c.id == inbound_id)
             .values(response=response, processed_at=moment if status != "pending" else None)
         )
-        if reply is None:
-            return None
-        row = OutboundMessage(
-            openid=openid,
-            inbound_id=inbound_id,
-            text=reply,
-            channel=channel,
-            status=status,
-            attempts=0,
-            created_at=moment,
-            delivered_at=moment if status == "sent" else None,
-        )
-        session.add(row)
-        await session.flush()
-        return row.id
+        if reply is not None:
+            await connection.execute(
+                OUTBOUND.insert().values(
+                    openid=openid, inbound_id=inbound_id, text=reply, channel=channel, status=status, attempts=1,
+                    created_at=moment, delivered_at=moment if status == "sent" else None,
+                )
+            )
 
 
-async def mark_processed(db: async_sessionmaker[AsyncSession], inbound_id: int) -> None:
-    async with db() as session, session.begin():
-        await session.execute(
-            update(InboundMessage).where(InboundMessage.id == inbound_id).values(processed_at=now())
+async def mark_processed(db: AsyncEngine, inbound_id: int) -> None:
+    async with db.begin() as connection:
+        await connection.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(processed_at=now()))
+
+
+async def add_outbound(
+    db: AsyncEngine, *, openid: str, text: str, channel: str, inbound_id: int | None = None
+) -> int:
+    """Store a message about to be pushed: pending, its first attempt counted."""
+    async with db.begin() as connection:
+        outbound_id = await connection.scalar(
+            OUTBOUND.insert()
+            .values(
+                openid=openid, inbound_id=inbound_id, text=text, channel=channel, status="pending", attempts=1,
+                created_at=now(),
+            )
+            .returning(OUTBOUND.c.id)
         )
+    return int(cast(int, outbound_id))
 
 
 async def record_delivery(
-    db: async_sessionmaker[AsyncSession],
+    db: AsyncEngine,
     *,
     outbound_id: int,
     status: str,
@@ -118,70 +132,45 @@ async def record_delivery(
     template_msg_id: int | None = None,
 ) -> None:
     """Note how an attempt to deliver an outbound message ended."""
-    values: dict[str, Any] = {
-        "status": status,
-        "error_code": error_code,
-        "error": error,
-    }
+    values: dict[str, Any] = {"status": status, "error_code": error_code, "error": error}
     if status == "sent":
         values["delivered_at"] = now()
     if template_msg_id is not None:
         values["template_msg_id"] = template_msg_id
-    async with db() as session, session.begin():
-        await session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values))
+    async with db.begin() as connection:
+        await connection.execute(update(OUTBOUND).where(OUTBOUND.c.id == outbound_id).values(**values))
 
 
-async def add_outbound(
-    db: async_sessionmaker[AsyncSession], *, openid: str, text: str, channel: str, inbound_id: int | None = None
-) -> int:
-    """Store a message about to be pushed: pending, its first attempt counted."""
-    async with db() as session, session.begin():
-        row = OutboundMessage(
-            openid=openid, inbound_id=inbound_id, text=text, channel=channel, status="pending", attempts=1,
-            created_at=now(),
-        )
-        session.add(row)
-        await session.flush()
-        return row.id
-
-
-async def pending_outbound(
-    db: async_sessionmaker[AsyncSession], *, older_than: timedelta, limit: int = 100
-) -> list[OutboundMessage]:
-    """Customer-service messages still pending after `older_than` (their sender died or the API failed)."""
-    async with db() as session:
-        rows = await session.scalars(
-            select(OutboundMessage)
-            .where(OutboundMessage.status == "pending", OutboundMessage.created_at < now() - older_than)
-            .order_by(OutboundMessage.id)
+async def pending_outbound(db: AsyncEngine, *, older_than: timedelta, limit: int = 100) -> list[RowMapping]:
+    """Pushed messages still pending after `older_than` (their sender died, or the API failed)."""
+    async with db.connect() as connection:
+        result = await connection.execute(
+            select(OUTBOUND)
+            .where(OUTBOUND.c.status == "pending", OUTBOUND.c.created_at < now() - older_than)
+            .order_by(OUTBOUND.c.id)
             .limit(limit)
         )
-        return list(rows)
+        return list(result.mappings())
 
 
-async def claim_outbound(db: async_sessionmaker[AsyncSession], *, outbound_id: int, attempts: int) -> bool:
+async def claim_outbound(db: AsyncEngine, *, outbound_id: int, attempts: int) -> bool:
     """Take a pending message for one delivery attempt; False if another worker took it first."""
-    async with db() as session, session.begin():
-        result = await session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == outbound_id,
-                OutboundMessage.status == "pending",
-                OutboundMessage.attempts == attempts,
-            )
+    async with db.begin() as connection:
+        result = await connection.execute(
+            update(OUTBOUND)
+            .where(OUTBOUND.c.id == outbound_id, OUTBOUND.c.status == "pending", OUTBOUND.c.attempts == attempts)
             .values(attempts=attempts + 1)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return bool(result.rowcount)
 
 
-async def subscriber(db: async_sessionmaker[AsyncSession], openid: str) -> Subscriber | None:
-    async with db() as session:
-        return await session.get(Subscriber, openid)
+async def is_unsubscribed(db: AsyncEngine, openid: str) -> bool:
+    async with db.connect() as connection:
+        subscribed = await connection.scalar(select(SUBSCRIBERS.c.subscribed).where(SUBSCRIBERS.c.openid == openid))
+    return subscribed is False
 
 
-async def set_subscription(
-    db: async_sessionmaker[AsyncSession], *, openid: str, subscribed: bool, scene: str | None = None
-) -> None:
+async def set_subscription(db: AsyncEngine, *, openid: str, subscribed: bool, scene: str | None = None) -> None:
     """Record a subscribe (with its QR scene, if any) or an unsubscribe."""
     moment = now()
     values: dict[str, Any] = {"subscribed": subscribed}
@@ -191,31 +180,37 @@ async def set_subscription(
             values["scene"] = scene
     else:
         values["unsubscribed_at"] = moment
-    async with db() as session, session.begin():
-        insert = _upsert(session)(Subscriber).values(openid=openid, created_at=moment, **values)
-        await session.execute(insert.on_conflict_do_update(index_elements=["openid"], set_=values))
+    async with db.begin() as connection:
+        insert = _upsert(connection)(SUBSCRIBERS).values(openid=openid, created_at=moment, **values)
+        await connection.execute(insert.on_conflict_do_update(index_elements=["openid"], set_=values))
 
 
-async def record_template_status(db: async_sessionmaker[AsyncSession], *, msg_id: int, status: str) -> bool:
+async def record_template_status(db: AsyncEngine, *, msg_id: int, status: str) -> bool:
     """Apply a TEMPLATESENDJOBFINISH status to the template message it reports on."""
     delivered = status == "success"
-    async with db() as session, session.begin():
-        result = await session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.template_msg_id == msg_id)
+    async with db.begin() as connection:
+        result = await connection.execute(
+            update(OUTBOUND)
+            .where(OUTBOUND.c.template_msg_id == msg_id)
             .values(
                 status="sent" if delivered else "failed",
                 error=None if delivered else status,
                 delivered_at=now() if delivered else None,
             )
         )
-        return bool(getattr(result, "rowcount", 0))
+        return bool(result.rowcount)
 
 
-def within_window(last_inbound_at: datetime | None) -> bool:
-    """Is a customer-service message allowed (the user wrote within 48 hours)?"""
-    if last_inbound_at is None:
-        return False
-    if last_inbound_at.tzinfo is None:  # SQLite returns naive datetimes; we store UTC
-        last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
-    return now() - last_inbound_at < WINDOW
+async def last_inbound_at(db: AsyncEngine, openid: str) -> datetime | None:
+    """When the user last wrote to the account (derived from the messages, not kept twice)."""
+    async with db.connect() as connection:
+        moment = await connection.scalar(
+            select(func.max(INBOUND.c.received_at)).where(INBOUND.c.openid == openid)
+        )
+    return _aware(moment)
+
+
+async def within_window(db: AsyncEngine, openid: str) -> bool:
+    """May a customer-service message be sent (the user wrote within the last 48 hours)?"""
+    last = await last_inbound_at(db, openid)
+    return last is not None and now() - last < WINDOW

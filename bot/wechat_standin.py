@@ -1,7 +1,7 @@
 """A stand-in for WeChat's API (access token, customer-service and template messages).
 
-Mounted under /simulator/api by the chat simulator so that pushed replies show up in the chat page;
-started on its own by tests and benchmarks. It keeps what it received and can be told to fail.
+Called in-process by the app when the chat simulator is on, so that pushed replies show up in the
+chat page; started on its own port by tests. It keeps what it received and can be told to fail.
 """
 
 from __future__ import annotations

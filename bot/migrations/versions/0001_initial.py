@@ -1,7 +1,7 @@
 """conversation, policy list and routing table
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27
 """
 
@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedup_key', name=op.f('uq_inbound_messages_dedup_key'))
     )
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_inbound_messages_openid'), ['openid'], unique=False)
+        batch_op.create_index('ix_inbound_messages_openid_received_at', ['openid', 'received_at'], unique=False)
 
     op.create_table('subscribers',
     sa.Column('openid', sa.String(length=64), nullable=False),
@@ -44,7 +44,6 @@ def upgrade() -> None:
     sa.Column('scene', sa.String(length=128), nullable=True),
     sa.Column('subscribed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('unsubscribed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('last_inbound_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('openid', name=op.f('pk_subscribers'))
     )
@@ -136,7 +135,7 @@ def downgrade() -> None:
     op.drop_table('outbound_messages')
     op.drop_table('subscribers')
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_inbound_messages_openid'))
+        batch_op.drop_index('ix_inbound_messages_openid_received_at')
 
     op.drop_table('inbound_messages')
     # ### end Alembic commands ###
