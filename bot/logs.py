@@ -15,7 +15,9 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 # Mainland mobile numbers and 18-character resident ID numbers, not inside longer digit runs.
 PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName", "color_message"
+}
 
 
 def mask(text: str) -> str:
@@ -63,7 +65,9 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(*, level: str, fmt: str) -> None:
-    """Send our logs (and uvicorn's) to stderr in the chosen format."""
+    """Send our logs (and uvicorn's) to stderr: json, text, or auto (text on a terminal, else json)."""
+    if fmt == "auto":
+        fmt = "text" if sys.stderr.isatty() else "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()

@@ -74,7 +74,7 @@ class SimulatorSettings:
 @dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
-    format: str = "json"
+    format: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
-    if settings.log.format not in {"json", "text"}:
-        raise SettingsError(f"log.format must be json or text, got {settings.log.format!r}")
+    if settings.log.format not in {"json", "text", "auto"}:
+        raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
     if settings.app.env not in {"development", "production"}:
         raise SettingsError(f"app.env must be development or production, got {settings.app.env!r}")
     if settings.app.env == "production":

@@ -1,4 +1,4 @@
-"""Instrument the brain of a running app: count how often it runs and slow it down.
+"""Instrument the brain of a running app: count how often it runs and slow it down (all messages or one type).
 
 This wraps the real Brain.respond (it still computes the real reply); it is not a mock.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 
 class Instrumented:
-    def __init__(self, app: Any, *, delay: float) -> None:
+    def __init__(self, app: Any, *, delay: float, only: str | None = None) -> None:
         self.calls: list[str] = []
         self.finished = threading.Event()
         self.replies: list[str | None] = []
@@ -19,6 +19,8 @@ class Instrumented:
         original = brain.respond
 
         async def respond(inbound: Any) -> str | None:
+            if only is not None and inbound.msg_type != only:
+                return await original(inbound)
             self.calls.append(inbound.dedup_key)
             await asyncio.sleep(delay)
             reply = await original(inbound)
