@@ -53,13 +53,27 @@ def sync_url(url: str) -> str:
 
 
 def async_url(url: str) -> str:
-    """The URL for an asyncio driver (the web app and the worker loop)."""
+    """The URL for an asyncio driver (the web app and the worker loop): aiosqlite, or asyncpg."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     if parsed.get_backend_name() == "postgresql":
-        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        # asyncpg takes server settings as a connect argument, not libpq's "options" (see make_async_engine)
+        query = {key: value for key, value in parsed.query.items() if key != "options"}
+        return parsed.set(drivername="postgresql+asyncpg", query=query).render_as_string(hide_password=False)
     return url
+
+
+def _server_settings(url: str) -> dict[str, str]:
+    """libpq's options=-cname=value (e.g. a search_path) as asyncpg server settings."""
+    options = make_url(url).query.get("options", "")
+    options = options if isinstance(options, str) else " ".join(options)
+    settings = {}
+    for part in options.replace("-c ", "-c").split():
+        if part.startswith("-c") and "=" in part:
+            name, value = part[2:].split("=", 1)
+            settings[name] = value
+    return settings
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -75,15 +89,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An asyncio engine for the given URL."""
-    url = async_url(url)
     if is_sqlite(url):
+        url = async_url(url)
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    server_settings = _server_settings(url)
+    if server_settings:
+        kwargs.setdefault("connect_args", {})["server_settings"] = server_settings
+    return create_async_engine(async_url(url), pool_pre_ping=True, **kwargs)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
