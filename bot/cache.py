@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -15,9 +16,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
-
-class CacheUnavailable(RuntimeError):
-    """Redis could not be reached."""
+log = logging.getLogger(__name__)
 
 
 class Cache(Protocol):
@@ -95,41 +94,73 @@ class MemoryCache:
 
 
 class RedisCache:
-    """Redis with a key prefix, shared by every app instance and worker."""
+    """Redis with a key prefix, shared by every app instance and worker.
+
+    When Redis is down the bot keeps answering: reads miss, writes are dropped, claims are granted
+    (the database's unique keys still decide what is new) and locks are held in this process only.
+    """
 
     backend = "redis"
 
     def __init__(self, url: str, *, prefix: str) -> None:
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        self._redis = aioredis.Redis.from_url(
+            url, decode_responses=True, health_check_interval=30, socket_connect_timeout=1, socket_timeout=2
+        )
         self._prefix = prefix
+        self._local = MemoryCache()  # locks while Redis is unreachable
 
     def _key(self, key: str) -> str:
         return self._prefix + key
 
+    @staticmethod
+    def _down(action: str, error: Exception) -> None:
+        log.warning("redis unavailable; continuing without it", extra={"action": action, "error": str(error)})
+
     async def get(self, key: str) -> str | None:
-        value = await self._redis.get(self._key(key))
+        try:
+            value = await self._redis.get(self._key(key))
+        except (aioredis.RedisError, OSError) as exc:
+            self._down("get", exc)
+            return None
         return value if value is None else str(value)
 
     async def set(self, key: str, value: str, *, ttl: float | None = None) -> None:
-        await self._redis.set(self._key(key), value, px=int(ttl * 1000) if ttl else None)
+        try:
+            await self._redis.set(self._key(key), value, px=int(ttl * 1000) if ttl else None)
+        except (aioredis.RedisError, OSError) as exc:
+            self._down("set", exc)
 
     async def set_nx(self, key: str, value: str, *, ttl: float) -> bool:
-        return bool(await self._redis.set(self._key(key), value, nx=True, px=int(ttl * 1000)))
+        try:
+            return bool(await self._redis.set(self._key(key), value, nx=True, px=int(ttl * 1000)))
+        except (aioredis.RedisError, OSError) as exc:
+            self._down("set_nx", exc)
+            return True
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(self._key(key))
+        try:
+            await self._redis.delete(self._key(key))
+        except (aioredis.RedisError, OSError) as exc:
+            self._down("delete", exc)
 
     @asynccontextmanager
     async def lock(self, name: str, *, timeout: float) -> AsyncIterator[None]:
         # The lock expires on its own if its holder dies, so a crashed process never blocks the rest.
         lock = self._redis.lock(self._key("lock:" + name), timeout=timeout, blocking_timeout=timeout)
-        if not await lock.acquire():
+        try:
+            acquired = await lock.acquire()
+        except (aioredis.RedisError, OSError) as exc:
+            self._down("lock", exc)
+            async with self._local.lock(name, timeout=timeout):
+                yield
+            return
+        if not acquired:
             raise TimeoutError(f"lock {name} not acquired within {timeout} s")
         try:
             yield
         finally:
             # It may have expired while held; another holder may have it now.
-            with contextlib.suppress(aioredis.RedisError):
+            with contextlib.suppress(aioredis.RedisError, OSError):
                 await lock.release()
 
     async def ping(self) -> bool:
@@ -137,13 +168,6 @@ class RedisCache:
             return bool(await self._redis.ping())
         except (aioredis.RedisError, OSError):
             return False
-
-    async def delete_prefix(self) -> int:
-        """Remove every key under this cache's prefix (tests, resets)."""
-        removed = 0
-        async for key in self._redis.scan_iter(match=self._prefix + "*", count=500):
-            removed += int(await self._redis.delete(key))
-        return removed
 
     async def close(self) -> None:
         await self._redis.aclose()

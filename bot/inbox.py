@@ -21,7 +21,7 @@ from bot import metrics, store
 from bot.cache import Cache
 from bot.dialogue import Brain
 from bot.wechat import Inbound, text_reply
-from bot.wechat_api import WeChatApi, WeChatApiError
+from bot.wechat_api import OUTSIDE_WINDOW, WeChatApi, WeChatApiError
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,11 @@ async def deliver(
     """Send a stored customer-service message and record the outcome; True when WeChat accepted it."""
     if await store.is_unsubscribed(db, openid):
         await store.record_delivery(db, outbound_id=outbound_id, status="undelivered", error="用户已取消关注")
+        return False
+    if not await store.within_window(db, openid):
+        await store.record_delivery(
+            db, outbound_id=outbound_id, status="undelivered", error_code=OUTSIDE_WINDOW, error="超过48小时客服消息窗口"
+        )
         return False
     try:
         result = await api.send_text(openid=openid, text=text)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, insert, select
 
 from bot import worker
-from bot.models import OutboundMessage
+from bot.models import InboundMessage, OutboundMessage
 from bot.services import open_services
 from bot.settings import Settings
 from tests.conftest import base_settings
@@ -45,6 +45,21 @@ def add_pending(settings: Settings, openid: str, text: str, *, attempts: int, ag
         engine.dispose()
 
 
+def add_inbound(settings: Settings, openid: str, *, age: timedelta) -> None:
+    engine = create_engine(settings.database_url)
+    moment = datetime.now(UTC) - age
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(InboundMessage).values(
+                    dedup_key=f"m:{openid}:{moment.timestamp()}", openid=openid, msg_type="text", fields={},
+                    sent_at=moment, received_at=moment,
+                )
+            )
+    finally:
+        engine.dispose()
+
+
 def status_of(settings: Settings, outbound_id: int) -> tuple[str, int, str | None]:
     engine = create_engine(settings.database_url)
     try:
@@ -65,7 +80,11 @@ async def test_pending_replies_are_sent_by_a_fresh_worker(backend: Settings) -> 
         services = await open_services(settings, load_demo=False)  # migrates the empty database
         try:
             # left behind by a process that died after storing them, before sending
+            add_inbound(settings, "o_orphan", age=timedelta(minutes=3))
             orphan = add_pending(settings, "o_orphan", "您的回复", attempts=1, age=timedelta(minutes=2))
+            # the user last wrote three days ago: WeChat would refuse (45015), so it is kept for staff
+            add_inbound(settings, "o_silent", age=timedelta(days=3))
+            silent = add_pending(settings, "o_silent", "迟到的回复", attempts=1, age=timedelta(minutes=2))
             fresh = add_pending(settings, "o_fresh", "正在发送", attempts=1, age=timedelta(seconds=1))
             exhausted = add_pending(settings, "o_tired", "发不出去", attempts=worker.MAX_ATTEMPTS,
                                     age=timedelta(minutes=5))
@@ -74,6 +93,8 @@ async def test_pending_replies_are_sent_by_a_fresh_worker(backend: Settings) -> 
             assert [item["text"]["content"] for item in api.received["o_orphan"]] == ["您的回复"]
             assert status_of(settings, fresh)[0] == "pending"  # its own sender may still be at work
             assert status_of(settings, exhausted)[0] == "failed"
+            assert status_of(settings, silent) == ("undelivered", 2, "超过48小时客服消息窗口")
+            assert "o_silent" not in api.received
             await worker.sweep(services)  # a second pass sends nothing twice
             assert len(api.received["o_orphan"]) == 1
         finally:
