@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -126,6 +127,12 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("text", nargs="*")
     match.set_defaults(handler=cmd_match)
 
+    # -- policy list import/export and user accounts (handlers in bot/admin_cli.py) --
+    from bot import admin_cli
+
+    admin_cli.register(commands)
+    # -- end --
+
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", required=True)
     upgrade = database_commands.add_parser("upgrade", help="run the migrations to head")
@@ -140,7 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"appealbot: configuration error: {exc}", file=sys.stderr)
         return BAD_INPUT
-    logs.configure(level=settings.log.level, fmt=settings.log.format)
+    level = settings.log.level
+    if args.command not in {"serve", "worker"} and logging.getLevelName(level.upper()) < logging.WARNING:
+        level = "WARNING"  # one-shot commands print their own results; keep the terminal for them
+    logs.configure(level=level, fmt=settings.log.format)
     handler: Any = args.handler
     return int(handler(args, settings))
 

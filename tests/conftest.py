@@ -80,6 +80,15 @@ def redis_url() -> Iterator[tuple[str, str]]:
         client.close()
 
 
+@pytest.fixture(params=["embedded", "production"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Each test twice: on the embedded default (SQLite, in-process cache) and on PostgreSQL + Redis."""
+    if request.param == "embedded":
+        yield base_settings(tmp_path)
+    else:
+        yield request.getfixturevalue("production_settings")
+
+
 @pytest.fixture
 def production_settings(tmp_path: Path, pg_url: str, redis_url: tuple[str, str]) -> Settings:
     """The production shape: PostgreSQL and Redis."""

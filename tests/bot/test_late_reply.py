@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import create_engine, select
 
 from bot.models import OutboundMessage
 from bot.settings import Settings
-from tests.conftest import base_settings
 from tests.support.servers import running, standin
 from tests.support.slow import Instrumented
 from tests.support.wechat import fixture, post
-
-
-@pytest.fixture(params=["embedded", "production"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    if request.param == "embedded":
-        yield base_settings(tmp_path)
-    else:
-        yield request.getfixturevalue("production_settings")
 
 
 def wait_for(condition: object, timeout: float = 10.0) -> bool:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import create_engine, insert, select
 
 from bot import worker
@@ -19,14 +17,6 @@ from tests.conftest import base_settings
 from tests.support.servers import running, standin
 from tests.support.slow import Instrumented
 from tests.support.wechat import fixture, post
-
-
-@pytest.fixture(params=["embedded", "production"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    if request.param == "embedded":
-        yield base_settings(tmp_path)
-    else:
-        yield request.getfixturevalue("production_settings")
 
 
 def add_pending(settings: Settings, openid: str, text: str, *, attempts: int, age: timedelta) -> int:
