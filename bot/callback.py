@@ -57,7 +57,13 @@ async def receive(request: Request) -> Response:
         metrics.REQUESTS.labels("forged" if exc.status == 403 else "bad_request").inc()
         log.warning("wechat request refused", extra={"status": exc.status, "reason": exc.reason})
         return PlainTextResponse(exc.reason, status_code=exc.status)
-    answer = await services.inbox.answer(inbound, started=started)
+    try:
+        answer = await services.inbox.answer(inbound, started=started)
+    except Exception:
+        # The database is unreachable, most likely. Nothing was stored, so WeChat's retry starts afresh.
+        log.exception("wechat message could not be stored")
+        metrics.REQUESTS.labels("unavailable").inc()
+        return PlainTextResponse("service unavailable", status_code=503)
     metrics.REQUESTS.labels("ok").inc()
     metrics.LATENCY.observe(time.monotonic() - started)
     if answer == "success":

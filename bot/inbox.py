@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SUCCESS = "success"
 PENDING = "pending"
 POLL_SECONDS = 0.02
+FAILED = "抱歉，系统处理您的消息时出了问题，我们已记录，工作人员会尽快跟进。您也可以稍后再试。"
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Inbox:
         except BaseException:
             await self.cache.delete("dedup:" + key)  # let WeChat's retry try again
             raise
-        work = asyncio.ensure_future(self.brain.respond(inbound))
+        work = asyncio.ensure_future(self._respond(inbound, inbound_id))
         try:
             reply = await asyncio.wait_for(asyncio.shield(work), timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:
@@ -87,6 +88,15 @@ class Inbox:
         await self._publish(key, response)
         return response
 
+    async def _respond(self, inbound: Inbound, inbound_id: int) -> str | None:
+        """The brain's reply; a failure in it still gets the user an answer, and the log the details."""
+        try:
+            return await self.brain.respond(inbound)
+        except Exception:
+            log.exception("processing a message failed", extra={"inbound_id": inbound_id})
+            metrics.FAILURES.inc()
+            return FAILED
+
     async def _publish(self, key: str, response: str) -> None:
         await self.cache.set("resp:" + key, response, ttl=self.dedup_ttl)
 
@@ -103,11 +113,7 @@ class Inbox:
         return stored or SUCCESS
 
     async def _deliver_later(self, inbound: Inbound, inbound_id: int, work: asyncio.Future[str | None]) -> None:
-        try:
-            reply = await work
-        except Exception:
-            log.exception("processing failed after the budget", extra={"inbound_id": inbound_id})
-            reply = "抱歉，系统处理您的消息时出现问题，工作人员会尽快跟进。"
+        reply = await work
         await store.mark_processed(self.db, inbound_id)
         if not reply:
             return

@@ -9,6 +9,7 @@ DUPLICATES = Counter("appealbot_wechat_duplicates_total", "Retries of messages a
 LATE_REPLIES = Counter(
     "appealbot_wechat_late_replies_total", "Replies not ready within the budget, sent as customer-service messages"
 )
+FAILURES = Counter("appealbot_processing_failures_total", "Messages whose processing raised an error")
 PUSHES = Counter("appealbot_wechat_pushes_total", "Customer-service and template messages by outcome", ["status"])
 LATENCY = Histogram(
     "appealbot_wechat_seconds",

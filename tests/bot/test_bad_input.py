@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +15,8 @@ from bot.wechat import Peer, signature
 from tests.bot.test_wechat_protocol import BILLION_LAUGHS, XXE
 from tests.conftest import base_settings
 from tests.support.servers import running
-from tests.support.wechat import fixture, peer
+from tests.support.slow import Instrumented
+from tests.support.wechat import fixture, peer, post
 
 
 @pytest.fixture(scope="module", params=["plain", "safe"])
@@ -128,3 +130,34 @@ def test_plain_signature_is_what_wechat_computes(server: dict[str, Any]) -> None
     token = server["settings"].wechat.token
     query = signed_plain(server)
     assert query["signature"] == signature(token, query["timestamp"], query["nonce"])
+
+
+def failures(client: httpx.Client) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("appealbot_processing_failures_total "):
+            return float(line.split()[1])
+    raise AssertionError("metric missing")
+
+
+def test_a_failure_while_processing_still_answers_the_user(tmp_path: Path) -> None:
+    settings = base_settings(tmp_path)
+    with running(settings) as (url, app), httpx.Client(base_url=url, timeout=10) as client:
+        Instrumented(app, delay=0, fail=True)
+        failures_before = failures(client)
+        xml = fixture("text", FromUserName="o_unlucky", MsgId="33000001")
+        status, reply, _ = post(client, settings, xml)
+        assert status == 200 and reply is not None and "出了问题" in reply["Content"]
+        # a retry is not processed again and gets the same apology
+        again = post(client, settings, xml)
+        assert again[1] is not None and again[1]["Content"] == reply["Content"]
+        assert failures(client) == failures_before + 1
+
+
+def test_database_gone_is_a_503_not_a_crash(tmp_path: Path) -> None:
+    settings = base_settings(tmp_path)
+    with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
+        (tmp_path / "appealbot.db").unlink()  # SQLite reopens an empty file: the tables are gone
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"appealbot.db{suffix}").unlink(missing_ok=True)
+        status, _, raw = post(client, settings, fixture("text", FromUserName="o_nodb", MsgId="33000002"))
+        assert status == 503, raw

@@ -11,7 +11,7 @@ from typing import Any
 
 
 class Instrumented:
-    def __init__(self, app: Any, *, delay: float, only: str | None = None) -> None:
+    def __init__(self, app: Any, *, delay: float, only: str | None = None, fail: bool = False) -> None:
         self.calls: list[str] = []
         self.finished = threading.Event()
         self.replies: list[str | None] = []
@@ -23,6 +23,8 @@ class Instrumented:
                 return await original(inbound)
             self.calls.append(inbound.dedup_key)
             await asyncio.sleep(delay)
+            if fail:
+                raise RuntimeError("injected failure")
             reply = await original(inbound)
             self.replies.append(reply)
             self.finished.set()
