@@ -136,4 +136,9 @@ def create_app(
 
     if settings.simulator.enabled:
         simulator.mount(app, standin)
+    # -- login and the admin console at /admin/ (bot/auth.py, bot/admin/) --
+    from bot import admin
+
+    admin.mount(app)
+    # -- end --
     return app

@@ -127,6 +127,12 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("text", nargs="*")
     match.set_defaults(handler=cmd_match)
 
+    # -- policy list import/export and user accounts (handlers in bot/admin_cli.py) --
+    from bot import admin_cli
+
+    admin_cli.register(commands)
+    # -- end --
+
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", required=True)
     upgrade = database_commands.add_parser("upgrade", help="run the migrations to head")

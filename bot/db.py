@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import accounts as _accounts  # noqa: F401  (its tables live on bot.models.Base)
 from bot import models as bot_models
 from policies import models as policy_models
 from routing import models as routing_models

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -17,7 +19,7 @@ from bot import store
 from bot.cache import Cache
 from bot.wechat import Inbound
 from intents.matcher import Matcher, MatchResult
-from policies.replies import format_policy_detail, format_policy_list
+from policies.replies import format_policy_detail, format_policy_list, format_question
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,24 @@ class DialogueState:
     choices: list[str] = field(default_factory=list)  # policy codes just listed, for "回复序号"
     more: list[str] = field(default_factory=list)  # unread pages of a long reply
     attachments: list[str] = field(default_factory=list)  # dedup keys of media sent in this conversation
+    # -- "when unsure, ask": the numbered choices just offered ("policy:P05", "appeal:C09") and the message --
+    asked: list[str] = field(default_factory=list)
+    asked_text: str = ""
+    # -- end --
+
+
+# A reply that picks a numbered choice: "1", "１", "2.", "第2个", "选3", "二".
+CHOICE = re.compile(r"^(?:第|选)?\s*([0-9]{1,2}|[一二三四五六七八九])\s*(?:个|项|条)?[.。、]?$")
+CHINESE_DIGITS = {char: number for number, char in enumerate("一二三四五六七八九", start=1)}
+
+
+def choice_number(said: str) -> int | None:
+    """The number a short reply picks, or None when it is not such a reply."""
+    found = CHOICE.match(unicodedata.normalize("NFKC", said).strip())
+    if found is None:
+        return None
+    value = found.group(1)
+    return int(value) if value.isdigit() else CHINESE_DIGITS[value]
 
 
 def paginate(text: str, *, limit: int = MAX_REPLY_BYTES) -> list[str]:
@@ -164,8 +184,11 @@ class Brain:
             page, state.more = state.more[0], state.more[1:]
             await self._save(openid, state)
             return page
-        if said.isdigit() and state.choices:
-            return await self._detail(openid, state, int(said))
+        number = choice_number(said)
+        if number is not None and state.asked:
+            return await self._resolve(openid, state, number)
+        if number is not None and state.choices:
+            return await self._detail(openid, state, number)
         command = COMMANDS.get(said)
         if command == "policy_help":
             return HELP_POLICY
@@ -177,7 +200,32 @@ class Brain:
             return NO_APPEALS
         result = self._matcher().match(said)
         log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
+        if state.asked:  # a new message instead of a number: the question is dropped
+            state.asked, state.asked_text = [], ""
+            await self._save(openid, state)
+        if result.choices:
+            state.asked = [f"{choice.intent}:{choice.code or ''}" for choice in result.choices]
+            state.asked_text = said
+            state.choices = []
+            await self._save(openid, state)
+            return format_question([choice.label for choice in result.choices])
         return await self._answer(openid, state, result)
+
+    async def _resolve(self, openid: str, state: DialogueState, number: int) -> str:
+        """The answer to a numbered choice offered by format_question."""
+        if not 1 <= number <= len(state.asked):
+            return f"请回复 1 到 {len(state.asked)} 之间的序号。"
+        intent, _, code = state.asked[number - 1].partition(":")
+        text = state.asked_text
+        state.asked, state.asked_text = [], ""
+        await self._save(openid, state)
+        matcher = self._matcher()
+        if intent == "policy" and code:
+            doc = matcher.policy(code)
+            if doc is not None:
+                state.choices = [code]
+                return await self._paged(openid, state, format_policy_detail(doc))
+        return await self._answer(openid, state, matcher.match(text, intent=intent))
 
     async def _detail(self, openid: str, state: DialogueState, number: int) -> str:
         if not 1 <= number <= len(state.choices):

@@ -5,23 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import db
+from bot.broadcast import Broadcast
 from bot.cache import MemoryCache, RedisCache, make_cache
 from bot.dialogue import Brain
 from bot.inbox import Inbox
+from bot.match_index import MatchIndex, build_matcher
 from bot.settings import Settings
 from bot.wechat import Codec
 from bot.wechat_api import WeChatApi
 from intents.matcher import Matcher
 from policies import service as policy_service
 from routing import service as routing_service
+
+__all__ = ["Services", "build_matcher", "open_services", "prepare_database"]
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +40,6 @@ def prepare_database(engine: Engine, *, load_demo: bool) -> None:
                 log.info("loaded the demo policy list", extra={"policies": added})
 
 
-def build_matcher(engine: Engine, *, timezone: str) -> Matcher:
-    """A matcher over the published, currently valid policies and the routing table's categories."""
-    today = datetime.now(ZoneInfo(timezone)).date()
-    with db.session_factory(engine)() as session:
-        policies = policy_service.published_docs(session=session, today=today)
-        categories = routing_service.category_docs(session=session)
-    return Matcher(policies, categories)
-
-
 @dataclass
 class Services:
     settings: Settings
@@ -56,8 +49,21 @@ class Services:
     http: httpx.AsyncClient
     api: WeChatApi
     codec: Codec
-    matcher: Matcher
+    # -- the live match index (bot/match_index.py): `matcher` is always the current one --
+    match_index: MatchIndex
+    broadcast: Broadcast | None = None
     inbox: Inbox = field(init=False)
+
+    @property
+    def matcher(self) -> Matcher:
+        """The matcher to use for this request (read it once per message)."""
+        return self.match_index.matcher
+
+    @matcher.setter
+    def matcher(self, matcher: Matcher) -> None:
+        self.match_index.swap(matcher)
+
+    # -- end --
 
     def __post_init__(self) -> None:
         brain = Brain(
@@ -76,6 +82,9 @@ class Services:
         )
 
     async def close(self) -> None:
+        await self.match_index.close()
+        if self.broadcast is not None:
+            await self.broadcast.close()
         await self.inbox.drain()
         await self.http.aclose()
         await self.cache.close()
@@ -89,9 +98,13 @@ async def open_services(
     sync_engine = db.make_engine(settings.database_url)
     try:
         await asyncio.to_thread(prepare_database, sync_engine, load_demo=load_demo)
-        matcher = await asyncio.to_thread(build_matcher, sync_engine, timezone=settings.app.timezone)
     finally:
         sync_engine.dispose()
+    # jieba, the lexicon and the index load here, before the first message; then they follow every change.
+    broadcast = Broadcast(settings.redis.url, prefix=settings.redis.prefix) if settings.redis.url else None
+    match_index = MatchIndex(database_url=settings.database_url, timezone=settings.app.timezone, broadcast=broadcast)
+    await asyncio.to_thread(match_index.load)
+    await match_index.start()
     cache = make_cache(settings.redis.url, prefix=settings.redis.prefix)
     if isinstance(cache, MemoryCache):
         log.warning("no Redis configured: using the in-process cache; run a single server process only")
@@ -109,5 +122,6 @@ async def open_services(
         codec=Codec(
             token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode
         ),
-        matcher=matcher,
+        match_index=match_index,
+        broadcast=broadcast,
     )

@@ -1,6 +1,7 @@
 """Understanding one message: its intent, the policies it matches and, for an appeal, its category.
 
-Pure: no database and no web. Build one Matcher per catalog version and reuse it.
+Pure: no database and no web. Build one Matcher per catalog version and reuse it; it is read-only
+after construction, so threads and tasks may share it.
 """
 
 from __future__ import annotations
@@ -9,28 +10,27 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from intents.category_index import CategoryIndex
-from intents.cues import scan_cues
+from intents.category_index import CategoryIndex, CategoryMatch
+from intents.intent import POLICY_ALONE, CueReader, IntentCall, decide
 from intents.lexicon import Lexicon, load_lexicon
-from intents.normalize import compact, normalize
+from intents.normalize import compact
 from intents.policy_index import PolicyIndex
-from intents.records import CategoryDoc, MatchResult, PolicyDoc, PolicyHit
+from intents.query import Query, Vocabulary
+from intents.records import CategoryDoc, Choice, MatchResult, PolicyDoc, PolicyHit
 from intents.segment import Segmenter
 
-__all__ = ["CategoryDoc", "MatchResult", "Matcher", "PolicyDoc", "PolicyHit", "find_reference"]
+__all__ = ["CategoryDoc", "Choice", "MatchResult", "Matcher", "PolicyDoc", "PolicyHit", "find_reference"]
 
 # An appeal reference such as LH-20261127-0042: a letter prefix, a date and a sequence number.
 REFERENCE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,6})-?(\d{8})-?(\d{3,6})(?![0-9])")
-# A policy score that makes a message a policy question even without a cue word.
-POLICY_ALONE = 0.45
-# Weight of a strong complaint cue, of a weak one, of a keyword character of a category, and cap of the latter.
-STRONG_CUE = 2.0
-WEAK_CUE = 1.0
-CATEGORY_CHAR = 0.5
-CATEGORY_CAP = 3.0
-APPEAL_MIN = 1.5
-# How much the best policy score counts against complaint cues (a policy cue counts 1).
-POLICY_SCORE_WEIGHT = 2.0
+# Policies whose scores are this close (ratio) and all under ASK_BELOW leave the choice to the user.
+ASK_BELOW = 0.5
+ASK_RATIO = 0.9
+# A message that reaches no intent but a policy at this score is offered that policy as a choice.
+ASK_OTHER = 0.25
+MAX_CHOICES = 3
+# Separates the units of a policy's implementing body (实施主体): 甲局、乙局；丙局（组织申报）.
+UNIT_SEPARATOR = re.compile(r"[、，,；;（）()]")
 
 
 def find_reference(text: str) -> str | None:
@@ -40,6 +40,19 @@ def find_reference(text: str) -> str | None:
         return None
     prefix, day, number = found.groups()
     return f"{prefix.upper()}-{day}-{number}"
+
+
+def catalog_phrases(policies: Sequence[PolicyDoc], categories: Sequence[CategoryDoc]) -> set[str]:
+    """The catalog's own terms: policy names, bodies, keywords and tag values, category keywords (compact)."""
+    phrases: set[str] = set()
+    for doc in policies:
+        phrases.add(compact(doc.name))
+        phrases.update(compact(unit) for unit in UNIT_SEPARATOR.split(doc.body))
+        phrases.update(compact(keyword) for keyword in doc.keywords)
+        phrases.update(compact(value) for _key, value in doc.tags)
+    for category in categories:
+        phrases.update(compact(keyword) for keyword in category.keywords)
+    return {phrase for phrase in phrases if len(phrase) >= 2}
 
 
 class Matcher:
@@ -57,60 +70,81 @@ class Matcher:
         self.policies = tuple(policies)
         self.categories = tuple(categories)
         self._by_code = {doc.code: doc for doc in self.policies}
-        words: set[str] = set()
+        phrases = catalog_phrases(self.policies, self.categories)
+        self._segmenter = Segmenter(phrases, lexicon=self.lexicon)
+        words = set(phrases)
         for doc in self.policies:
-            words.add(compact(doc.name))
-            words.update(compact(keyword) for keyword in doc.keywords)
-            words.update(compact(value) for _key, value in doc.tags)
-        for category in self.categories:
-            words.update(compact(keyword) for keyword in category.keywords)
-        self._segmenter = Segmenter(words, lexicon=self.lexicon)
-        self._policy_index = PolicyIndex(self.policies, segmenter=self._segmenter)
+            for text in (doc.name, *doc.keywords):
+                words.update(word for word in self._segmenter.words(compact(text)) if len(word) >= 2)
+        self.vocabulary = Vocabulary(words, lexicon=self.lexicon, segmenter=self._segmenter)
+        self._cues = CueReader(self.lexicon)
+        self._policy_index = PolicyIndex(self.policies, vocabulary=self.vocabulary)
+        # Category keywords that are also the catalog's benefit words (补贴, 返还) do not make a message a complaint.
+        self._benefit_words = self._policy_index.concepts()
         self._category_index = CategoryIndex(self.categories, lexicon=self.lexicon, fallback_code=fallback_category)
 
     def policy(self, code: str) -> PolicyDoc | None:
         """The policy with this code, or None."""
         return self._by_code.get(code)
 
-    def match(self, text: str) -> MatchResult:
-        """Intent, matching policies and (for an appeal) category of one message."""
-        normalized = normalize(text)
-        flat = normalized.replace(" ", "")
-        if not flat:
+    def category(self, code: str) -> CategoryDoc | None:
+        """The appeal category with this code, or None."""
+        return next((category for category in self.categories if category.code == code), None)
+
+    def read(self, text: str) -> Query:
+        """The message as the indexes see it (normalised, repaired, its concepts)."""
+        return self.vocabulary.read(text)
+
+    def match(self, text: str, *, intent: str | None = None) -> MatchResult:
+        """Intent, matching policies and (for an appeal) category of one message; `intent` forces the intent."""
+        query = self.vocabulary.read(text)
+        if not query.flat:
             return MatchResult(text=text, intent="other", policies=(), category=None)
         reference = find_reference(text)
-        cues = scan_cues(flat, self.lexicon.cues)
-        hits = self._policy_index.search(normalized)
-        category_match = self._category_index.best(flat)
+        cues = self._cues.read(query.flat)
+        hits = self._policy_index.search(query)
+        category_match = self._category_index.best(query)
         best = hits[0].score if hits else 0.0
-
-        if reference is not None:
-            intent = "progress"
-        elif cues["progress"] and (len(cues["progress"]) >= 2 or not cues["appeal_strong"]):
-            # "上次反映的拖欠款有进展吗" asks about progress; "我反映的问题没人管" is a complaint.
-            intent = "progress"
-        elif cues["appeal_strong"]:
-            intent = "appeal"
-        else:
-            coverage = category_match.coverage if category_match else 0
-            appeal_score = WEAK_CUE * len(cues["appeal"]) + min(CATEGORY_CAP, CATEGORY_CHAR * coverage)
-            policy_score = len(cues["policy"]) + POLICY_SCORE_WEIGHT * best
-            if appeal_score >= APPEAL_MIN and appeal_score > policy_score:
-                intent = "appeal"
-            elif cues["policy"] or best >= POLICY_ALONE:
-                intent = "policy"
-            elif appeal_score >= WEAK_CUE:
-                intent = "appeal"
-            else:
-                intent = "other"
-
+        call = decide(
+            cues,
+            best_policy=best,
+            category_coverage=self._complaint_coverage(category_match),
+            has_reference=reference is not None,
+        )
+        chosen = intent or call.intent
         category: CategoryDoc | None = None
-        if intent == "appeal":
+        if chosen == "appeal":
             category = category_match.category if category_match else self._category_index.fallback
         kept: tuple[PolicyHit, ...] = ()
-        if intent == "policy":
+        if chosen == "policy":
             kept = tuple(hits)
-        elif intent == "appeal":
+        elif chosen == "appeal":
             # An appeal names a policy only clearly (e.g. a subsidy not paid), never through a stray word.
-            kept = tuple(hit for hit in hits if hit.score >= POLICY_ALONE)
-        return MatchResult(text=text, intent=intent, policies=kept, category=category, reference=reference)
+            kept = tuple(hit for hit in hits if hit.score >= POLICY_ALONE)[:1]
+        choices: tuple[Choice, ...] = ()
+        if intent is None and not (cues["broad"] and call.intent == "policy"):  # a question for a list gets the list
+            choices = self._choices(call, hits, category_match.category if category_match else None)
+        return MatchResult(
+            text=text, intent=chosen, policies=kept, category=category, reference=reference, choices=choices
+        )
+
+    def _complaint_coverage(self, found: CategoryMatch | None) -> int:
+        """Characters of the message covered by category keywords that are not benefit words."""
+        if found is None:
+            return 0
+        return sum(len(keyword) for keyword in found.matched if self.lexicon.canon(keyword) not in self._benefit_words)
+
+    def _choices(self, call: IntentCall, hits: Sequence[PolicyHit], category: CategoryDoc | None) -> tuple[Choice, ...]:
+        """Numbered choices when the engine is unsure; empty when it is sure enough to answer."""
+        if call.close and hits:
+            appeal = Choice("反映办理中遇到的问题", "appeal", category.code if category else None)
+            return (Choice(f"了解“{hits[0].name}”", "policy", hits[0].code), appeal)
+        if call.intent == "policy" and len(hits) >= 2:
+            top = hits[0].score
+            close = [hit for hit in hits if hit.score >= top * ASK_RATIO]
+            if top < ASK_BELOW and len(close) >= 2:
+                return tuple(Choice(hit.name, "policy", hit.code) for hit in close[:MAX_CHOICES])
+        if call.intent == "other" and hits and hits[0].score >= ASK_OTHER:
+            offered = [Choice(hit.name, "policy", hit.code) for hit in hits[: MAX_CHOICES - 1]]
+            return (*offered, Choice("都不是，我要反映问题", "appeal", None))
+        return ()

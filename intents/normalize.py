@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from pathlib import Path
 
+import opencc
 from opencc import OpenCC
 
 _T2S = OpenCC("t2s")
 _SPACES = re.compile(r"\s+")
 # Characters kept besides letters and digits: "%" (as in "15%") and a decimal point between digits.
 _KEEP = frozenset("%")
+
+
+@lru_cache(maxsize=1)
+def _traditional() -> frozenset[str]:
+    """Every character that OpenCC's t2s tables may change; text without any of them is left as it is."""
+    folder = Path(opencc.__file__).with_name("dictionary")
+    found: set[str] = set()
+    for name in ("TSCharacters.txt", "TSPhrases.txt"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            key, _tab, values = line.partition("\t")
+            for value in values.split(" "):
+                if len(value) == len(key):
+                    found.update(a for a, b in zip(key, value, strict=True) if a != b)
+                else:
+                    found.update(key)
+    return frozenset(found)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters as simplified ones (OpenCC t2s), skipping OpenCC when there are none: it is slow."""
+    traditional = _traditional()
+    return _T2S.convert(text) if any(char in traditional for char in text) else text
 
 
 def _keep(char: str, previous: str, following: str) -> bool:
@@ -27,7 +52,7 @@ def normalize(text: str) -> str:
     if not text:
         return ""
     folded = unicodedata.normalize("NFKC", text)
-    folded = _T2S.convert(folded).lower()
+    folded = to_simplified(folded).lower()
     chars = []
     last = len(folded) - 1
     for index, char in enumerate(folded):

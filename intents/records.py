@@ -52,6 +52,15 @@ class PolicyHit:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One numbered answer to a clarifying question: an intent and, for a policy, its code."""
+
+    label: str
+    intent: str
+    code: str | None = None
+
+
+@dataclass(frozen=True)
 class MatchResult:
     """What a message wants, the policies it matches and, for an appeal, where it goes."""
 
@@ -61,6 +70,8 @@ class MatchResult:
     category: CategoryDoc | None
     # An appeal reference found in the text (e.g. "LH-20261127-0042"), upper-case; not part of to_dict().
     reference: str | None = None
+    # When the engine is unsure: numbered choices to offer instead of an answer; not part of to_dict().
+    choices: tuple[Choice, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the match result in interfaces.md."""

@@ -1,11 +1,11 @@
-"""The policy list (惠企政策清单): one row per benefit policy."""
+"""The policy list (惠企政策清单): policies, their tags and versions, staged imports, and the admins' lexicon."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Integer, MetaData, String, Text, func
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -18,6 +18,7 @@ NAMING = {
 
 MODES = ("免申即享", "即申即享", "依申请")
 STATUSES = ("draft", "published", "withdrawn")
+STATUS_LABELS = {"draft": "草稿", "published": "已发布", "withdrawn": "已撤回"}
 
 
 class Base(DeclarativeBase):
@@ -25,6 +26,8 @@ class Base(DeclarativeBase):
 
 
 class Policy(Base):
+    """One benefit policy; `updated_at` moves on every change, so max(updated_at) is a cheap catalog version."""
+
     __tablename__ = "policies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -36,12 +39,72 @@ class Policy(Base):
     process: Mapped[str] = mapped_column(Text, default="")
     materials: Mapped[str] = mapped_column(Text, default="")
     mode: Mapped[str] = mapped_column(String(16), default="依申请")
+    # {key: value} in the list's order, e.g. {"行业": "制造业", "规模": "小微"}; mirrored in policy_tags.
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     url: Mapped[str] = mapped_column(String(1024), default="")
-    status: Mapped[str] = mapped_column(String(16), default="published")
+    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
     # True for the shipped demo catalog, so that nobody mistakes it for a district's real list.
     demo: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The number of the latest entry in policy_versions (0 before the first); edits name it to detect conflicts.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+
+
+class PolicyTag(Base):
+    """One tag value of a policy, split for filtering (规模 "小微" gives 小 and 微)."""
+
+    __tablename__ = "policy_tags"
+    __table_args__ = (Index("ix_policy_tags_key_value", "key", "value"),)
+
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class PolicyVersion(Base):
+    """A snapshot of a policy after one change: who, when, what changed, and every field as it then was."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (Index("ix_policy_versions_policy_id_number", "policy_id", "number", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    # created | updated | published | withdrawn | restored | imported
+    action: Mapped[str] = mapped_column(String(16))
+    changed: Mapped[list[str]] = mapped_column(JSON, default=list)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StagedImport(Base):
+    """A validated import file waiting for the admin to confirm its preview (any app instance may commit it)."""
+
+    __tablename__ = "policy_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    records: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    author: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LexiconEntry(Base):
+    """A synonym group added by an admin: the canonical term and its aliases (a local nickname, a new term)."""
+
+    __tablename__ = "lexicon_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(255), default="")
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

@@ -14,7 +14,21 @@ MODE_LABELS = {
     "依申请": "依申请（提交申请，审核通过后兑现）",
 }
 SUMMARY_LENGTH = 60
+# The list is read on a phone: two lines a policy, the benefit cut to this many characters.
+LIST_SUMMARY_LENGTH = 40
+BODY_LENGTH = 18
+# Long unit names as enterprises say them, for the list (the detail keeps the full name).
+SHORT_UNITS = {
+    "人力资源和社会保障局": "人社局",
+    "工业和信息化局": "工信局",
+    "工业和信息化厅": "工信厅",
+    "科学技术局": "科技局",
+    "科学技术厅": "科技厅",
+    "市场监督管理局": "市场监管局",
+    "国家税务总局": "",
+}
 _SENTENCE_END = re.compile(r"[。；;\n]")
+_UNIT_SEPARATOR = re.compile(r"[、；;，,（(]")
 _MATERIAL_SEPARATORS = re.compile(r"[；;\n]+")
 
 
@@ -24,10 +38,31 @@ def mode_label(mode: str) -> str:
 
 
 def summary(content: str, *, limit: int = SUMMARY_LENGTH) -> str:
-    """The benefit in one line: its first sentence, cut to `limit` characters."""
+    """The benefit in one line: its first sentence, cut to `limit` characters (at a comma when there is one)."""
     text = " ".join(content.split())
     first = _SENTENCE_END.split(text, maxsplit=1)[0].strip() or text
-    return first if len(first) <= limit else first[: limit - 1] + "…"
+    if len(first) <= limit:
+        return first
+    comma = max(first.rfind(mark, 0, limit) for mark in "，,")
+    cut = comma if comma >= limit // 3 else limit - 1
+    return first[:cut] + "…"
+
+
+def short_body(body: str, *, limit: int = BODY_LENGTH) -> str:
+    """The first implementing unit in its everyday short form, with 等 when there are more."""
+    parts = _UNIT_SEPARATOR.split(body.strip(), maxsplit=1)
+    first = parts[0].strip()
+    more = (len(parts) > 1 and not body.strip().endswith(("）", ")"))) or "、" in body or "；" in body
+    for long, short in SHORT_UNITS.items():
+        first = first.replace(long, short)
+    if len(first) > limit:
+        first = first[: limit - 1] + "…"
+    return first + ("等" if more and not first.endswith("…") else "")
+
+
+def mode_mark(mode: str) -> str:
+    """The mode as a short mark after the policy name; 免申即享 says that no application is needed."""
+    return "【免申即享·无需申请】" if mode == NO_APPLICATION else f"【{mode or '依申请'}】"
 
 
 def materials_list(materials: str) -> list[str]:
@@ -42,18 +77,23 @@ def list_order(docs: Sequence[PolicyDoc]) -> list[PolicyDoc]:
 
 
 def format_policy_list(docs: Sequence[PolicyDoc]) -> str:
-    """A numbered list (in list_order) with body, one-line benefit and mode; ends with 回复序号查看详情."""
+    """A numbered list (in list_order), two lines a policy: name and mode, then body and benefit; 回复序号查看详情."""
     ordered = list_order(docs)
     if not ordered:
         return "暂未找到符合条件的惠企政策，您可以换个说法描述企业情况或想了解的事项。"
     lines: list[str] = []
     for number, doc in enumerate(ordered, start=1):
-        marker = "【免申即享·无需申请】" if doc.mode == NO_APPLICATION else ""
-        lines.append(f"{number}. {doc.name}{marker}")
-        lines.append(f"   实施主体：{doc.body}")
-        lines.append(f"   优惠内容：{summary(doc.content)}")
-        lines.append(f"   兑现方式：{mode_label(doc.mode)}")
+        lines.append(f"{number}. {doc.name}{mode_mark(doc.mode)}")
+        lines.append(f"   {short_body(doc.body)}｜{summary(doc.content, limit=LIST_SUMMARY_LENGTH)}")
     lines.append("回复序号查看详情")
+    return "\n".join(lines)
+
+
+def format_question(labels: Sequence[str]) -> str:
+    """One short question with numbered choices (the engine was unsure); the user replies 1, 2, ..."""
+    lines = ["想确认一下，您是想："]
+    lines.extend(f"{number}. {label}" for number, label in enumerate(labels, start=1))
+    lines.append("请回复序号。")
     return "\n".join(lines)
 
 

@@ -33,3 +33,13 @@ def test_normalize_is_idempotent() -> None:
 
 def test_compact_drops_spaces() -> None:
     assert compact("首台（套） 重大技术装备") == "首台套重大技术装备"
+
+
+def test_simplified_text_skips_opencc_with_the_same_result() -> None:
+    from opencc import OpenCC
+
+    from intents.normalize import to_simplified
+
+    converter = OpenCC("t2s")
+    for text in ["稳岗返还申请了半年还没到账", "穩崗返還申請了半年還沒到賬", "乾燥的著作", "干部著作权", "后来的後來"]:
+        assert to_simplified(text) == converter.convert(text)

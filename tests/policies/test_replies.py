@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from intents.records import PolicyDoc
 from policies.catalog import doc_from_record, read_demo_catalog
-from policies.replies import format_policy_detail, format_policy_list, list_order, materials_list, summary
+from policies.replies import (
+    format_policy_detail,
+    format_policy_list,
+    format_question,
+    list_order,
+    materials_list,
+    short_body,
+    summary,
+)
 
 
 def demo(code: str) -> PolicyDoc:
@@ -18,17 +26,40 @@ def test_list_puts_no_application_policies_first_and_numbers_them() -> None:
     assert lines[-1] == "回复序号查看详情"
     numbered = [line for line in lines if line[:1].isdigit()]
     assert [line.split(".")[0] for line in numbered] == ["1", "2", "3", "4"]
-    assert numbered[2] == "3. 一次性扩岗补助"  # 依申请: no 无需申请 mark
+    assert numbered[2] == "3. 一次性扩岗补助【依申请】"  # 依申请: no 无需申请 mark
     assert text.count("无需申请】") == 2
-    assert text.count("实施主体：") == 4 and text.count("兑现方式：") == 4 and text.count("优惠内容：") == 4
 
 
-def test_list_shows_the_benefit_on_one_line() -> None:
-    doc = demo("P03")
-    benefit = next(line for line in format_policy_list([doc]).splitlines() if "优惠内容" in line)
-    assert benefit.strip() == "优惠内容：" + summary(doc.content)
-    assert "月销售额10万元以下" in benefit
+def test_list_is_two_lines_a_policy_with_body_and_benefit() -> None:
+    docs = [demo(code) for code in ("P03", "P05", "P12", "P24", "P44")]
+    lines = format_policy_list(docs).splitlines()
+    assert len(lines) == 2 * len(docs) + 1  # short enough to read on a phone
+    for doc in list_order(docs):
+        detail = lines[lines.index(next(line for line in lines if doc.name in line)) + 1]
+        body, benefit = detail.strip().split("｜")
+        assert body == short_body(doc.body)
+        assert benefit == summary(doc.content, limit=40)
+        assert len(benefit) <= 40
+    assert "月销售额10万元以下" in format_policy_list([demo("P03")])
+
+
+def test_short_body_and_summary() -> None:
+    assert short_body("莲湖区人力资源和社会保障局") == "莲湖区人社局"
+    assert short_body("西安市人力资源和社会保障局、莲湖区人力资源和社会保障局") == "西安市人社局等"
+    assert short_body("国家税务总局西安市莲湖区税务局（代征）") == "西安市莲湖区税务局"
     assert len(summary("甲" * 200)) == 60
+    ten = "一二三四五六七八九十"
+    assert summary(f"{ten}，{ten}，{ten}", limit=25) == f"{ten}，{ten}…"  # cut at a comma
+
+
+def test_question_offers_numbered_choices() -> None:
+    text = format_question(["了解“失业保险稳岗返还”", "反映办理中遇到的问题"])
+    assert text.splitlines() == [
+        "想确认一下，您是想：",
+        "1. 了解“失业保险稳岗返还”",
+        "2. 反映办理中遇到的问题",
+        "请回复序号。",
+    ]
 
 
 def test_empty_list_says_so() -> None:

@@ -1,0 +1,217 @@
+"""Staff and admin accounts: users with roles, argon2 password hashes, lockout, and server-side login sessions."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot.models import Base
+from routing.models import Unit
+
+ROLES = ("staff", "unit_head", "supervisor", "admin")
+ROLE_LABELS = {"staff": "经办人员", "unit_head": "单位负责人", "supervisor": "区营商办督办", "admin": "系统管理员"}
+UNIT_ROLES = ("staff", "unit_head")  # roles that belong to one unit
+USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,64}")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)
+
+_hasher = PasswordHasher()
+_dummy_hash: str | None = None
+
+
+class User(Base):
+    """A person who signs in to the console or the admin pages."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey(Unit.__table__.c.id), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginSession(Base):
+    """A signed-in browser: the cookie holds a random token, this row its SHA-256 and the form (CSRF) token."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountError(ValueError):
+    """An account that cannot be created as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is behind a request: the user and the session's form token."""
+
+    user_id: int
+    username: str
+    role: str
+    unit_id: int | None
+    csrf: str
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse a password that is too short, too long or blank-edged."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符（现在 {len(password)} 个）")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"密码最多 {MAX_PASSWORD} 个字符")
+    if password != password.strip():
+        raise AccountError("密码首尾不能是空格")
+
+
+def find_unit(*, session: Session, unit: str) -> Unit:
+    """A unit by name or id; AccountError naming some known units otherwise."""
+    text = unit.strip()
+    found = session.get(Unit, int(text)) if text.isdigit() else None
+    found = found or session.scalars(select(Unit).where(Unit.name == text)).first()
+    if found is None:
+        names = list(session.scalars(select(Unit.name).order_by(Unit.id).limit(8)))
+        known = "、".join(names) if names else "（单位表为空）"
+        raise AccountError(f"没有名为「{text}」的单位；已有单位例如：{known}")
+    return found
+
+
+def create_user(*, session: Session, username: str, password: str, role: str, unit: str | None = None) -> User:
+    """A new active user after checking every rule; AccountError says which one failed."""
+    if not USERNAME.fullmatch(username):
+        raise AccountError(f"用户名「{username}」无效：须为 3-64 位字母、数字或 _ . @ -")
+    if role not in ROLES:
+        raise AccountError(f"角色「{role}」无效，应为 {', '.join(ROLES)} 之一")
+    if session.scalars(select(User).where(User.username == username)).first() is not None:
+        raise AccountError(f"用户「{username}」已存在")
+    if role in UNIT_ROLES and not unit:
+        raise AccountError(f"角色 {role} 属于某个单位，请用 --unit 指定单位名称或编号")
+    check_password_rules(password)
+    unit_row = find_unit(session=session, unit=unit) if unit else None
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        unit_id=unit_row.id if unit_row else None,
+        active=True,
+        failed_logins=0,
+        created_at=datetime.now(UTC),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(
+    *, session: Session, username: str, password: str, now: datetime | None = None
+) -> tuple[User | None, str]:
+    """(user, "ok") when the password is right; else (None, "bad" | "locked:<minutes>"), counting failures."""
+    global _dummy_hash
+    now = now or datetime.now(UTC)
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        # Spend the same time as a real check so that timing does not reveal which usernames exist.
+        _dummy_hash = _dummy_hash or hash_password(secrets.token_hex(16))
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_dummy_hash, password)
+        return None, "bad"
+    locked_until = _aware(user.locked_until)
+    if locked_until is not None and locked_until > now:
+        return None, f"locked:{max(1, int((locked_until - now).total_seconds() // 60) + 1)}"
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.failed_logins = 0
+            user.locked_until = now + LOCKOUT
+            return None, f"locked:{int(LOCKOUT.total_seconds() // 60)}"
+        return None, "bad"
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return user, "ok"
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(*, session: Session, user: User, now: datetime | None = None) -> str:
+    """A new login session for the user; returns the cookie token (only its hash is stored)."""
+    now = now or datetime.now(UTC)
+    session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(
+            id=_token_id(token),
+            user_id=user.id,
+            csrf=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    session.flush()
+    return token
+
+
+def signed_in(*, session: Session, token: str, now: datetime | None = None) -> SignedIn | None:
+    """Who holds this cookie token, if the session is live and the user still active."""
+    now = now or datetime.now(UTC)
+    statement = select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+    row = session.execute(statement.where(LoginSession.id == _token_id(token))).first()
+    if row is None:
+        return None
+    login, user = row
+    expires_at = _aware(login.expires_at)
+    if not user.active or expires_at is None or expires_at <= now:
+        return None
+    return SignedIn(user_id=user.id, username=user.username, role=user.role, unit_id=user.unit_id, csrf=login.csrf)
+
+
+def close_session(*, session: Session, token: str) -> None:
+    """Forget a login session (logout)."""
+    session.execute(delete(LoginSession).where(LoginSession.id == _token_id(token)))
+
+
+def deactivate(*, session: Session, username: str) -> bool:
+    """Disable a user and end their sessions; False if there is no such user."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        return False
+    session.execute(update(User).where(User.id == user.id).values(active=False))
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    return True
