@@ -18,10 +18,11 @@ import pytest
 
 from bot.settings import Settings
 from tests.policies.support import ADMIN, prepare, xlsx_bytes
+from tests.support.browser import ARTIFACTS, chromium
 from tests.support.servers import running
 
 try:
-    from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, ViewportSize, expect
 except ImportError:  # pragma: no cover - playwright is a dev dependency
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         raise
@@ -29,9 +30,6 @@ except ImportError:  # pragma: no cover - playwright is a dev dependency
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 667}
 WAIT_MS = 15_000
@@ -44,21 +42,8 @@ NEW_ROW = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message + "; under CI the browser tests must run", pytrace=False)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.app import create_app
 from bot.settings import Settings
+from tests.support.browser import ARTIFACTS, chromium
 from tests.support.servers import serving
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, Request, ViewportSize, expect, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, Request, ViewportSize, expect
 except ImportError:  # pragma: no cover - playwright is a dev dependency
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         raise
@@ -27,9 +27,6 @@ except ImportError:  # pragma: no cover - playwright is a dev dependency
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 667}
 WAIT_MS = 15_000
@@ -39,21 +36,8 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message + "; under CI the browser tests must run", pytrace=False)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
