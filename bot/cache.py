@@ -1,4 +1,4 @@
-"""The cache: Redis in production, an in-process store by default. The only module that imports redis.
+"""The cache: Redis in production, an in-process store by default (bot/broadcast.py holds Redis pub/sub).
 
 It holds only what can be rebuilt: dedup claims, replies kept for retries, dialogue state,
 the WeChat access token and locks.
