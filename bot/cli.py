@@ -133,6 +133,12 @@ def parser() -> argparse.ArgumentParser:
     admin_cli.register(commands)
     # -- end --
 
+    # -- appeals list/show and routing import/export (handlers in bot/appeals_cli.py) --
+    from bot import appeals_cli
+
+    appeals_cli.register(commands)
+    # -- end --
+
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", required=True)
     upgrade = database_commands.add_parser("upgrade", help="run the migrations to head")

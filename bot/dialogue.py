@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import store
 from bot.cache import Cache
+from bot.filing import Filing
 from bot.wechat import Inbound
 from intents.matcher import Matcher, MatchResult
 from policies.replies import format_policy_detail, format_policy_list, format_question
@@ -120,6 +121,7 @@ class Brain:
         self._cache = cache
         self._db = db
         self._state_ttl = state_ttl
+        self._filing = Filing(db=db)
 
     async def _state(self, openid: str) -> DialogueState:
         raw = await self._cache.get(f"dialog:{openid}")
@@ -180,6 +182,11 @@ class Brain:
     async def _text(self, openid: str, text: str) -> str:
         state = await self._state(openid)
         said = text.strip()
+        # Appeals first: a question the filing is waiting on (or a rating) takes the message, whatever it says.
+        result = self._matcher().match(said)
+        filed = await self._filing.handle(openid=openid, text=said, result=result)
+        if filed is not None:
+            return filed
         if said == MORE and state.more:
             page, state.more = state.more[0], state.more[1:]
             await self._save(openid, state)
@@ -198,7 +205,6 @@ class Brain:
             return WELCOME
         if command == "progress":
             return NO_APPEALS
-        result = self._matcher().match(said)
         log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
         if state.asked:  # a new message instead of a number: the question is dropped
             state.asked, state.asked_text = [], ""
@@ -244,6 +250,10 @@ class Brain:
             docs.sort(key=lambda doc: doc.mode != "免申即享")
             state.choices = [doc.code for doc in docs]
             return await self._paged(openid, state, format_policy_list(docs))
+        if result.intent in {"appeal", "progress"}:  # e.g. "2" answering a clarifying question
+            filed = await self._filing.handle(openid=openid, text=result.text, result=result)
+            if filed is not None:
+                return filed
         if result.intent == "appeal" and result.category is not None:
             units = "、".join(result.category.units) or "无"
             return (

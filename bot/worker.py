@@ -10,7 +10,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot import store
+from bot import escalations, store
 from bot.inbox import deliver
 from bot.services import Services
 
@@ -39,6 +39,7 @@ async def retry_pending(services: Services) -> int:
 async def sweep(services: Services) -> None:
     """One pass over every periodic job."""
     await retry_pending(services)
+    await escalations.sweep(services)  # appeals: escalations, staff notices, updates to enterprises
 
 
 async def run(services: Services, *, interval: float = SWEEP_SECONDS) -> None:

@@ -1,8 +1,26 @@
-"""The routing table: units, appeal categories, and which units answer for which category."""
+"""Tables of the routing domain: the routing table (units, categories, time limits, calendar) and appeals."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, Text
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -14,8 +32,33 @@ NAMING = {
 }
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant, stored in UTC and read back aware on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+UTC_TIME = UTCDateTime()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+# -- the routing table: what admins edit (routing import/export) --
 
 
 class Unit(Base):
@@ -27,6 +70,13 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     # department | street | court | office
     kind: Mapped[str] = mapped_column(String(32), default="department")
+    # Other names that identify it; for a street office, how enterprises name their street ("北院门").
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Staff placeholders until accounts exist: who handles appeals (经办人) and who heads the unit (负责人).
+    contact_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    head_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    head_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
 
 class Category(Base):
@@ -40,9 +90,13 @@ class Category(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     seed_task: Mapped[str] = mapped_column(String(32), default="")
+    # Whether filing asks where the problem is (a project site), beyond the enterprise's street.
+    asks_place: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     lead_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     lead_unit: Mapped[Unit] = relationship(lazy="joined")
-    co_units: Mapped[list[Unit]] = relationship(secondary="category_units", lazy="selectin")
+    co_units: Mapped[list[Unit]] = relationship(
+        secondary="category_units", lazy="selectin", order_by="CategoryUnit.position", viewonly=True
+    )
 
 
 class CategoryUnit(Base):
@@ -53,3 +107,280 @@ class CategoryUnit(Base):
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TimeLimit(Base):
+    """How long a stage may take, per category ("*" for every category) and urgency."""
+
+    __tablename__ = "time_limits"
+    __table_args__ = (UniqueConstraint("category_code", "urgency", "stage", name="uq_time_limits_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(64))
+    urgency: Mapped[str] = mapped_column(String(16))
+    # sign (签收) | contact (联系企业) | reply (答复)
+    stage: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Integer)
+    # h: working hours | d: working days (the day of dispatch not counted, due at the end of the last one)
+    unit: Mapped[str] = mapped_column(String(1))
+
+
+class CalendarDay(Base):
+    """A date that breaks the Monday-to-Friday rule (a statutory holiday or a make-up working day, 调休)."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CalendarYear(Base):
+    """A year whose State Council holiday notice is entered; other years fall back to Monday to Friday."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # chinese-calendar | admin
+    source: Mapped[str] = mapped_column(String(32))
+    entered_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class RoutingSetting(Base):
+    """One named value of the routing table: reference prefix, working hours, escalation ladder, reason codes."""
+
+    __tablename__ = "routing_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+# -- appeals: what the lifecycle writes --
+
+
+class Appeal(Base):
+    """An enterprise's appeal (诉求) and where it stands."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        Index("ix_appeals_unit_id_state", "unit_id", "state"),
+        Index("ix_appeals_openid_created_at", "openid", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    enterprise: Mapped[str] = mapped_column(String(255))
+    contact: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))
+    street: Mapped[str] = mapped_column(String(64), default="")
+    place: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    # The unit that must act now: the lead unit once dispatched, 区营商办 while it re-routes or arbitrates.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    street_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    co_units: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    resume_state: Mapped[str | None] = mapped_column(String(16))
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    # 区营商办 has arbitrated the routing: its decision is final, no more returns.
+    final_route: Mapped[bool] = mapped_column(Boolean, default=False)
+    # solved | unsolved | rectified (整改 counted apart from solved)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[str | None] = mapped_column(String(8))
+    rating_reason: Mapped[str | None] = mapped_column(String(16))
+    # No WeChat channel reached the enterprise: staff must phone it.
+    needs_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    signed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    contacted_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    answered_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    closed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class AppealEvent(Base):
+    """One logged transition: who did what, when and why."""
+
+    __tablename__ = "appeal_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    reason_code: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class AppealTimer(Base):
+    """One time limit of an appeal; its escalation times are columns the worker sweeps."""
+
+    __tablename__ = "appeal_timers"
+    __table_args__ = (
+        # Also the index of an appeal's timers (appeal_id leads).
+        UniqueConstraint("appeal_id", "stage", "seq", name="uq_appeal_timers_key"),
+        # Only running timers have a next firing time: the sweep reads this index and nothing else.
+        Index(
+            "ix_appeal_timers_next_fire_at",
+            "next_fire_at",
+            postgresql_where=text("next_fire_at IS NOT NULL"),
+            sqlite_where=text("next_fire_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
+    # sign | contact | reply | milestone
+    stage: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    amount: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(1))  # h | d | D (a calendar date, for milestones)
+    started_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    # The limit in working seconds, and the working seconds spent suspended (挂起) so far.
+    total_seconds: Mapped[int] = mapped_column(Integer)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    due_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    # ISO times at which each escalation level fires, in ladder order.
+    fire_times: Mapped[list[str]] = mapped_column(JSON)
+    next_level: Mapped[int] = mapped_column(Integer, default=1)
+    next_fire_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # met | cancelled
+    stop_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class Escalation(Base):
+    """A level of 分级督办 that fired for a timer: exactly one row per timer and level."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("timer_id", "level", name="uq_escalations_timer_id_level"),
+        # The escalations whose staff notice is still to be written (routing.notify.notify_escalations).
+        Index(
+            "ix_escalations_unnotified",
+            "id",
+            postgresql_where=text("notified_at IS NULL"),
+            sqlite_where=text("notified_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    timer_id: Mapped[int] = mapped_column(ForeignKey("appeal_timers.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(16))
+    # staff | unit_head | supervisor
+    audience: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    scheduled_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    fired_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    worker: Mapped[str] = mapped_column(String(64), default="")
+    notified_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+
+class Notification(Base):
+    """A notice to staff (console inbox); non-urgent ones wait for working hours, supervisors get digests."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_pending", "released_at", "release_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    # One notice per escalation at most: the unique key makes a second one impossible.
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), unique=True)
+    audience: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    release_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    released_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # The supervisor digest that carried this notice.
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    read_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+
+class EnterpriseNotice(Base):
+    """A step the enterprise must be told about, waiting for the worker to send it (an outbox)."""
+
+    __tablename__ = "enterprise_notices"
+    __table_args__ = (Index("ix_enterprise_notices_status_created_at", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    # pending | sending | sent (customer service) | template | needs_call
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outbound_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    sent_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+
+class Milestone(Base):
+    """A dated step of a rectification plan (整改计划)."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("appeal_id", "position", name="uq_milestones_appeal_id_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255))
+    due_on: Mapped[date] = mapped_column(Date)
+    progress: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+
+class ExtensionRequest(Base):
+    """A unit's request for more time (延期), decided by 区营商办."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    approved: Mapped[bool | None] = mapped_column(Boolean)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    decision: Mapped[str] = mapped_column(Text, default="")
+
+
+class AppealDraft(Base):
+    """What the chat has collected of an appeal not yet confirmed, or the question it waits an answer to."""
+
+    __tablename__ = "appeal_drafts"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+
+class ReferenceCounter(Base):
+    """The last sequence number of the references of one prefix and day."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

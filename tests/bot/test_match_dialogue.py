@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from bot import db
 from bot.cache import MemoryCache
 from bot.dialogue import Brain, choice_number
+from bot.services import prepare_database
 from bot.wechat import Inbound
 from intents.matcher import Matcher
 from policies.catalog import doc_from_record, read_demo_catalog
@@ -23,8 +25,12 @@ def matcher() -> Matcher:
 
 
 @pytest.fixture
-async def brain(matcher: Matcher) -> AsyncIterator[Brain]:
-    engine = db.make_async_engine("sqlite:///:memory:")
+async def brain(matcher: Matcher, tmp_path: Path) -> AsyncIterator[Brain]:
+    url = f"sqlite:///{tmp_path / 'dialogue.db'}"
+    migrated = db.make_engine(url)
+    prepare_database(migrated, load_demo=False)  # the filing keeps drafts and reads the routing rules there
+    migrated.dispose()
+    engine = db.make_async_engine(url)
     try:
         yield Brain(matcher=lambda: matcher, cache=MemoryCache(), db=engine, state_ttl=600)
     finally:

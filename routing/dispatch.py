@@ -1,0 +1,173 @@
+"""Where an appeal goes: 受理 and 派单 at once, 退回 (with a reason, at most twice), 转派, and 区营商办's 裁定."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from routing import notify, timers
+from routing.lifecycle import Actor, Refused, Step, begin, now_utc, require_supervisor, require_text, require_unit
+from routing.models import Appeal, Category, Unit
+from routing.references import next_reference
+from routing.rules import Rules, load_calendar, load_rules
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What the enterprise told the bot, confirmed."""
+
+    openid: str
+    enterprise: str
+    contact: str
+    phone: str
+    description: str
+    category_code: str | None = None
+    street: str = ""
+    place: str = ""
+    urgency: str | None = None
+
+
+def street_unit(*, session: Session, street: str) -> Unit | None:
+    """The street office (街道办事处) of the street the enterprise named, by name or alias; None if unknown."""
+    said = street.strip()
+    if not said:
+        return None
+    best: tuple[int, Unit] | None = None
+    for unit in session.scalars(select(Unit).where(Unit.kind == "street")):
+        for name in (unit.name, *(unit.aliases or [])):
+            if name and name in said and (best is None or len(name) > best[0]):
+                best = (len(name), unit)
+    return best[1] if best else None
+
+
+def urgency_of(rules: Rules, text: str) -> str:
+    """The most urgent level whose words appear in the text, else normal."""
+    for urgency in reversed(rules.urgencies):
+        if any(word in text for word in urgency.keywords):
+            return urgency.code
+    return "normal"
+
+
+def file_appeal(*, session: Session, filing: Filing, now: datetime | None = None) -> Appeal:
+    """受理 and 派单 in one transaction: reference, lead unit (and the street office), clocks started."""
+    now = now or now_utc()
+    rules = load_rules(session=session)
+    calendar = load_calendar(session=session)
+    codes = [code for code in (filing.category_code, rules.default_category) if code]
+    category = None
+    for code in codes:
+        category = session.scalar(select(Category).where(Category.code == code))
+        if category is not None:
+            break
+    if category is None:
+        raise Refused(f"路由表中没有类别 {' / '.join(codes)}，请管理员检查默认类别设置")
+    street = street_unit(session=session, street=filing.street)
+    co_units = [unit.name for unit in category.co_units]
+    if street is not None and street.name not in co_units:
+        co_units.append(street.name)
+    urgency = filing.urgency or urgency_of(rules, filing.description)
+    appeal = Appeal(
+        reference=next_reference(session=session, prefix=rules.reference_prefix, day=calendar.local_date(now)),
+        openid=filing.openid, enterprise=filing.enterprise, contact=filing.contact, phone=filing.phone,
+        street=filing.street, place=filing.place, description=filing.description, category_id=category.id,
+        urgency=urgency, unit_id=category.lead_unit_id, street_unit_id=street.id if street else None,
+        co_units=co_units, state="received", returns=0, final_route=False, needs_call=False,
+        created_at=now, updated_at=now,
+    )
+    session.add(appeal)
+    session.flush()
+    actor = Actor.enterprise(filing.openid)
+    step = Step(session=session, appeal=appeal, action="accept", actor=actor, now=now, _rules=rules, _calendar=calendar)
+    step.move("received", created=True, category=category.code, urgency=urgency)
+    # 接诉即办: dispatched in the same breath; the clock starts here, at 派单.
+    step.action, step.actor = "dispatch", Actor.system()
+    appeal.dispatched_at = now
+    for stage in ("sign", "contact", "reply"):
+        step.start_timer(stage)
+    step.move("dispatched", unit=category.lead_unit.name, co_units=co_units)
+    session.flush()
+    return appeal
+
+
+def _unit(step: Step, name: str) -> Unit:
+    unit = step.session.scalar(select(Unit).where(Unit.name == name.strip()))
+    if unit is None:
+        raise Refused(f"路由表中没有单位「{name}」")
+    return unit
+
+
+def _redispatch(step: Step, unit: Unit, *, reason: str, **data: Any) -> None:
+    """Hand the appeal to `unit`: it must sign for it again; contact and reply clocks keep running from 派单."""
+    # 区营商办 re-dispatching a returned or disputed appeal meets its own limit; a unit passed over does not.
+    met = step.appeal.state in {"returned", "arbitration"}
+    timers.stop(session=step.session, appeal_id=step.appeal.id, stage="sign", now=step.now,
+                reason="met" if met else "cancelled")
+    step.appeal.unit_id = unit.id
+    step.appeal.signed_at = None
+    step.start_timer("sign")
+    if not timers.running(session=step.session, appeal_id=step.appeal.id, stage="contact"):
+        step.start_timer("contact")  # the new unit must contact the enterprise itself
+    step.move("dispatched", reason=reason, unit=unit.name, **data)
+
+
+def return_appeal(
+    *, session: Session, appeal_id: int, actor: Actor, reason_code: str | None, reason: str = "",
+    now: datetime | None = None,
+) -> Appeal:
+    """退回 a misrouted appeal to 区营商办 with a reason code; after two, a further one goes to arbitration."""
+    step = begin(session=session, appeal_id=appeal_id, action="return", actor=actor, now=now)
+    require_unit(step)
+    rules = step.rules
+    if step.appeal.final_route:
+        raise Refused(f"{rules.supervisor_unit}已裁定由本单位办理，不能再退回")
+    supervisor = step.supervisor_unit()
+    if step.appeal.unit_id == supervisor.id:
+        raise Refused(f"{rules.supervisor_unit}是派单单位，不能退回，请直接转派")
+    code = rules.return_reason(reason_code)
+    if code is None:
+        choices = "；".join(f"{item.code} {item.name}" for item in rules.return_reasons)
+        raise Refused(f"退回须选择退回原因：{choices}")
+    returned_by = step.unit_name(step.appeal.unit_id)
+    timers.stop(session=session, appeal_id=appeal_id, stage="sign", now=step.now, reason="cancelled")
+    step.appeal.unit_id = supervisor.id
+    step.start_timer("sign")  # 首问负责: 区营商办 owns it until a unit signs, under the same limit
+    if step.appeal.returns >= rules.max_returns:
+        step.move("arbitration", reason=reason or code.name, reason_code=code.code, returned_by=returned_by,
+                  dispute=True)
+    else:
+        step.appeal.returns += 1
+        step.move("returned", reason=reason or code.name, reason_code=code.code, returned_by=returned_by)
+    return step.appeal
+
+
+def transfer(
+    *, session: Session, appeal_id: int, actor: Actor, unit: str, reason: str, now: datetime | None = None
+) -> Appeal:
+    """转派 by 区营商办 to another unit, which must sign for it."""
+    step = begin(session=session, appeal_id=appeal_id, action="transfer", actor=actor, now=now)
+    require_supervisor(step)
+    reason = require_text(reason, "转派原因")
+    target = _unit(step, unit)
+    if target.id == step.appeal.unit_id and step.appeal.state != "returned":
+        raise Refused(f"诉求 {step.appeal.reference} 已由{target.name}办理，无需转派")
+    _redispatch(step, target, reason=reason)
+    step.tell("transferred", notify.transferred_text(step.appeal, unit=target.name))
+    return step.appeal
+
+
+def arbitrate(
+    *, session: Session, appeal_id: int, actor: Actor, unit: str, reason: str, now: datetime | None = None
+) -> Appeal:
+    """裁定 a routing dispute: 区营商办 names the unit; the decision is final (no more returns)."""
+    step = begin(session=session, appeal_id=appeal_id, action="arbitrate", actor=actor, now=now)
+    require_supervisor(step)
+    reason = require_text(reason, "裁定理由")
+    target = _unit(step, unit)
+    step.appeal.final_route = True
+    _redispatch(step, target, reason=reason, final=True)
+    step.tell("transferred", notify.transferred_text(step.appeal, unit=target.name))
+    return step.appeal
