@@ -121,6 +121,7 @@ class Filing:
     """The chat side of appeals; every method returns the reply, or None when the message is not about appeals."""
 
     def __init__(self, *, db: AsyncEngine, draft_ttl: timedelta = DRAFT_TTL) -> None:
+        self._engine = db
         self._sessions = async_sessionmaker(db, expire_on_commit=False)
         self._ttl = draft_ttl
 
@@ -129,8 +130,17 @@ class Filing:
     ) -> str | None:
         """Answer a pending question, file or rate an appeal, or report progress; None to let the dialogue go on."""
         moment = now or datetime.now(UTC)
+        said = text.strip()
+        maybe_ours = said in PROGRESS or result.intent in {"progress", "appeal"} or said.rstrip("。！!") in RATINGS
+        if not maybe_ours and not await self._has_draft(openid):
+            return None  # most messages: one cheap read instead of a locking transaction
         async with self._sessions() as session, session.begin():
-            return await session.run_sync(lambda sync: self._handle(sync, openid, text.strip(), result, moment))
+            return await session.run_sync(lambda sync: self._handle(sync, openid, said, result, moment))
+
+    async def _has_draft(self, openid: str) -> bool:
+        async with self._engine.connect() as connection:
+            found = await connection.scalar(select(AppealDraft.openid).where(AppealDraft.openid == openid))
+        return found is not None
 
     async def progress_reply(self, *, openid: str, reference: str | None, now: datetime | None = None) -> str:
         """State, unit and next deadline of the enterprise's appeals, or of the one with this reference."""
