@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from policies.models import MODES, STATUS_LABELS
+from tabular import cell_text
 
 
 @dataclass(frozen=True)
@@ -70,24 +71,13 @@ def label(key: str) -> str:
     return f"「{column.header}」({key})" if column else f"「{key}」"
 
 
-def text_value(value: Any) -> str:
-    """A cell as text: None is empty, 5.0 from Excel is "5", other text trimmed."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    return str(value).strip()
-
-
 def parse_date(key: str, value: Any) -> str | None:
     """YYYY-MM-DD (also YYYY/M/D and 2024年1月1日, and Excel date cells) as an ISO date string."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    text = unicodedata.normalize("NFKC", text_value(value))
+    text = unicodedata.normalize("NFKC", cell_text(value))
     if not text:
         return None
     match = DATE_FORMS.fullmatch(text)
@@ -102,10 +92,10 @@ def parse_date(key: str, value: Any) -> str | None:
 def parse_tags(value: Any) -> dict[str, str]:
     """`key:value` pairs separated by ; or ； (or a JSON object); a repeated key joins its values with 、."""
     if isinstance(value, Mapping):
-        pairs = [(text_value(key), text_value(item)) for key, item in value.items()]
+        pairs = [(cell_text(key), cell_text(item)) for key, item in value.items()]
     else:
         pairs = []
-        for item in TAG_SEPARATORS.split(unicodedata.normalize("NFKC", text_value(value))):
+        for item in TAG_SEPARATORS.split(unicodedata.normalize("NFKC", cell_text(value))):
             if not item.strip():
                 continue
             if ":" not in item:
@@ -133,7 +123,7 @@ def format_tags(tags: Mapping[str, Any]) -> str:
 
 def parse_keywords(value: Any) -> list[str]:
     """Extra terms separated by ; ； , ， or 、 (or a JSON list), without repeats."""
-    items = [text_value(item) for item in value] if isinstance(value, list | tuple) else [text_value(value)]
+    items = [cell_text(item) for item in value] if isinstance(value, list | tuple) else [cell_text(value)]
     words = [part.strip() for item in items for part in KEYWORD_SEPARATORS.split(item)]
     words = list(dict.fromkeys(word for word in words if word))
     for word in words:
@@ -143,7 +133,7 @@ def parse_keywords(value: Any) -> list[str]:
 
 
 def _mode(value: Any) -> str:
-    text = unicodedata.normalize("NFKC", text_value(value)).replace(" ", "")
+    text = unicodedata.normalize("NFKC", cell_text(value)).replace(" ", "")
     if not text:
         return "依申请"
     if text not in MODES:
@@ -152,7 +142,7 @@ def _mode(value: Any) -> str:
 
 
 def _status(value: Any) -> str | None:
-    text = text_value(value)
+    text = cell_text(value)
     if not text:
         return None
     if text.lower() not in STATUS_BY_WORD and text not in STATUS_BY_WORD:
@@ -175,7 +165,7 @@ def clean_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldErro
             if column.key in parsers:
                 clean[column.key] = parsers[column.key](value)
                 continue
-            text = text_value(value)
+            text = cell_text(value)
             if column.required and not text:
                 raise FieldError(column.key, "不能为空")
             if len(text) > column.limit:
@@ -194,7 +184,7 @@ def clean_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldErro
 
 def record_cells(record: Mapping[str, Any]) -> dict[str, str]:
     """A clean record as the text of its spreadsheet cells, keyed by column key."""
-    cells = {key: text_value(record.get(key)) for key in BY_KEY}
+    cells = {key: cell_text(record.get(key)) for key in BY_KEY}
     cells["tags"] = format_tags(record.get("tags") or {})
     cells["keywords"] = ";".join(record.get("keywords") or [])
     cells["status"] = STATUS_LABELS.get(str(record.get("status") or ""), "")

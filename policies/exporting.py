@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +11,7 @@ from sqlalchemy.orm import Session
 from policies import versions
 from policies.columns import COLUMNS, record_cells
 from policies.models import Policy
+from tabular import Table, csv_bytes, json_bytes, xlsx_bytes
 
 WIDTHS = {"name": 30, "body": 24, "eligibility": 40, "content": 50, "process": 40, "materials": 40, "tags": 30}
 
@@ -23,45 +21,26 @@ def records(*, session: Session) -> list[dict[str, Any]]:
     return [versions.snapshot(policy) for policy in session.scalars(select(Policy).order_by(Policy.code))]
 
 
+def as_table(rows: list[dict[str, Any]]) -> Table:
+    """The records as one table, 政策清单, with Chinese headers and every cell as text."""
+    texts = (record_cells(record) for record in rows)
+    lines = ((number, [text[column.key] for column in COLUMNS]) for number, text in enumerate(texts, start=2))
+    return Table("政策清单", [column.header for column in COLUMNS], lines)
+
+
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
     """CSV in UTF-8 with a BOM and Chinese headers."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([column.header for column in COLUMNS])
-    for record in rows:
-        cells = record_cells(record)
-        writer.writerow([cells[column.key] for column in COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes(as_table(rows))
 
 
 def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
     """An Excel workbook with one sheet, 政策清单, Chinese headers, every cell as text."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("政策清单")
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(column.key, 14)
-    sheet.freeze_panes = "A2"
-    sheet.append([column.header for column in COLUMNS])
-    for record in rows:
-        cells = record_cells(record)
-        line = []
-        for column in COLUMNS:
-            cell = WriteOnlyCell(sheet, value=cells[column.key])
-            cell.data_type = "s"  # text: a value starting with "=" is not a formula
-            line.append(cell)
-        sheet.append(line)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes([as_table(rows)], widths=[WIDTHS.get(column.key, 14) for column in COLUMNS])
 
 
 def to_json(rows: list[dict[str, Any]]) -> bytes:
     """{"policies": [...]} with the English aliases, as the demo catalog is written."""
-    return json.dumps({"policies": rows}, ensure_ascii=False, indent=2).encode("utf-8")
+    return json_bytes({"policies": rows})
 
 
 def render(rows: list[dict[str, Any]], suffix: str) -> bytes:

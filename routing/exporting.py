@@ -16,7 +16,7 @@ from routing.deadlines import format_limit
 from routing.importing import KINDS, TABLES
 from routing.models import CalendarDay, Category, CategoryUnit, TimeLimit, Unit
 from routing.rules import SETTING_KEYS, setting_values
-from routing.sheets import Sheet, write_tables
+from tabular import Table, csv_bytes, json_bytes, xlsx_bytes
 
 SETTING_NOTES = {
     "reference_prefix": "诉求编号前缀（1-6 个英文字母），如 LH-20261127-0042",
@@ -78,7 +78,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def sheets(data: dict[str, Any]) -> list[Sheet]:
+def sheets(data: dict[str, Any]) -> list[Table]:
     """The table as spreadsheet tables with Chinese headers."""
     out = []
     for table in ("units", "categories", "time_limits", "calendar"):
@@ -94,13 +94,13 @@ def sheets(data: dict[str, Any]) -> list[Sheet]:
                     value = "上班" if value else "休息"
                 cells.append(_cell(value))
             rows.append((number, cells))
-        out.append(Sheet(label, [column.label for column in columns], rows))
+        out.append(Table(label, [column.label for column in columns], rows))
     settings = [
         (number, [key, data[key] if isinstance(data[key], str) else json.dumps(data[key], ensure_ascii=False),
                   SETTING_NOTES.get(key, "")])
         for number, key in enumerate((key for key in SETTING_KEYS if key in data), start=2)
     ]
-    out.append(Sheet(TABLES["settings"][0], [column.label for column in TABLES["settings"][1]], settings))
+    out.append(Table(TABLES["settings"][0], [column.label for column in TABLES["settings"][1]], settings))
     return out
 
 
@@ -109,15 +109,13 @@ def export_file(*, session: Session, path: Path, table: str = "categories") -> i
     data = table_data(session=session)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        path.write_bytes(json_bytes(data))
         return sum(len(data[key]) for key in ("units", "categories", "time_limits", "calendar"))
     tables = sheets(data)
     if suffix == ".csv":
-        label = TABLES[table][0]
-        chosen = [sheet for sheet in tables if sheet.name == label]
-        write_tables(path, chosen)
-        return len(chosen[0].rows)
-    if suffix == ".xlsx":
-        write_tables(path, tables)
-        return sum(len(sheet.rows) for sheet in tables)
-    raise ValueError(f"不支持的文件格式：{path.suffix}（请使用 .xlsx / .csv / .json）")
+        tables = [next(sheet for sheet in tables if sheet.name == TABLES[table][0])]
+    elif suffix != ".xlsx":
+        raise ValueError(f"不支持的文件格式：{path.suffix}（请使用 .xlsx / .csv / .json）")
+    written = sum(len(list(sheet.rows)) for sheet in tables)  # sheets() builds its rows as lists
+    path.write_bytes(csv_bytes(tables[0]) if suffix == ".csv" else xlsx_bytes(tables, bold_header=True))
+    return written

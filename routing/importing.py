@@ -21,7 +21,7 @@ from routing.deadlines import LimitError, parse_limit
 from routing.models import Category, Unit
 from routing.rules import SETTING_KEYS, RulesError, rules_from, setting_values
 from routing.service import Applied, apply_table
-from routing.sheets import Problem, Sheet, Unreadable, read_json, read_tables
+from tabular import MB, Limits, Problem, Table, TableFile, Unreadable, Wording
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,19 @@ KINDS = {"department": "区级部门", "street": "街道办事处", "court": "�
 YES = {"是", "上班", "工作日", "true", "yes", "y", "1", "√"}
 NO = {"否", "休息", "休", "放假", "false", "no", "n", "0", ""}
 SEPARATORS = (";", "；", "、", ",", "，", "\n")
+LIMITS = Limits(max_bytes=20 * MB)
+# The words operators have always been told; the policy list's importer words some of these refusals at more length.
+WORDING = Wording(
+    unsupported="不支持的文件格式：请使用 .xlsx / .csv / .json",
+    too_large="文件超过 {limit_mb} MB",
+    empty="文件中没有任何数据",
+    not_xlsx="扩展名是 .xlsx，但内容不是 Excel 工作簿",
+    unpacked="解压后过大，拒绝读取",
+    undecodable="无法识别文件编码，请另存为“CSV UTF-8（逗号分隔）”",
+    json_encoding="JSON 文件须为 UTF-8 编码",
+    json_syntax="JSON 格式错误：{reason}",
+    json_line_as_row=True,
+)
 
 
 class ImportRefused(Exception):
@@ -92,9 +105,9 @@ class Reader:
 
     def problem(self, message: str, *, sheet: str | None = None, row: int | None = None,
                 column: str | None = None) -> None:
-        self.problems.append(Problem(self.file, message, sheet, row, column, self.unit))
+        self.problems.append(Problem(self.file, message, sheet=sheet, row=row, column=column, unit=self.unit))
 
-    def sheet_records(self, sheet: Sheet, table: str, name: str | None) -> list[tuple[int, dict[str, Any]]]:
+    def sheet_records(self, sheet: Table, table: str, name: str | None) -> list[tuple[int, dict[str, Any]]]:
         """The records of a sheet by column key, with their row numbers; header problems recorded."""
         _, columns = TABLES[table]
         by_header = {name: column for column in columns for name in (column.label, column.key)}
@@ -115,7 +128,7 @@ class Reader:
         return records
 
 
-def _table_of(sheet: Sheet) -> str | None:
+def _table_of(sheet: Table) -> str | None:
     """Which table a sheet holds: by its name, else by its required columns."""
     for table, (label, _) in TABLES.items():
         if sheet.name in (label, table):
@@ -133,48 +146,53 @@ def _table_of(sheet: Sheet) -> str | None:
 
 def read_file(path: Path) -> tuple[dict[str, list[tuple[int, dict[str, Any]]]], Reader]:
     """Records by table from a file (row numbers as in the file; for JSON, the item's position)."""
-    json_file = path.suffix.lower() == ".json"
-    reader = Reader(path.name, unit="条" if json_file else "行")
-    tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    if json_file:
-        document = read_json(path)
-        if not isinstance(document, Mapping):
-            raise Unreadable(Problem(path.name, "JSON 顶层应为对象：{\"units\": [...], \"categories\": [...], ...}"))
-        known = {*TABLES, *SETTING_KEYS, "source", "notes"}
-        for key in document:
-            if key not in known:
-                reader.problem(f"未知的键「{key}」", column=str(key))
-        for table in ("units", "categories", "time_limits", "calendar"):
-            _, columns = TABLES[table]
-            keys = {column.key for column in columns}
-            records = []
-            for position, item in enumerate(document.get(table) or [], start=1):
-                if not isinstance(item, Mapping):
-                    reader.problem("每一项应为对象 {...}", row=position, column=table)
-                    continue
-                for key in item:
-                    if key not in keys:
-                        reader.problem(f"未知的键「{key}」（可用：{'、'.join(sorted(keys))}）", row=position,
-                                       column=f"{table}.{key}")
-                records.append((position, dict(item)))
-            tables[table] = records
-        settings = [(0, {"key": key, "value": document[key]}) for key in SETTING_KEYS if key in document]
-        if settings:
-            tables["settings"] = settings
+    with TableFile(path, limits=LIMITS, wording=WORDING) as source:
+        reader = Reader(source.file, unit=source.unit)
+        if source.suffix == ".json":
+            return _json_tables(source.document(), reader), reader
+        tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        csv_file = source.suffix == ".csv"
+        for sheet in source.tables():
+            if not sheet.header:
+                continue
+            kind = _table_of(sheet)
+            name = None if csv_file else sheet.name
+            if kind is None:
+                what = "表头应为某一张表的列" if csv_file else "工作表名应为 单位 / 诉求类别 / 办理时限 / 节假日 / 参数"
+                reader.problem(f"无法识别这张表（{what}）", sheet=name, row=1)
+                continue
+            reader.sheets[kind] = name
+            tables[kind] = reader.sheet_records(sheet, kind, name)
         return tables, reader
-    csv_file = path.suffix.lower() == ".csv"
-    for sheet in read_tables(path):
-        if not sheet.header:
-            continue
-        kind = _table_of(sheet)
-        name = None if csv_file else sheet.name
-        if kind is None:
-            what = "表头应为某一张表的列" if csv_file else "工作表名应为 单位 / 诉求类别 / 办理时限 / 节假日 / 参数"
-            reader.problem(f"无法识别这张表（{what}）", sheet=name, row=1)
-            continue
-        reader.sheets[kind] = name
-        tables[kind] = reader.sheet_records(sheet, kind, name)
-    return tables, reader
+
+
+def _json_tables(document: Any, reader: Reader) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """Records by table from a document shaped like default_table.json; settings as the 参数 table."""
+    if not isinstance(document, Mapping):
+        raise Unreadable(Problem(reader.file, "JSON 顶层应为对象：{\"units\": [...], \"categories\": [...], ...}"))
+    known = {*TABLES, *SETTING_KEYS, "source", "notes"}
+    for key in document:
+        if key not in known:
+            reader.problem(f"未知的键「{key}」", column=str(key))
+    tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for table in ("units", "categories", "time_limits", "calendar"):
+        _, columns = TABLES[table]
+        keys = {column.key for column in columns}
+        records = []
+        for position, item in enumerate(document.get(table) or [], start=1):
+            if not isinstance(item, Mapping):
+                reader.problem("每一项应为对象 {...}", row=position, column=table)
+                continue
+            for key in item:
+                if key not in keys:
+                    reader.problem(f"未知的键「{key}」（可用：{'、'.join(sorted(keys))}）", row=position,
+                                   column=f"{table}.{key}")
+            records.append((position, dict(item)))
+        tables[table] = records
+    settings = [(0, {"key": key, "value": document[key]}) for key in SETTING_KEYS if key in document]
+    if settings:
+        tables["settings"] = settings
+    return tables
 
 
 def check(
