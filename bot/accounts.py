@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import re
 import secrets
@@ -15,7 +16,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select, up
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.models import Base
-from routing.models import Unit
+from routing.models import RoutingSetting, Unit
 
 ROLES = ("staff", "unit_head", "supervisor", "admin")
 ROLE_LABELS = {"staff": "经办人员", "unit_head": "单位负责人", "supervisor": "区营商办督办", "admin": "系统管理员"}
@@ -96,15 +97,48 @@ def check_password_rules(password: str) -> None:
 
 
 def find_unit(*, session: Session, unit: str) -> Unit:
-    """A unit by name or id; AccountError naming some known units otherwise."""
+    """A routing unit by name, id or alias; AccountError naming the closest and some known units otherwise."""
     text = unit.strip()
     found = session.get(Unit, int(text)) if text.isdigit() else None
     found = found or session.scalars(select(Unit).where(Unit.name == text)).first()
+    if found is not None:
+        return found
+    units = list(session.scalars(select(Unit).order_by(Unit.id)))
+    found = next((row for row in units if text and text in (row.aliases or [])), None)
     if found is None:
-        names = list(session.scalars(select(Unit.name).order_by(Unit.id).limit(8)))
-        known = "、".join(names) if names else "（单位表为空）"
-        raise AccountError(f"没有名为「{text}」的单位；已有单位例如：{known}")
+        names = [row.name for row in units]
+        close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+        guess = f"，是不是「{close[0]}」？" if close else ""
+        known = "、".join(names[:8]) + (f" 等 {len(names)} 个" if len(names) > 8 else "") if names else "（单位表为空）"
+        listing = "完整列表：appealbot routing export"
+        raise AccountError(f"没有名为「{text}」的单位{guess}；已有单位例如：{known}（{listing}）")
     return found
+
+
+def supervisor_unit(*, session: Session) -> Unit | None:
+    """The unit of 区营商办 as the routing table names it (setting supervisor_unit), if it exists."""
+    setting = session.get(RoutingSetting, "supervisor_unit")
+    name = str(setting.value) if setting is not None else "区营商办"
+    return session.scalars(select(Unit).where(Unit.name == name)).first()
+
+
+def _unit_for(session: Session, role: str, unit: str | None) -> Unit | None:
+    """The unit of an account: its own for unit roles, 区营商办 for supervisors, none for admins."""
+    if role in UNIT_ROLES:
+        if not unit:
+            raise AccountError(f"角色 {role} 属于某个单位，请用 --unit 指定单位名称或编号")
+        return find_unit(session=session, unit=unit)
+    if role == "admin":
+        if unit:
+            raise AccountError("角色 admin（系统管理员）不属于任何单位，请去掉 --unit")
+        return None
+    office = supervisor_unit(session=session)
+    if unit:
+        given = find_unit(session=session, unit=unit)
+        if office is None or given.id != office.id:
+            name = office.name if office else "区营商办"
+            raise AccountError(f"角色 supervisor 属于{name}（督办全部单位），不能指定为「{given.name}」；请去掉 --unit")
+    return office
 
 
 def create_user(*, session: Session, username: str, password: str, role: str, unit: str | None = None) -> User:
@@ -115,10 +149,8 @@ def create_user(*, session: Session, username: str, password: str, role: str, un
         raise AccountError(f"角色「{role}」无效，应为 {', '.join(ROLES)} 之一")
     if session.scalars(select(User).where(User.username == username)).first() is not None:
         raise AccountError(f"用户「{username}」已存在")
-    if role in UNIT_ROLES and not unit:
-        raise AccountError(f"角色 {role} 属于某个单位，请用 --unit 指定单位名称或编号")
+    unit_row = _unit_for(session, role, unit)
     check_password_rules(password)
-    unit_row = find_unit(session=session, unit=unit) if unit else None
     user = User(
         username=username,
         password_hash=hash_password(password),

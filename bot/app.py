@@ -141,4 +141,9 @@ def create_app(
 
     admin.mount(app)
     # -- end --
+    # -- the staff console at /console/ (bot/console/) --
+    from bot import console
+
+    console.mount(app)
+    # -- end --
     return app

@@ -1,4 +1,4 @@
-"""Signing in and out, the session cookie, CSRF tokens, and the role checks that guard /admin/ (and /console/)."""
+"""Signing in and out, the session cookie, CSRF tokens, and the role checks that guard /admin/ and /console/."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from bot.pages import render
 SESSION_COOKIE = "appealbot_session"
 LOGIN_COOKIE = "appealbot_login_csrf"  # double-submit token of the login form (no session exists yet)
 LOGIN_PATH = "/login"
-ROLE_HOME = {"admin": "/admin/"}
+ROLE_HOME = {"admin": "/admin/", "staff": "/console/", "unit_head": "/console/", "supervisor": "/console/"}
 
 router = APIRouter(include_in_schema=False)
 

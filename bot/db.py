@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import accounts as _accounts  # noqa: F401  (its tables live on bot.models.Base)
 from bot import models as bot_models
+from bot.console import reads as _reads  # noqa: F401  (the console's read markers, on bot.models.Base)
 from policies import models as policy_models
 from routing import models as routing_models
 

@@ -19,12 +19,15 @@ from sqlalchemy.orm import Session
 from intents.records import MatchResult
 from routing import dispatch, lifecycle, views
 from routing.lifecycle import STATES, Actor, Refused
-from routing.models import Appeal, AppealDraft, Category, Unit
+from routing.models import Appeal, AppealDraft, AppealEvent, Category, Unit
 from routing.notify import local_text
 from routing.references import normalize_reference
 from routing.rules import load_calendar, load_rules
 
 DRAFT_TTL = timedelta(hours=24)
+# Staff wrote to the enterprise within this long (WeChat's customer-service window): its words are for them.
+TALK_WINDOW = timedelta(hours=48)
+TALKING = ("signed", "handling", "suspended", "rectifying")
 CANCEL = {"取消", "算了", "不用了", "放弃", "退出"}
 CONFIRM = {"确认", "确定", "提交", "是", "是的", "对", "没问题", "好", "好的", "确认提交"}
 EDIT = {"修改", "重填", "重新填写"}
@@ -133,6 +136,9 @@ class Filing:
         said = text.strip()
         maybe_ours = said in PROGRESS or result.intent in {"progress", "appeal"} or said.rstrip("。！!") in RATINGS
         if not maybe_ours and not await self._has_draft(openid):
+            if result.intent == "other" and not result.choices:  # perhaps an answer to staff who wrote
+                async with self._sessions() as session:
+                    return await session.run_sync(lambda sync: _forwarded(sync, openid, moment))
             return None  # most messages: one cheap read instead of a locking transaction
         async with self._sessions() as session, session.begin():
             return await session.run_sync(lambda sync: self._handle(sync, openid, said, result, moment))
@@ -303,6 +309,22 @@ def _rate_reason(session: Session, row: AppealDraft, said: str, now: datetime) -
         name = unit.name if unit else "承办单位"
         return f"已收到。诉求 {appeal.reference} 已重新交由{name}办理，办理后会再次答复您。"
     return f"已记录您的评价和原因（{reason.name}）。诉求 {appeal.reference} 已办结，我们会继续改进工作。"
+
+
+def _forwarded(session: Session, openid: str, now: datetime) -> str | None:
+    """An answer to the unit that wrote to the enterprise lately: acknowledged; staff read it in the console."""
+    row = session.execute(
+        select(Appeal.reference, Unit.name)
+        .join(AppealEvent, AppealEvent.appeal_id == Appeal.id)
+        .join(Unit, Unit.id == Appeal.unit_id)
+        .where(Appeal.openid == openid, Appeal.state.in_(TALKING), AppealEvent.action.in_(("message", "suspend")),
+               AppealEvent.at >= now - TALK_WINDOW)
+        .order_by(AppealEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return f"已收到，您的留言已转给{row.name}（诉求 {row.reference}），工作人员会尽快回复您。"
 
 
 def progress(session: Session, openid: str, reference: str | None, now: datetime) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = Path(__file__).resolve().parent / "static" / "console.css"
+SCRIPT = Path(__file__).resolve().parent / "static" / "console.js"
 # No script at all on these pages: markup that slips into data can never run.
 HEADERS = {
     "Content-Security-Policy": (
@@ -48,13 +49,16 @@ def local_time(moment: datetime | None, timezone: str = "Asia/Shanghai") -> str:
 environment.filters["local_time"] = local_time
 
 
-def render(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """A template rendered as an HTML response with the strict headers."""
+def render(
+    request: Request, name: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    """A template rendered as an HTML response with the strict headers (or the given ones)."""
     context.setdefault("user", getattr(request.state, "user", None))
     context.setdefault("notice", "")
     context.setdefault("path", request.url.path)
+    context.setdefault("calendar_warning", getattr(request.state, "calendar_warning", ""))
     html = environment.get_template(name).render(request=request, **context)
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+    return HTMLResponse(html, status_code=status, headers=headers or HEADERS)
 
 
 @router.get("/static/console.css")
@@ -63,5 +67,15 @@ async def stylesheet() -> Response:
     return Response(
         STYLESHEET.read_bytes(),
         media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/static/console.js")
+async def script() -> Response:
+    """The staff console's one script (live updates, countdowns, inserting quick replies); nothing from elsewhere."""
+    return Response(
+        SCRIPT.read_bytes(),
+        media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
     )

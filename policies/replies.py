@@ -121,3 +121,15 @@ def format_policy_detail(doc: PolicyDoc) -> str:
     if doc.url:
         lines.append(f"原文链接：{doc.url}")
     return "\n".join(lines)
+
+
+def format_policy_card(doc: PolicyDoc) -> str:
+    """A policy as a card staff send in a reply: name, implementing body, benefit, how to apply, materials."""
+    lines = [f"【政策推荐】{doc.name}{mode_mark(doc.mode)}", f"实施主体：{doc.body}", f"优惠内容：{doc.content}"]
+    lines.append(f"如何申请：{doc.process}" if doc.process else f"如何申请：{mode_label(doc.mode)}")
+    items = materials_list(doc.materials)
+    if items:
+        lines.append("申报材料：" + "；".join(items))
+    if doc.url:
+        lines.append(f"原文链接：{doc.url}")
+    return "\n".join(lines)

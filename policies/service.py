@@ -48,16 +48,31 @@ def load_demo(*, session: Session) -> int:
     return len(rows)
 
 
-def published_docs(*, session: Session, today: date) -> list[PolicyDoc]:
-    """Published policies valid on `today` (valid_from <= today <= valid_to where set), by code."""
-    statement = (
-        select(Policy)
-        .where(Policy.status == "published")
+def _published_on(statement: Any, today: date) -> Any:
+    """The statement narrowed to published policies valid on `today` (valid_from <= today <= valid_to where set)."""
+    return (
+        statement.where(Policy.status == "published")
         .where(or_(Policy.valid_from.is_(None), Policy.valid_from <= today))
         .where(or_(Policy.valid_to.is_(None), Policy.valid_to >= today))
-        .order_by(Policy.code)
     )
+
+
+def published_docs(*, session: Session, today: date) -> list[PolicyDoc]:
+    """Published policies valid on `today` (valid_from <= today <= valid_to where set), by code."""
+    statement = _published_on(select(Policy), today).order_by(Policy.code)
     return [doc_from_row(policy) for policy in session.scalars(statement)]
+
+
+def published_names(*, session: Session, today: date) -> list[tuple[str, str]]:
+    """(code, name) of the published policies valid on `today`, by code: what staff can send as a card."""
+    statement = _published_on(select(Policy.code, Policy.name), today).order_by(Policy.code)
+    return [(code, name) for code, name in session.execute(statement)]
+
+
+def published_doc(*, session: Session, code: str, today: date) -> PolicyDoc | None:
+    """One published policy valid on `today`, by code; None if it is a draft, withdrawn, expired or unknown."""
+    policy = session.scalars(_published_on(select(Policy).where(Policy.code == code), today)).first()
+    return doc_from_row(policy) if policy is not None else None
 
 
 def lexicon_groups(*, session: Session) -> list[list[str]]:

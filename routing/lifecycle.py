@@ -50,6 +50,8 @@ ACTIONS = {
     "answer": "答复",
     "visit": "回访",
     "close": "办结",
+    "message": "回复企业",
+    "phone": "电话联系企业",
 }
 # The states each action may start from.
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -68,6 +70,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "answer": ("handling", "rectifying"),
     "visit": ("answered",),
     "close": ("answered",),
+    # Staff talk to the enterprise once they have signed for the appeal (routing.conversation).
+    "message": ("signed", "handling", "suspended", "rectifying", "answered"),
+    "phone": ("signed", "handling", "suspended", "rectifying", "answered"),
 }
 # Why an action is refused from a state, where the generic message would not help.
 HINTS = {
@@ -78,6 +83,8 @@ HINTS = {
     ("contact", "dispatched"): "请先签收",
     ("plan", "signed"): "请先联系企业（办理）后再提交整改计划",
     ("visit", "handling"): "诉求尚未答复，还不能评价",
+    ("message", "dispatched"): "请先签收",
+    ("phone", "dispatched"): "请先签收",
 }
 RATINGS = ("满意", "基本满意", "不满意")
 

@@ -13,6 +13,7 @@ from bot import accounts, cli, db
 from bot.accounts import AccountError, User
 from bot.services import prepare_database
 from bot.settings import Settings
+from routing.models import Unit
 
 
 @pytest.fixture
@@ -141,6 +142,14 @@ def test_cli_reads_the_password_from_the_environment(env: Settings, monkeypatch:
         (["users", "create", "clerk", "--role", "root"], "correct horse 1\n", "角色「root」无效"),
         (["users", "create", "admin", "--role", "admin"], "", "没有读到密码"),
         (["users", "create", "admin", "--role", "admin"], "short\n", "密码至少 10 个字符"),
+        (["users", "create", "clerk", "--role", "staff", "--unit", "审批局"], "correct horse 1\n",
+         "没有名为「审批局」的单位，是不是「区审批局」？；已有单位例如：区营商办、"),
+        (["users", "create", "clerk", "--role", "staff", "--unit", "999"], "correct horse 1\n",
+         "没有名为「999」的单位；已有单位例如：区营商办、区投资局"),
+        (["users", "create", "root", "--role", "admin", "--unit", "区审批局"], "correct horse 1\n",
+         "角色 admin（系统管理员）不属于任何单位，请去掉 --unit"),
+        (["users", "create", "boss", "--role", "supervisor", "--unit", "区审批局"], "correct horse 1\n",
+         "角色 supervisor 属于区营商办（督办全部单位），不能指定为「区审批局」"),
     ],
 )
 def test_cli_bad_input_exits_2_with_a_precise_message(
@@ -162,3 +171,15 @@ def test_cli_never_takes_the_password_from_argv(env: Settings, capsys: pytest.Ca
         cli.main(["users", "create", "admin", "--role", "admin", "--password", "correct horse 1"])
     assert exited.value.code == 2
     assert "unrecognized arguments: --password" in capsys.readouterr().err
+
+
+def test_cli_links_accounts_to_routing_units(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPEALBOT_NEW_PASSWORD", "correct horse 1")
+    assert cli.main(["users", "create", "street", "--role", "staff", "--unit", "北院门"]) == 0  # an alias
+    assert cli.main(["users", "create", "boss", "--role", "supervisor"]) == 0
+    assert cli.main(["users", "create", "boss2", "--role", "supervisor", "--unit", "区营商办"]) == 0
+    engine = db.make_engine(env.database_url)
+    with db.session_factory(engine)() as session:
+        names = dict(session.execute(select(User.username, Unit.name).join(Unit, Unit.id == User.unit_id)).all())
+    engine.dispose()
+    assert names == {"street": "北院门街道办事处", "boss": "区营商办", "boss2": "区营商办"}

@@ -15,7 +15,7 @@ from bot import db
 from bot.filing import Filing
 from bot.services import build_matcher, prepare_database
 from intents.matcher import Matcher
-from routing import lifecycle
+from routing import conversation, lifecycle
 from routing.lifecycle import Actor
 from routing.models import Appeal, AppealDraft, AppealTimer, Unit
 
@@ -204,3 +204,23 @@ async def test_urgent_words_shorten_the_limits(chat: Chat) -> None:
         sign = session.scalars(select(AppealTimer).where(AppealTimer.stage == "sign")).one()
     engine.dispose()
     assert appeal.urgency == "urgent" and (sign.amount, sign.unit) == (1, "h")
+
+
+async def test_an_answer_to_staff_who_wrote_lately_is_acknowledged_for_them(chat: Chat) -> None:
+    await chat.say("政府拖欠我们的工程款两年了")
+    for answer in ("西安某某建设有限公司", "张三", "13800000000", "不清楚", "确认"):
+        await chat.say(answer)
+    assert await chat.say("明天上午都在") is None  # nobody has written to the enterprise yet
+    engine = chat.sync()
+    with db.transaction(db.session_factory(engine)) as session:
+        unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
+        appeal_id = session.scalars(select(Appeal.id)).one()
+        lifecycle.sign(session=session, appeal_id=appeal_id, actor=Actor("staff", "li", unit_id), now=chat.now)
+        conversation.send_message(session=session, appeal_id=appeal_id, actor=Actor("staff", "li", unit_id),
+                                  text="请问什么时间方便接电话？", now=chat.now)
+    engine.dispose()
+    assert await chat.say("明天上午都在") == (
+        "已收到，您的留言已转给区工信交通局（诉求 LH-20261123-0001），工作人员会尽快回复您。")
+    assert await chat.say("稳岗返还怎么申请") is None  # a policy question is still the bot's
+    chat.now += timedelta(hours=49)
+    assert await chat.say("还在吗") is None

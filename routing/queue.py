@@ -1,0 +1,315 @@
+"""What the staff console reads: a unit's queue by the nearest deadline, its counts, and the supervisor's lists.
+
+A scope is one unit's id (staff and unit heads see the appeals their unit handles now) or None for every
+unit (区营商办). Deadline statuses follow routing.deadlines: 即将超时 once the first reminder point of a
+running limit has passed, 已超时 once its due time has.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from routing.deadlines import status
+from routing.lifecycle import STATES
+from routing.models import Appeal, AppealEvent, AppealTimer, Category, Escalation, ExtensionRequest, Unit
+
+WORKING = ("signed", "handling", "suspended", "rectifying")
+STATE_FILTERS = {"dispatched": "待签收", "working": "办理中（含已签收、挂起、整改）",
+                 **{state: label for state, label in STATES.items() if state != "dispatched"}}
+DEADLINE_FILTERS = {"due_soon": "即将超时", "overdue": "已超时"}
+SEVERITY = {"overdue": 3, "due_soon": 2, "running": 1}
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The state of an appeal's clocks: the worst running status and the nearest due time."""
+
+    status: str  # running | due_soon | overdue | paused
+    due_at: datetime | None
+    stage: str | None
+    warn_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One appeal as a row of the queue."""
+
+    id: int
+    reference: str
+    openid: str
+    state: str
+    category: str
+    unit_id: int
+    unit: str
+    enterprise: str
+    description: str
+    urgency: str
+    needs_call: bool
+    created_at: datetime
+    deadline: Deadline | None
+
+    @property
+    def state_label(self) -> str:
+        return STATES.get(self.state, self.state)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the queue is narrowed to; empty strings mean "any"."""
+
+    state: str = ""
+    category: str = ""
+    deadline: str = ""
+    query: str = ""
+    unit: int | None = None  # for the all-units scope
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The numbers on top of the queue."""
+
+    dispatched: int = 0
+    working: int = 0
+    due_soon: int = 0
+    overdue: int = 0
+    open: int = 0
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit in the supervisor's table."""
+
+    id: int
+    name: str
+    open: int
+    dispatched: int
+    due_soon: int
+    overdue: int
+    contact: str = ""
+    head: str = ""
+
+
+@dataclass(frozen=True)
+class PendingExtension:
+    """An extension request waiting for 区营商办."""
+
+    id: int
+    item: Item
+    days: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+
+
+@dataclass
+class Overview:
+    """Everything the supervisor page shows."""
+
+    counts: Counts
+    units: list[UnitRow]
+    overdue: list[Item]
+    escalated: list[tuple[Item, datetime]]
+    arbitration: list[Item]
+    returned: list[Item]
+    extensions: list[PendingExtension] = field(default_factory=list)
+
+
+def _in_scope(statement: Any, unit_id: int | None) -> Any:
+    """The statement narrowed to one unit's appeals, or left as it is for every unit."""
+    return statement if unit_id is None else statement.where(Appeal.unit_id == unit_id)
+
+
+def open_openids(*, unit_id: int | None) -> Select[Any]:
+    """The openids of the scope's open appeals (for the caller to join its conversation tables on)."""
+    return _in_scope(select(Appeal.openid).where(Appeal.state != "closed"), unit_id)
+
+
+def deadlines(*, session: Session, unit_id: int | None, now: datetime) -> dict[int, Deadline]:
+    """The clock state of every open appeal in scope that has a running (or paused) limit."""
+    statement = (
+        select(AppealTimer.appeal_id, AppealTimer.stage, AppealTimer.due_at, AppealTimer.fire_times,
+               AppealTimer.suspended_at)
+        .join(Appeal, Appeal.id == AppealTimer.appeal_id)
+        .where(AppealTimer.stopped_at.is_(None), Appeal.state != "closed")
+    )
+    found: dict[int, Deadline] = {}
+    for appeal_id, stage, due_at, fire_times, suspended_at in session.execute(_in_scope(statement, unit_id)):
+        if suspended_at is not None:
+            found.setdefault(appeal_id, Deadline("paused", None, None))
+            continue
+        first = datetime.fromisoformat(fire_times[0]) if fire_times else None
+        warn_at = first if first is not None and first < due_at else None
+        current = status(due_at=due_at, warn_at=warn_at, now=now, stopped_at=None, stop_reason=None, suspended=False)
+        known = found.get(appeal_id)
+        if known is None or known.status == "paused":
+            found[appeal_id] = Deadline(current, due_at, stage, warn_at)
+            continue
+        worst = current if SEVERITY[current] > SEVERITY[known.status] else known.status
+        nearest = (due_at, stage, warn_at) if known.due_at is None or due_at < known.due_at else (
+            known.due_at, known.stage, known.warn_at)
+        found[appeal_id] = Deadline(worst, *nearest)
+    return found
+
+
+def counts(*, session: Session, unit_id: int | None, now: datetime,
+           clocks: dict[int, Deadline] | None = None) -> Counts:
+    """待签收, 办理中, 即将超时, 已超时 and all open appeals in scope."""
+    clocks = clocks if clocks is not None else deadlines(session=session, unit_id=unit_id, now=now)
+    by_state: dict[str, int] = dict(session.execute(
+        _in_scope(select(Appeal.state, func.count()).where(Appeal.state != "closed"), unit_id).group_by(Appeal.state)
+    ).all())
+    statuses = [clock.status for clock in clocks.values()]
+    return Counts(
+        dispatched=int(by_state.get("dispatched", 0)),
+        working=sum(int(by_state.get(state, 0)) for state in WORKING),
+        due_soon=statuses.count("due_soon"),
+        overdue=statuses.count("overdue"),
+        open=sum(int(value) for value in by_state.values()),
+    )
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _items(session: Session, statement: Select[Any], clocks: dict[int, Deadline]) -> list[Item]:
+    rows = session.execute(
+        statement.add_columns(Category.name, Unit.name)
+        .join(Category, Category.id == Appeal.category_id)
+        .join(Unit, Unit.id == Appeal.unit_id)
+    )
+    return [
+        Item(id=appeal.id, reference=appeal.reference, openid=appeal.openid, state=appeal.state, category=category,
+             unit_id=appeal.unit_id, unit=unit, enterprise=appeal.enterprise, description=appeal.description,
+             urgency=appeal.urgency, needs_call=appeal.needs_call, created_at=appeal.created_at,
+             deadline=clocks.get(appeal.id))
+        for appeal, category, unit in rows
+    ]
+
+
+def _sort_key(item: Item) -> tuple[int, float, int]:
+    due = item.deadline.due_at if item.deadline is not None else None
+    return (due is None, due.timestamp() if due is not None else 0.0, item.id)
+
+
+def queue(
+    *, session: Session, unit_id: int | None, filters: Filters, now: datetime, page: int = 1,
+    per_page: int = PER_PAGE, clocks: dict[int, Deadline] | None = None,
+) -> Page:
+    """The scope's appeals matching the filters, nearest deadline first (closed ones: latest closed first)."""
+    statement = _in_scope(select(Appeal), unit_id)
+    if filters.unit is not None:
+        statement = statement.where(Appeal.unit_id == filters.unit)
+    if filters.state == "closed":
+        statement = statement.where(Appeal.state == "closed").order_by(Appeal.closed_at.desc(), Appeal.id.desc())
+    elif filters.state == "working":
+        statement = statement.where(Appeal.state.in_(WORKING))
+    elif filters.state in STATES:
+        statement = statement.where(Appeal.state == filters.state)
+    else:
+        statement = statement.where(Appeal.state != "closed")
+    if filters.category:
+        codes = select(Category.id).where(Category.code == filters.category)
+        statement = statement.where(Appeal.category_id.in_(codes))
+    query = filters.query.strip()
+    if query:
+        pattern = _like(query)
+        statement = statement.where(or_(Appeal.reference.ilike(pattern, escape="\\"),
+                                        Appeal.enterprise.ilike(pattern, escape="\\")))
+    if filters.state == "closed":
+        total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+        pages = max(1, math.ceil(total / per_page))
+        page = min(max(page, 1), pages)
+        items = _items(session, statement.limit(per_page).offset((page - 1) * per_page), {})
+        return Page(items, total, page, pages)
+    clocks = clocks if clocks is not None else deadlines(session=session, unit_id=unit_id, now=now)
+    items = _items(session, statement, clocks)
+    if filters.deadline in DEADLINE_FILTERS:
+        items = [item for item in items if item.deadline is not None and item.deadline.status == filters.deadline]
+    items.sort(key=_sort_key)
+    pages = max(1, math.ceil(len(items) / per_page))
+    page = min(max(page, 1), pages)
+    return Page(items[(page - 1) * per_page: page * per_page], len(items), page, pages)
+
+
+def visible(*, session: Session, reference: str, unit_id: int | None) -> Appeal | None:
+    """The appeal with this reference if the scope may see it (its unit handles it now); None otherwise."""
+    appeal = session.scalar(select(Appeal).where(Appeal.reference == reference.strip().upper()))
+    if appeal is None or (unit_id is not None and appeal.unit_id != unit_id):
+        return None
+    return appeal
+
+
+def scope_stamp(*, session: Session, unit_id: int | None) -> tuple[int, int]:
+    """(open appeals, last logged transition) in scope: changes whenever the queue does."""
+    opened = session.scalar(_in_scope(select(func.count()).select_from(Appeal).where(Appeal.state != "closed"),
+                                      unit_id)) or 0
+    last = session.scalar(_in_scope(select(func.max(AppealEvent.id)).join(Appeal, Appeal.id == AppealEvent.appeal_id),
+                                    unit_id)) or 0
+    return int(opened), int(last)
+
+
+def unit_table(*, session: Session, clocks: dict[int, Deadline]) -> list[UnitRow]:
+    """Every unit with its open, 待签收, 即将超时 and 已超时 appeals, the most overdue first."""
+    tallies: dict[int, dict[str, int]] = {}
+    for appeal_id, unit_id, state in session.execute(
+        select(Appeal.id, Appeal.unit_id, Appeal.state).where(Appeal.state != "closed")
+    ):
+        tally = tallies.setdefault(unit_id, {"open": 0, "dispatched": 0, "due_soon": 0, "overdue": 0})
+        tally["open"] += 1
+        tally["dispatched"] += int(state == "dispatched")
+        clock = clocks.get(appeal_id)
+        if clock is not None and clock.status in {"due_soon", "overdue"}:
+            tally[clock.status] += 1
+    rows = []
+    for unit in session.scalars(select(Unit).order_by(Unit.id)):
+        tally = tallies.get(unit.id, {"open": 0, "dispatched": 0, "due_soon": 0, "overdue": 0})
+        rows.append(UnitRow(unit.id, unit.name, contact=unit.contact_name, head=unit.head_name, **tally))
+    rows.sort(key=lambda row: (-row.overdue, -row.due_soon, -row.open, row.id))
+    return rows
+
+
+def overview(*, session: Session, now: datetime, limit: int = 50) -> Overview:
+    """The supervisor's page: counts, the unit table, overdue, escalated, disputes and extensions to decide."""
+    clocks = deadlines(session=session, unit_id=None, now=now)
+
+    def listed(filters: Filters) -> list[Item]:
+        return queue(session=session, unit_id=None, filters=filters, now=now, per_page=limit, clocks=clocks).items
+
+    escalated_at = dict(session.execute(
+        select(Escalation.appeal_id, func.max(Escalation.fired_at)).join(Appeal, Appeal.id == Escalation.appeal_id)
+        .where(Escalation.audience == "supervisor", Appeal.state != "closed").group_by(Escalation.appeal_id)
+    ).all())
+    escalated = _items(session, select(Appeal).where(Appeal.id.in_(list(escalated_at))), clocks)
+    escalated.sort(key=lambda item: escalated_at[item.id], reverse=True)
+    requests = list(session.scalars(
+        select(ExtensionRequest).join(Appeal, Appeal.id == ExtensionRequest.appeal_id)
+        .where(ExtensionRequest.approved.is_(None), Appeal.state != "closed").order_by(ExtensionRequest.id)
+    ))
+    asked = {item.id: item for item in _items(
+        session, select(Appeal).where(Appeal.id.in_([request.appeal_id for request in requests])), clocks)}
+    return Overview(
+        counts=counts(session=session, unit_id=None, now=now, clocks=clocks),
+        units=unit_table(session=session, clocks=clocks),
+        overdue=listed(Filters(deadline="overdue")),
+        escalated=[(item, escalated_at[item.id]) for item in escalated[:limit]],
+        arbitration=listed(Filters(state="arbitration")),
+        returned=listed(Filters(state="returned")),
+        extensions=[PendingExtension(request.id, asked[request.appeal_id], request.days, request.reason,
+                                     request.requested_by, request.requested_at) for request in requests],
+    )
