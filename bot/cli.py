@@ -37,6 +37,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         lines.append(f"  聊天模拟器（扮演企业用户）  {base}/")
     lines += [
         f"  微信回调地址（公众号后台填写）{base}/wechat",
+        f"  诉求工作台（承办单位、区营商办）{base}/console/",
+        f"  管理后台（政策清单、同义词）  {base}/admin/",
         f"  健康检查                    {base}/healthz",
         f"  监控指标                    {base}/metrics",
         f"  接口文档                    {base}/api/docs",
