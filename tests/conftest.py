@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -95,3 +96,11 @@ def production_settings(tmp_path: Path, pg_url: str, redis_url: tuple[str, str])
     settings = base_settings(tmp_path).replace("database", url=pg_url)
     return settings.replace("redis", url=redis_url[0], prefix=redis_url[1])
 
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian Chromium through Playwright, one per test module (see tests/support/browser.py)."""
+    from tests.support.browser import chromium
+
+    with chromium() as launched:
+        yield launched

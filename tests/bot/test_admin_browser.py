@@ -6,7 +6,6 @@ POST /api/match answers from the new catalog within seconds. Screenshots go to t
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -15,35 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from bot.settings import Settings
 from tests.policies.support import ADMIN, prepare, xlsx_bytes
-from tests.support.browser import ARTIFACTS, chromium
+from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.support.servers import running
-
-try:
-    from playwright.sync_api import Browser, Page, ViewportSize, expect
-except ImportError:  # pragma: no cover - playwright is a dev dependency
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
-DESKTOP: ViewportSize = {"width": 1280, "height": 800}
-PHONE: ViewportSize = {"width": 375, "height": 667}
 WAIT_MS = 15_000
 HEADER = ["编号", "政策名称", "实施主体", "优惠内容", "兑现方式", "标签", "关键词", "生效日期"]
 NEW_ROW = [
     "Z01", "莲湖区品牌首店奖励", "区商务局", "对新引进的品牌首店一次性奖励20万元", "依申请",
     "类型:奖励;街道:北院门", "首店奖励;品牌首店", "2025-01-01",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

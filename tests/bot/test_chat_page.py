@@ -6,38 +6,23 @@ page in a fresh browser context (so a fresh openid), and checks what a person wo
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Request, ViewportSize, expect
 
 from bot.app import create_app
 from bot.settings import Settings
-from tests.support.browser import ARTIFACTS, chromium
+from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.support.servers import serving
-
-try:
-    from playwright.sync_api import Browser, BrowserContext, Page, Request, ViewportSize, expect
-except ImportError:  # pragma: no cover - playwright is a dev dependency
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
-DESKTOP: ViewportSize = {"width": 1280, "height": 800}
-PHONE: ViewportSize = {"width": 375, "height": 667}
 WAIT_MS = 15_000
 ACCOUNT = "营商环境服务助手（演示）"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ Screenshots at desktop and phone sizes go to tests/artifacts/.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,27 +24,12 @@ from routing.lifecycle import Actor
 from routing.models import Unit
 from routing.rules import load_calendar
 from tests.bot.console_support import BOSS, CLERK, JUDGE, XSS, file, prepare_console, run, sign, wrote
-from tests.support.browser import ARTIFACTS, chromium
+from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.support.servers import running
-
-try:
-    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
-except ImportError:  # pragma: no cover - playwright is a dev dependency
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        raise
-    pytest.skip("playwright is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
 
-DESKTOP: ViewportSize = {"width": 1280, "height": 800}
-PHONE: ViewportSize = {"width": 375, "height": 667}
 WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
