@@ -41,6 +41,15 @@ def changes(settings: Settings) -> tuple[int, int]:
         session.scalar(select(func.count()).select_from(EnterpriseNotice))))
 
 
+def escalate_twenty_days_on(session: Session) -> None:
+    """Sweep as the worker would twenty days from now, and release the notices it writes."""
+    calendar = load_calendar(session=session)
+    later = calendar.next_working_moment(datetime.now(UTC) + timedelta(days=20))
+    escalation.sweep(session=session, now=later)
+    notify.notify_escalations(session=session, now=later)
+    notify.release_notifications(session=session, now=later, digest_minutes=60, calendar=calendar)
+
+
 def test_each_role_lands_on_its_own_pages(live: tuple[str, Any]) -> None:
     url, _ = live
     with httpx.Client(base_url=url) as anonymous:
@@ -140,14 +149,7 @@ def test_markup_from_the_enterprise_is_escaped_on_every_page(live: tuple[str, An
     wrote(settings, "o_xss", "", msg_type="link", Title=XSS, Url="javascript:alert(2)")
     wrote(settings, "o_xss", "", msg_type="location", Label=XSS, Location_X="1", Location_Y="2")
 
-    def escalate(session: Session) -> None:
-        calendar = load_calendar(session=session)
-        later = calendar.next_working_moment(datetime.now(UTC) + timedelta(days=20))
-        escalation.sweep(session=session, now=later)
-        notify.notify_escalations(session=session, now=later)
-        notify.release_notifications(session=session, now=later, digest_minutes=60, calendar=calendar)
-
-    run(settings, escalate)
+    run(settings, escalate_twenty_days_on)
     clerk, _ = client(url, CLERK)
     boss, _ = client(url, BOSS)
     pages = {
@@ -225,14 +227,7 @@ def test_staff_notices_are_read_and_marked_per_unit(live_backend: tuple[str, Any
     url, _ = live_backend
     reference = file(backend, openid="o_notice")
 
-    def escalate(session: Session) -> None:
-        calendar = load_calendar(session=session)
-        later = calendar.next_working_moment(datetime.now(UTC) + timedelta(days=20))
-        escalation.sweep(session=session, now=later)
-        notify.notify_escalations(session=session, now=later)
-        notify.release_notifications(session=session, now=later, digest_minutes=60, calendar=calendar)
-
-    run(backend, escalate)
+    run(backend, escalate_twenty_days_on)
     clerk, token = client(url, CLERK)
     head, _ = client(url, HEAD)
     judge, judge_token = client(url, JUDGE)
