@@ -198,6 +198,9 @@ class Filing:
 
 def _accept(session: Session, step: str, said: str, data: dict[str, Any]) -> str | None:
     """Store the answer to `step` in data; the reason it is refused, if it is."""
+    if said in CONFIRM | EDIT and step in QUESTIONS:
+        # "确认" typed one step early is a reply to the wrong question, not a company called 确认.
+        return "还差一项信息。" + QUESTIONS[step]
     if step == "enterprise":
         if not 2 <= len(said) <= 60:
             return "企业名称请填写 2 到 60 个字。" + QUESTIONS["enterprise"]

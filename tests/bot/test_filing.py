@@ -123,6 +123,15 @@ async def test_words_that_only_look_like_a_name_are_not_taken_for_one(chat: Chat
     assert reply is not None and "已记下" not in reply and reply.endswith("请问企业全称是？")
 
 
+async def test_confirm_typed_too_early_is_not_taken_for_an_answer(chat: Chat) -> None:
+    await chat.say("招商的时候答应的条件都没兑现，签约项目落不了地")
+    assert await chat.say("确认") == "还差一项信息。请问企业全称是？"
+    for answer in ("西安某某投资有限公司", "赵总", "13800000000", "土门"):
+        await chat.say(answer)
+    assert await chat.say("好的") == "还差一项信息。问题发生在哪里？请说明项目或具体地址。"
+    assert (await chat.say("大兴新区某某产业园 3 号地块") or "").startswith("请核对以下信息：")
+
+
 async def test_cancel_edit_and_expiry(chat: Chat) -> None:
     await chat.say("拖欠我们的货款一年了，政府一直不给")
     assert await chat.say("取消") == "已取消本次登记。如需反映问题，随时告诉我。"
