@@ -55,9 +55,6 @@ COMMANDS = {
     "我要反映": "appeal_help",
     "反映问题": "appeal_help",
     "我要投诉": "appeal_help",
-    "进度查询": "progress",
-    "查进度": "progress",
-    "进度": "progress",
     "帮助": "help",
     "菜单": "help",
 }
@@ -203,8 +200,6 @@ class Brain:
             return HELP_APPEAL
         if command == "help":
             return WELCOME
-        if command == "progress":
-            return NO_APPEALS
         log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
         if state.asked:  # a new message instead of a number: the question is dropped
             state.asked, state.asked_text = [], ""

@@ -8,7 +8,6 @@ and is shared by every app instance. The routing domain does the rest (routing.d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,12 +51,6 @@ QUESTIONS = {
     "phone": "请留一个联系电话（手机或带区号的座机）。",
     "place": "问题发生在哪里？请说明项目或具体地址。",
 }
-
-
-@dataclass(frozen=True)
-class Draft:
-    step: str
-    data: dict[str, Any]
 
 
 def _phone(text: str) -> str | None:
@@ -147,12 +140,6 @@ class Filing:
         async with self._engine.connect() as connection:
             found = await connection.scalar(select(AppealDraft.openid).where(AppealDraft.openid == openid))
         return found is not None
-
-    async def progress_reply(self, *, openid: str, reference: str | None, now: datetime | None = None) -> str:
-        """State, unit and next deadline of the enterprise's appeals, or of the one with this reference."""
-        moment = now or datetime.now(UTC)
-        async with self._sessions() as session:
-            return await session.run_sync(lambda sync: progress(sync, openid, reference, moment))
 
     def _handle(self, session: Session, openid: str, said: str, result: MatchResult, now: datetime) -> str | None:
         row = session.get(AppealDraft, openid, with_for_update=True)

@@ -17,7 +17,6 @@ from intents.phrases import PhraseScanner
 POLICY_ALONE = 0.45
 # A policy score enough when a policy cue word is present.
 POLICY_WITH_CUE = 0.2
-STRONG_CUE = 2.0
 WEAK_CUE = 1.0
 CATEGORY_CHAR = 0.5
 CATEGORY_CAP = 3.0

@@ -70,10 +70,6 @@ class WorkCalendar:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def is_known(self, day: date) -> bool:
-        """Is the holiday notice of this day's year entered?"""
-        return day.year in self.known_years
-
     def is_workday(self, day: date) -> bool:
         """A working day: by the notice if entered (holidays off, 调休 days on), else Monday to Friday."""
         if day in self.overrides:

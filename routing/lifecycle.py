@@ -32,7 +32,6 @@ STATES = {
     "answered": "已答复待回访",
     "closed": "已办结",
 }
-OPEN_STATES = tuple(state for state in STATES if state != "closed")
 ACTIONS = {
     "accept": "受理",
     "dispatch": "派单",
