@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import db  # noqa: E402
+from bot.platform import db  # noqa: E402
 from routing import escalation, notify, service  # noqa: E402
 from routing.models import Escalation  # noqa: E402
 

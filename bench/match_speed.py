@@ -101,8 +101,8 @@ def start_to_first_answer(timeout: float = 60.0) -> tuple[float, str]:
     """Seconds from starting `appealbot serve` on a fresh SQLite file to a signed text message answered."""
     import httpx
 
-    from bot.settings import load
-    from bot.wechat import Peer
+    from bot.platform.settings import load
+    from bot.wechat.peer import Peer
 
     settings = load(environ={})
     wechat = settings.wechat

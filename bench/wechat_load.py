@@ -27,8 +27,8 @@ from sqlalchemy import create_engine, func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.models import InboundMessage  # noqa: E402
-from bot.wechat import signature  # noqa: E402
+from bot.chat.models import InboundMessage  # noqa: E402
+from bot.wechat.protocol import signature  # noqa: E402
 
 PG = os.environ.get("APPEALBOT_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("APPEALBOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

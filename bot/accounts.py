@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.models import Base
-from routing.models import RoutingSetting, Unit
+from routing.models import Appeal, RoutingSetting, Unit
+from storage import Base
 
 ROLES = ("staff", "unit_head", "supervisor", "admin")
 ROLE_LABELS = {"staff": "经办人员", "unit_head": "单位负责人", "supervisor": "区营商办督办", "admin": "系统管理员"}
@@ -59,6 +59,16 @@ class LoginSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AppealRead(Base):
+    """When a user last looked at an appeal's page (its conversation included), for "新消息" in the queue."""
+
+    __tablename__ = "appeal_reads"
+
+    appeal_id: Mapped[int] = mapped_column(ForeignKey(Appeal.__table__.c.id, ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AccountError(ValueError):

@@ -18,11 +18,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import callback, simulator, worker
-from bot.logs import request_id
+from bot.jobs import worker
+from bot.platform.logs import request_id
+from bot.platform.settings import Settings
 from bot.services import Services, open_services
-from bot.settings import Settings
-from bot.wechat_standin import StandIn, standin_app
+from bot.web import callback, simulator
+from bot.wechat.standin import StandIn, standin_app
 
 log = logging.getLogger(__name__)
 
@@ -130,19 +131,19 @@ def create_app(
 
     @app.post("/api/match")
     async def match(item: MatchRequest, request: Request) -> dict[str, Any]:
-        """What the engine understands of a message, as in interfaces.md."""
+        """What the engine understands of a message, as in docs/interfaces.md."""
         services: Services = request.app.state.services
         return services.matcher.match(item.text).to_dict()
 
     if settings.simulator.enabled:
         simulator.mount(app, standin)
-    # -- login and the admin console at /admin/ (bot/auth.py, bot/admin/) --
-    from bot import admin
+    # -- login and the admin console at /admin/ (bot/web/auth.py, bot/web/admin/) --
+    from bot.web import admin
 
     admin.mount(app)
     # -- end --
-    # -- the staff console at /console/ (bot/console/) --
-    from bot import console
+    # -- the staff console at /console/ (bot/web/console/) --
+    from bot.web import console
 
     console.mount(app)
     # -- end --

@@ -1,4 +1,4 @@
-"""What the app and the worker share for their lifetime: engine, cache, WeChat codec and client, the brain."""
+"""What the app and the worker share for their lifetime: engine, cache, WeChat codec and client, the dialogue."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import db
-from bot.broadcast import Broadcast
-from bot.cache import MemoryCache, RedisCache, make_cache
-from bot.dialogue import Brain
-from bot.inbox import Inbox
-from bot.match_index import MatchIndex, build_matcher
-from bot.settings import Settings
-from bot.wechat import Codec
-from bot.wechat_api import WeChatApi
+from bot.chat.dialogue import Dialogue
+from bot.chat.inbox import Inbox
+from bot.chat.match_index import MatchIndex, build_matcher
+from bot.platform import db
+from bot.platform.broadcast import Broadcast
+from bot.platform.cache import MemoryCache, RedisCache, make_cache
+from bot.platform.settings import Settings
+from bot.wechat.api import WeChatApi
+from bot.wechat.protocol import Codec
 from intents.matcher import Matcher
 from policies import service as policy_service
 from routing import service as routing_service
@@ -44,7 +44,7 @@ def prepare_database(engine: Engine, *, load_demo: bool) -> None:
 class Services:
     settings: Settings
     engine: AsyncEngine
-    db: async_sessionmaker[AsyncSession]
+    sessions: async_sessionmaker[AsyncSession]
     cache: MemoryCache | RedisCache
     http: httpx.AsyncClient
     api: WeChatApi
@@ -66,16 +66,16 @@ class Services:
     # -- end --
 
     def __post_init__(self) -> None:
-        brain = Brain(
+        dialogue = Dialogue(
             matcher=lambda: self.matcher,
             cache=self.cache,
-            db=self.engine,
+            engine=self.engine,
             state_ttl=self.settings.dialogue.state_ttl,
         )
         self.inbox = Inbox(
-            db=self.engine,
+            engine=self.engine,
             cache=self.cache,
-            brain=brain,
+            dialogue=dialogue,
             api=self.api,
             budget=self.settings.wechat.reply_budget,
             dedup_ttl=self.settings.wechat.dedup_ttl,
@@ -115,7 +115,7 @@ async def open_services(
     return Services(
         settings=settings,
         engine=engine,
-        db=db.async_session_factory(engine),
+        sessions=db.async_session_factory(engine),
         cache=cache,
         http=http,
         api=WeChatApi(base=api_base, app_id=wechat.app_id, app_secret=wechat.app_secret, cache=cache, http=http),

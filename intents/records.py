@@ -74,7 +74,7 @@ class MatchResult:
     choices: tuple[Choice, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of the match result in interfaces.md."""
+        """The JSON shape of the match result in docs/interfaces.md."""
         category = self.category if self.intent == "appeal" else None
         return {
             "text": self.text,

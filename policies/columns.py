@@ -1,4 +1,4 @@
-"""The policy list's columns (interfaces.md) and the validation every way in shares: import, console, CLI."""
+"""The policy list's columns (docs/interfaces.md) and the validation every way in shares: import, console, CLI."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Column:
     limit: int = 20000
 
 
-# interfaces.md's order; 状态 (status) is our extension so that an export imports back unchanged.
+# docs/interfaces.md's order; 状态 (status) is our extension so that an export imports back unchanged.
 COLUMNS = (
     Column("code", "编号", True, 64),
     Column("name", "政策名称", True, 255),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from policies.models import Policy, PolicyTag, PolicyVersion
 
-# The fields an admin edits, in the order of interfaces.md; a version snapshot holds these and the status.
+# The fields an admin edits, in the order of docs/interfaces.md; a version snapshot holds these and the status.
 FIELDS = (
     "code", "name", "body", "eligibility", "content", "process", "materials",
     "mode", "tags", "keywords", "valid_from", "valid_to", "url",

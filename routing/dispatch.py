@@ -17,7 +17,7 @@ from routing.rules import Rules, load_calendar, load_rules
 
 
 @dataclass(frozen=True)
-class Filing:
+class Submission:
     """What the enterprise told the bot, confirmed."""
 
     openid: str
@@ -52,12 +52,12 @@ def urgency_of(rules: Rules, text: str) -> str:
     return "normal"
 
 
-def file_appeal(*, session: Session, filing: Filing, now: datetime | None = None) -> Appeal:
+def file_appeal(*, session: Session, submission: Submission, now: datetime | None = None) -> Appeal:
     """受理 and 派单 in one transaction: reference, lead unit (and the street office), clocks started."""
     now = now or now_utc()
     rules = load_rules(session=session)
     calendar = load_calendar(session=session)
-    codes = [code for code in (filing.category_code, rules.default_category) if code]
+    codes = [code for code in (submission.category_code, rules.default_category) if code]
     category = None
     for code in codes:
         category = session.scalar(select(Category).where(Category.code == code))
@@ -65,22 +65,22 @@ def file_appeal(*, session: Session, filing: Filing, now: datetime | None = None
             break
     if category is None:
         raise Refused(f"路由表中没有类别 {' / '.join(codes)}，请管理员检查默认类别设置")
-    street = street_unit(session=session, street=filing.street)
+    street = street_unit(session=session, street=submission.street)
     co_units = [unit.name for unit in category.co_units]
     if street is not None and street.name not in co_units:
         co_units.append(street.name)
-    urgency = filing.urgency or urgency_of(rules, filing.description)
+    urgency = submission.urgency or urgency_of(rules, submission.description)
     appeal = Appeal(
         reference=next_reference(session=session, prefix=rules.reference_prefix, day=calendar.local_date(now)),
-        openid=filing.openid, enterprise=filing.enterprise, contact=filing.contact, phone=filing.phone,
-        street=filing.street, place=filing.place, description=filing.description, category_id=category.id,
+        openid=submission.openid, enterprise=submission.enterprise, contact=submission.contact, phone=submission.phone,
+        street=submission.street, place=submission.place, description=submission.description, category_id=category.id,
         urgency=urgency, unit_id=category.lead_unit_id, street_unit_id=street.id if street else None,
         co_units=co_units, state="received", returns=0, final_route=False, needs_call=False,
         created_at=now, updated_at=now,
     )
     session.add(appeal)
     session.flush()
-    actor = Actor.enterprise(filing.openid)
+    actor = Actor.enterprise(submission.openid)
     step = Step(session=session, appeal=appeal, action="accept", actor=actor, now=now, _rules=rules, _calendar=calendar)
     step.move("received", created=True, category=category.code, urgency=urgency)
     # 接诉即办: dispatched in the same breath; the clock starts here, at 派单.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from routing import notify, timers
 from routing.calendar import WorkCalendar
-from routing.models import Appeal, AppealEvent, Category, Unit
+from routing.models import Appeal, AppealEvent, Category, Milestone, Unit
 from routing.rules import Rules, limit_for, load_calendar, load_rules
 
 STATES = {
@@ -262,6 +262,17 @@ def resume(*, session: Session, appeal_id: int, actor: Actor, note: str = "", no
     return step.appeal
 
 
+def unreported(*, session: Session, appeal_id: int) -> list[Milestone]:
+    """Milestones whose progress has not been reported yet, in order."""
+    return list(
+        session.scalars(
+            select(Milestone)
+            .where(Milestone.appeal_id == appeal_id, Milestone.reported_at.is_(None))
+            .order_by(Milestone.position)
+        )
+    )
+
+
 def answer(
     *, session: Session, appeal_id: int, actor: Actor, text: str, solved: bool = True, now: datetime | None = None
 ) -> Appeal:
@@ -270,8 +281,6 @@ def answer(
     require_unit(step)
     text = require_text(text, "答复内容")
     if step.appeal.state == "rectifying":
-        from routing.rectification import unreported
-
         left = unreported(session=session, appeal_id=appeal_id)
         if left:
             titles = "、".join(f"第{item.position}项「{item.title}」" for item in left)

@@ -15,17 +15,6 @@ from routing.models import Appeal, Milestone
 MAX_HORIZON = timedelta(days=366)
 
 
-def unreported(*, session: Session, appeal_id: int) -> list[Milestone]:
-    """Milestones whose progress has not been reported yet, in order."""
-    return list(
-        session.scalars(
-            select(Milestone)
-            .where(Milestone.appeal_id == appeal_id, Milestone.reported_at.is_(None))
-            .order_by(Milestone.position)
-        )
-    )
-
-
 def file_plan(
     *,
     session: Session,

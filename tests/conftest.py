@@ -17,8 +17,8 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from bot import settings as settings_module
-from bot.settings import Settings
+from bot.platform import settings as settings_module
+from bot.platform.settings import Settings
 
 PG_URL = os.environ.get("APPEALBOT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("APPEALBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -14,9 +14,10 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import accounts, db
+from bot import accounts
+from bot.platform import db
+from bot.platform.settings import Settings
 from bot.services import prepare_database
-from bot.settings import Settings
 from policies.models import Policy
 
 ADMIN = ("admin", "correct horse battery")

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 import bot.accounts  # noqa: F401  (registers the users tables in the metadata)
-from bot import db
+from bot.platform import db
 from policies import import_plan, importing, lexicon, service, versions
 from policies.models import Policy, PolicyTag
 from tests.policies.support import csv_text, write

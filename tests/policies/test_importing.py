@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
-from bot.settings import Settings
+from bot.cli import main as cli
+from bot.platform.settings import Settings
 from policies import exporting, importing
 from tests.policies.support import HEADERS, csv_text, policies, prepare, read, write, xlsx_bytes
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot import db
+from bot.platform import db
 from routing import service
 from tests.routing.support import SEEDED_AT
 

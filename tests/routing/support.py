@@ -43,7 +43,7 @@ def file(
 ) -> Appeal:
     return dispatch.file_appeal(
         session=session,
-        filing=dispatch.Filing(openid=openid, enterprise="西安某某科技有限公司", contact="张三", phone="13800000000",
+        submission=dispatch.Submission(openid=openid, enterprise="西安某某科技有限公司", contact="张三", phone="13800000000",
                                description=description, category_code=category, street=street, urgency=urgency),
         now=now,
     )

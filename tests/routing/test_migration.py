@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select
 
-from bot import db
+from bot.platform import db
 from routing import service
 from routing.models import Unit
 from tests.routing.support import file

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from bot import db
+from bot.platform import db
 from intents.matcher import find_reference
 from routing import service
 from routing.models import RoutingSetting

@@ -53,7 +53,7 @@ def running(settings: Any, *, run_worker: bool = False) -> Iterator[tuple[str, A
 @contextmanager
 def standin() -> Iterator[tuple[str, Any]]:
     """The WeChat API stand-in on its own port; yields its base URL and its recorded state."""
-    from bot.wechat_standin import StandIn, standin_app
+    from bot.wechat.standin import StandIn, standin_app
 
     state = StandIn()
     with serving(standin_app(state)) as url:

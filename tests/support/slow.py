@@ -1,6 +1,6 @@
-"""Instrument the brain of a running app: count how often it runs and slow it down (all messages or one type).
+"""Instrument the dialogue of a running app: count how often it runs and slow it down (all messages or one type).
 
-This wraps the real Brain.respond (it still computes the real reply); it is not a mock.
+This wraps the real Dialogue.respond (it still computes the real reply); it is not a mock.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ class Instrumented:
         self.calls: list[str] = []
         self.finished = threading.Event()
         self.replies: list[str | None] = []
-        brain = app.state.services.inbox.brain
-        original = brain.respond
+        dialogue = app.state.services.inbox.dialogue
+        original = dialogue.respond
 
         async def respond(inbound: Any) -> str | None:
             if only is not None and inbound.msg_type != only:
@@ -30,4 +30,4 @@ class Instrumented:
             self.finished.set()
             return reply
 
-        brain.respond = respond
+        dialogue.respond = respond

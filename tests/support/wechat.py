@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from bot.settings import Settings
-from bot.wechat import Peer
+from bot.platform.settings import Settings
+from bot.wechat.peer import Peer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "data" / "wechat"
 

@@ -1,0 +1,265 @@
+"""The conversation: what the bot answers to each message and event.
+
+Text goes message → intents (understand) → policies / routing (find) → reply. Per-user state (the
+policies just listed, the unread part of a long reply) lives in the cache with an expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.chat import messages
+from bot.chat.appeals import AppealChat
+from bot.platform.cache import Cache
+from bot.wechat.protocol import Inbound
+from intents.matcher import Matcher, MatchResult
+from policies.replies import format_policy_detail, format_policy_list, format_question
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY_BYTES = 2048
+MORE = "更多"
+CONTINUED = f"\n（未完，回复“{MORE}”查看后续）"
+SENTENCE_ENDS = "\n。！？；!?;"
+
+WELCOME = (
+    "您好，欢迎关注！我是营商环境服务助手，可以帮您：\n"
+    "1. 查政策：直接说您的情况，如“小微企业有什么税收优惠”“招应届生有补贴吗”；\n"
+    "2. 反映诉求：办事难、政策不兑现、拖欠账款等问题，告诉我，我们转给负责单位限时办理；\n"
+    "3. 查进度：发送“进度”或诉求编号。\n"
+    "也可以点击下方菜单。"
+)
+HELP_POLICY = "请直接描述您企业的情况或想了解的政策，例如：“小微企业有什么税收优惠”“稳岗返还怎么申请”。"
+HELP_APPEAL = "请直接说明您遇到的问题：什么事、在哪个部门或环节、现在卡在哪里。我们会转给负责单位限时办理。"
+NO_APPEALS = "您目前没有在办的诉求。如需反映问题，请直接描述您遇到的情况。"
+NOT_UNDERSTOOD = "抱歉，我没太明白。您可以问政策（如“稳岗返还怎么申请”），或直接反映遇到的问题。"
+NO_POLICY = "暂时没有找到与您描述相符的政策。可以换个说法，或补充行业、企业规模等信息。"
+ASK_FOR_TEXT = "抱歉，没能识别这条语音，请发送文字描述。"
+UNSUPPORTED = "暂不支持这种消息，请发送文字描述您的问题。"
+GREETING = "您好！请问有什么可以帮您？可以问政策，也可以直接反映遇到的问题。"
+THANKS = "不客气！还有其他问题随时告诉我。"
+
+ATTACHMENT_KINDS = {"image": "图片", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接"}
+# Menu keys configured in the official account's custom menu, and the words users type for the same.
+MENU_KEYS = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
+COMMANDS = {
+    "政策查询": "policy_help",
+    "查政策": "policy_help",
+    "我要反映": "appeal_help",
+    "反映问题": "appeal_help",
+    "我要投诉": "appeal_help",
+    "帮助": "help",
+    "菜单": "help",
+}
+
+
+@dataclass
+class DialogueState:
+    """What the bot remembers about one user between messages."""
+
+    choices: list[str] = field(default_factory=list)  # policy codes just listed, for "回复序号"
+    more: list[str] = field(default_factory=list)  # unread pages of a long reply
+    attachments: list[str] = field(default_factory=list)  # dedup keys of media sent in this conversation
+    # -- "when unsure, ask": the numbered choices just offered ("policy:P05", "appeal:C09") and the message --
+    asked: list[str] = field(default_factory=list)
+    asked_text: str = ""
+    # -- end --
+
+
+# A reply that picks a numbered choice: "1", "１", "2.", "第2个", "选3", "二".
+CHOICE = re.compile(r"^(?:第|选)?\s*([0-9]{1,2}|[一二三四五六七八九])\s*(?:个|项|条)?[.。、]?$")
+CHINESE_DIGITS = {char: number for number, char in enumerate("一二三四五六七八九", start=1)}
+
+
+def choice_number(said: str) -> int | None:
+    """The number a short reply picks, or None when it is not such a reply."""
+    found = CHOICE.match(unicodedata.normalize("NFKC", said).strip())
+    if found is None:
+        return None
+    value = found.group(1)
+    return int(value) if value.isdigit() else CHINESE_DIGITS[value]
+
+
+def paginate(text: str, *, limit: int = MAX_REPLY_BYTES) -> list[str]:
+    """Split a reply into pages of at most `limit` UTF-8 bytes, cut at sentence ends where possible."""
+    pages: list[str] = []
+    rest = text
+    budget = limit - len(CONTINUED.encode())
+    while len(rest.encode()) > limit:
+        cut = len(rest.encode()[:budget].decode("utf-8", errors="ignore"))
+        boundary = max(rest.rfind(mark, 0, cut) for mark in SENTENCE_ENDS)
+        if boundary > cut // 2:
+            cut = boundary + 1
+        pages.append(rest[:cut].rstrip() + CONTINUED)
+        rest = rest[cut:].lstrip("\n")
+    pages.append(rest)
+    return pages
+
+
+class Dialogue:
+    """Answers one inbound message; returns the reply text, or None when nothing should be said."""
+
+    def __init__(
+        self,
+        *,
+        matcher: Callable[[], Matcher],
+        cache: Cache,
+        engine: AsyncEngine,
+        state_ttl: int,
+    ) -> None:
+        self._matcher = matcher
+        self._cache = cache
+        self._db = engine
+        self._state_ttl = state_ttl
+        self._appeals = AppealChat(engine=engine)
+
+    async def _state(self, openid: str) -> DialogueState:
+        raw = await self._cache.get(f"dialog:{openid}")
+        if not raw:
+            return DialogueState()
+        try:
+            return DialogueState(**json.loads(raw))
+        except (TypeError, ValueError):
+            return DialogueState()
+
+    async def _save(self, openid: str, state: DialogueState) -> None:
+        await self._cache.set(f"dialog:{openid}", json.dumps(asdict(state), ensure_ascii=False), ttl=self._state_ttl)
+
+    async def _paged(self, openid: str, state: DialogueState, text: str) -> str:
+        first, *rest = paginate(text)
+        state.more = rest
+        await self._save(openid, state)
+        return first
+
+    async def respond(self, inbound: Inbound) -> str | None:
+        if inbound.msg_type == "event":
+            return await self._event(inbound)
+        if inbound.msg_type in {"text", "voice"}:
+            if inbound.text is None:
+                return ASK_FOR_TEXT if inbound.msg_type == "voice" else NOT_UNDERSTOOD
+            return await self._text(inbound.openid, inbound.text)
+        if inbound.msg_type in ATTACHMENT_KINDS:
+            state = await self._state(inbound.openid)
+            state.attachments = [*state.attachments, inbound.dedup_key][-20:]
+            await self._save(inbound.openid, state)
+            kind = ATTACHMENT_KINDS[inbound.msg_type]
+            return f"已收到您发送的{kind}，已附在本次对话中。请再用文字说明您想咨询或反映的事项。"
+        return UNSUPPORTED
+
+    async def _event(self, inbound: Inbound) -> str | None:
+        event, key = inbound.event, inbound.event_key or ""
+        if event == "subscribe":
+            scene = key.removeprefix("qrscene_") if key.startswith("qrscene_") else None
+            await messages.set_subscription(self._db, openid=inbound.openid, subscribed=True, scene=scene)
+            return WELCOME
+        if event == "unsubscribe":
+            await messages.set_subscription(self._db, openid=inbound.openid, subscribed=False)
+            return None
+        if event == "scan":
+            return "欢迎回来！" + WELCOME.split("\n", 1)[1]
+        if event == "click":
+            command = MENU_KEYS.get(key)
+            return await self._text(inbound.openid, command) if command else NOT_UNDERSTOOD
+        if event == "templatesendjobfinish":
+            msg_id = str(inbound.fields.get("MsgID") or inbound.fields.get("MsgId") or "")
+            if msg_id.isdigit():
+                await messages.record_template_status(
+                    self._db, msg_id=int(msg_id), status=str(inbound.fields.get("Status", ""))
+                )
+            return None
+        return None  # VIEW, LOCATION reports and other events need no answer
+
+    async def _text(self, openid: str, text: str) -> str:
+        state = await self._state(openid)
+        said = text.strip()
+        # Appeals first: a question the filing is waiting on (or a rating) takes the message, whatever it says.
+        result = self._matcher().match(said)
+        filed = await self._appeals.handle(openid=openid, text=said, result=result)
+        if filed is not None:
+            return filed
+        if said == MORE and state.more:
+            page, state.more = state.more[0], state.more[1:]
+            await self._save(openid, state)
+            return page
+        number = choice_number(said)
+        if number is not None and state.asked:
+            return await self._resolve(openid, state, number)
+        if number is not None and state.choices:
+            return await self._detail(openid, state, number)
+        command = COMMANDS.get(said)
+        if command == "policy_help":
+            return HELP_POLICY
+        if command == "appeal_help":
+            return HELP_APPEAL
+        if command == "help":
+            return WELCOME
+        log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
+        if state.asked:  # a new message instead of a number: the question is dropped
+            state.asked, state.asked_text = [], ""
+            await self._save(openid, state)
+        if result.choices:
+            state.asked = [f"{choice.intent}:{choice.code or ''}" for choice in result.choices]
+            state.asked_text = said
+            state.choices = []
+            await self._save(openid, state)
+            return format_question([choice.label for choice in result.choices])
+        return await self._answer(openid, state, result)
+
+    async def _resolve(self, openid: str, state: DialogueState, number: int) -> str:
+        """The answer to a numbered choice offered by format_question."""
+        if not 1 <= number <= len(state.asked):
+            return f"请回复 1 到 {len(state.asked)} 之间的序号。"
+        intent, _, code = state.asked[number - 1].partition(":")
+        text = state.asked_text
+        state.asked, state.asked_text = [], ""
+        await self._save(openid, state)
+        matcher = self._matcher()
+        if intent == "policy" and code:
+            doc = matcher.policy(code)
+            if doc is not None:
+                state.choices = [code]
+                return await self._paged(openid, state, format_policy_detail(doc))
+        return await self._answer(openid, state, matcher.match(text, intent=intent))
+
+    async def _detail(self, openid: str, state: DialogueState, number: int) -> str:
+        if not 1 <= number <= len(state.choices):
+            return f"请回复 1 到 {len(state.choices)} 之间的序号。"
+        doc = self._matcher().policy(state.choices[number - 1])
+        if doc is None:
+            return "这条政策已下线，请重新查询。"
+        return await self._paged(openid, state, format_policy_detail(doc))
+
+    async def _answer(self, openid: str, state: DialogueState, result: MatchResult) -> str:
+        if result.intent == "policy":
+            docs = [doc for doc in (self._matcher().policy(hit.code) for hit in result.policies) if doc]
+            if not docs:
+                return NO_POLICY
+            # 免申即享 first (no application needed); the numbers the user replies with follow this order.
+            docs.sort(key=lambda doc: doc.mode != "免申即享")
+            state.choices = [doc.code for doc in docs]
+            return await self._paged(openid, state, format_policy_list(docs))
+        if result.intent in {"appeal", "progress"}:  # e.g. "2" answering a clarifying question
+            filed = await self._appeals.handle(openid=openid, text=result.text, result=result)
+            if filed is not None:
+                return filed
+        if result.intent == "appeal" and result.category is not None:
+            units = "、".join(result.category.units) or "无"
+            return (
+                f"您反映的问题属于“{result.category.name}”，牵头办理单位：{result.category.lead_unit}，"
+                f"配合单位：{units}。\n请补充企业名称、联系人和电话，以便负责单位与您联系。"
+            )
+        if result.intent == "progress":
+            return NO_APPEALS
+        if result.intent == "other":
+            if any(word in result.text for word in ("谢谢", "感谢", "多谢")):
+                return THANKS
+            return GREETING
+        return NOT_UNDERSTOOD
+

@@ -1,0 +1,70 @@
+"""Tables of the conversation: subscribers, inbound messages and outbound replies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage import Base
+
+
+class Subscriber(Base):
+    """One WeChat user of the official account (an enterprise contact), keyed by openid."""
+
+    __tablename__ = "subscribers"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subscribed: Mapped[bool] = mapped_column(default=True)
+    scene: Mapped[str | None] = mapped_column(String(128))
+    subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class InboundMessage(Base):
+    """A message or event as WeChat delivered it, stored once per dedup key."""
+
+    __tablename__ = "inbound_messages"
+    # The user's last message decides whether customer-service messages may be sent (48 hours).
+    __table_args__ = (Index("ix_inbound_messages_openid_received_at", "openid", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    msg_id: Mapped[int | None] = mapped_column(BigInteger)
+    msg_type: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str | None] = mapped_column(String(64))
+    event_key: Mapped[str | None] = mapped_column(String(512))
+    # The text the bot reads: Content, or a voice message's Recognition.
+    text: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The HTTP body answered to WeChat, replayed verbatim to retries.
+    response: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboundMessage(Base):
+    """A reply or push to a user and how it was delivered."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # passive (in the HTTP answer) | customer_service | template
+    channel: Mapped[str] = mapped_column(String(32))
+    # pending | sent | undelivered (outside the 48-hour window or unsubscribed; kept for staff) | failed
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # WeChat's msgid of a template message, echoed by TEMPLATESENDJOBFINISH as MsgID.
+    template_msg_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

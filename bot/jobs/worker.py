@@ -1,0 +1,56 @@
+"""The worker loop: periodic jobs that must survive restarts (state lives in the database).
+
+Runs inside the server on the embedded default, or as `appealbot worker` processes in production.
+Every job claims its rows so that several workers can run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from bot.chat import messages
+from bot.chat.inbox import deliver
+from bot.jobs import appeal_jobs
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 5.0
+# A customer-service message still pending after this long lost its sender (crash) or hit an API error.
+RETRY_AFTER = timedelta(seconds=30)
+MAX_ATTEMPTS = 5
+
+
+async def retry_pending(services: Services) -> int:
+    """Send again the customer-service messages whose first attempt did not finish."""
+    sent = 0
+    for row in await messages.pending_outbound(services.engine, older_than=RETRY_AFTER):
+        if not await messages.claim_outbound(services.engine, outbound_id=row['id'], attempts=row['attempts']):
+            continue  # another worker took it
+        if row['attempts'] >= MAX_ATTEMPTS:
+            await messages.record_delivery(services.engine, outbound_id=row['id'], status="failed", error="重试次数已用完")
+            continue
+        if await deliver(services.engine, services.api, outbound_id=row['id'], openid=row['openid'], text=row['text']):
+            sent += 1
+    return sent
+
+
+async def sweep(services: Services) -> None:
+    """One pass over every periodic job."""
+    await retry_pending(services)
+    await appeal_jobs.sweep(services)  # appeals: escalations, staff notices, updates to enterprises
+
+
+async def run(services: Services, *, interval: float = SWEEP_SECONDS) -> None:
+    """Sweep forever; an error in one pass is logged and the next pass goes on."""
+    log.info("worker started", extra={"interval": interval})
+    while True:
+        try:
+            await sweep(services)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker sweep failed")
+        await asyncio.sleep(interval)

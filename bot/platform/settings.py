@@ -1,0 +1,190 @@
+"""Settings: config.toml plus APPEALBOT_<SECTION>_<KEY> environment overrides.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+ENV_PREFIX = "APPEALBOT_"
+DEMO_SECRETS = {"appealbotdemotoken", "demo-secret-not-real"}
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    env: str = "development"
+    base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = ""
+    prefix: str = "appealbot:"
+
+
+@dataclass(frozen=True)
+class WeChatSettings:
+    token: str = ""
+    app_id: str = ""
+    app_secret: str = ""
+    encoding_aes_key: str = ""
+    mode: str = "plain"
+    api_base: str = "https://api.weixin.qq.com"
+    reply_budget: float = 4.0
+    max_body_bytes: int = 65536
+    dedup_ttl: int = 86400
+    template_appeal_update: str = ""
+
+
+@dataclass(frozen=True)
+class DialogueSettings:
+    state_ttl: int = 1800
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "INFO"
+    format: str = "auto"
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    wechat: WeChatSettings = field(default_factory=WeChatSettings)
+    dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    @property
+    def database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file under ./var/."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{Path.cwd() / 'var' / 'appealbot.db'}"
+
+    def replace(self, section: str, **values: Any) -> Settings:
+        """A copy with some keys of one section changed (tests, CLI flags)."""
+        current = getattr(self, section)
+        return dataclasses.replace(self, **{section: dataclasses.replace(current, **values)})
+
+
+def _coerce(raw: Any, default: Any, where: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{where}: expected true or false, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where}: expected an integer, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where}: expected a number, got {raw!r}") from None
+    if not isinstance(raw, str):
+        raise SettingsError(f"{where}: expected a string, got {raw!r}")
+    return raw
+
+
+def _build(file_values: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Settings:
+    sections: dict[str, Any] = {}
+    for section_field in dataclasses.fields(Settings):
+        defaults = getattr(Settings(), section_field.name)
+        from_file = file_values.get(section_field.name, {})
+        if not isinstance(from_file, dict):
+            raise SettingsError(f"{source}: [{section_field.name}] must be a table")
+        known = {f.name for f in dataclasses.fields(defaults)}
+        unknown = set(from_file) - known
+        if unknown:
+            raise SettingsError(f"{source}: unknown key(s) in [{section_field.name}]: {', '.join(sorted(unknown))}")
+        values = {}
+        for key in known:
+            default = getattr(defaults, key)
+            env_name = f"{ENV_PREFIX}{section_field.name}_{key}".upper()
+            if env_name in environ:
+                values[key] = _coerce(environ[env_name], default, env_name)
+            elif key in from_file:
+                values[key] = _coerce(from_file[key], default, f"{source}: {section_field.name}.{key}")
+            else:
+                values[key] = default
+        sections[section_field.name] = type(defaults)(**values)
+    unknown_sections = set(file_values) - {f.name for f in dataclasses.fields(Settings)}
+    if unknown_sections:
+        raise SettingsError(f"{source}: unknown section(s): {', '.join(sorted(unknown_sections))}")
+    return Settings(**sections)
+
+
+def validate(settings: Settings) -> None:
+    """Refuse settings that cannot work, naming the key."""
+    wechat = settings.wechat
+    if wechat.mode not in {"plain", "compatible", "safe"}:
+        raise SettingsError(f"wechat.mode must be plain, compatible or safe, got {wechat.mode!r}")
+    if wechat.mode != "plain" and len(wechat.encoding_aes_key) != 43:
+        raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
+    if not wechat.token:
+        raise SettingsError("wechat.token is empty")
+    if settings.log.format not in {"json", "text", "auto"}:
+        raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
+    if settings.app.env not in {"development", "production"}:
+        raise SettingsError(f"app.env must be development or production, got {settings.app.env!r}")
+    if settings.app.env == "production":
+        if wechat.token in DEMO_SECRETS or wechat.app_secret in DEMO_SECRETS:
+            raise SettingsError("app.env is production but wechat.token or wechat.app_secret is a demo value")
+        if settings.simulator.enabled:
+            raise SettingsError("app.env is production: set simulator.enabled = false")
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read config.toml (or APPEALBOT_CONFIG) and apply environment overrides."""
+    environ = os.environ if environ is None else environ
+    path = Path(environ.get(f"{ENV_PREFIX}CONFIG", "") or DEFAULT_CONFIG)
+    try:
+        with path.open("rb") as handle:
+            file_values = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    settings = _build(file_values, environ, str(path))
+    validate(settings)
+    return settings

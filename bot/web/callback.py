@@ -1,0 +1,71 @@
+"""The official-account callback, /wechat: URL verification (GET) and messages (POST)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from bot.platform import metrics
+from bot.services import Services
+from bot.wechat.protocol import ProtocolError
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.get("/wechat", include_in_schema=False)
+async def verify_url(request: Request) -> Response:
+    """WeChat checks the URL once, when the server address is saved in the official-account settings."""
+    services: Services = request.app.state.services
+    if not services.codec.verify_url(request.query_params):
+        metrics.REQUESTS.labels("forged").inc()
+        return PlainTextResponse("invalid signature", status_code=403)
+    return PlainTextResponse(request.query_params.get("echostr", ""))
+
+
+@router.post("/wechat", include_in_schema=False)
+async def receive(request: Request) -> Response:
+    started = time.monotonic()
+    services: Services = request.app.state.services
+    try:
+        body = await _read_body(request, services.settings.wechat.max_body_bytes)
+        inbound, encrypt = services.codec.open(request.query_params, body)
+    except TooLarge:
+        metrics.REQUESTS.labels("too_large").inc()
+        return PlainTextResponse("request body too large", status_code=413)
+    except ProtocolError as exc:
+        metrics.REQUESTS.labels("forged" if exc.status == 403 else "bad_request").inc()
+        log.warning("wechat request refused", extra={"status": exc.status, "reason": exc.reason})
+        return PlainTextResponse(exc.reason, status_code=exc.status)
+    try:
+        answer = await services.inbox.answer(inbound, started=started)
+    except Exception:
+        # The database is unreachable, most likely. Nothing was stored, so WeChat's retry starts afresh.
+        log.exception("wechat message could not be stored")
+        metrics.REQUESTS.labels("unavailable").inc()
+        return PlainTextResponse("service unavailable", status_code=503)
+    metrics.REQUESTS.labels("ok").inc()
+    metrics.LATENCY.observe(time.monotonic() - started)
+    if answer == "success":
+        return PlainTextResponse("success")
+    return Response(services.codec.seal(answer, encrypt=encrypt), media_type="application/xml")

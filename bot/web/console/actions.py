@@ -1,0 +1,147 @@
+"""The appeal page's forms: each POST runs one routing service call as the signed-in user, then redirects.
+
+A refused action shows the page again with the domain's message and what was typed; an appeal the
+user's scope may not see is a 404, as on the page itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from bot.web.console.appeal_pages import appeal_response
+from bot.web.console.common import ConsoleUser, actor, deliver_soon, not_found, run, scope
+from policies import service as policy_service
+from policies.replies import format_policy_card
+from routing import conversation as talk
+from routing import dispatch, extensions, lifecycle, queue, rectification
+from routing.lifecycle import Actor, Refused
+from routing.models import Appeal, Unit
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+MILESTONE_ROWS = 5
+Form = dict[str, str]
+
+
+def _int(form: Form, key: str, what: str) -> int:
+    value = form.get(key, "").strip()
+    if not value.isdigit():
+        raise Refused(f"{what}请填写整数")
+    return int(value)
+
+
+def _message(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
+    text = form.get("text", "").strip()
+    quick = form.get("quick", "")
+    if not text and quick.isdigit():
+        replies = talk.quick_replies(session=session)
+        if int(quick) < len(replies):
+            unit = session.get(Unit, appeal.unit_id)
+            text = talk.fill(replies[int(quick)].text, appeal=appeal, unit=unit.name if unit else "")
+    code = form.get("policy", "").strip()
+    if code:
+        doc = policy_service.published_doc(session=session, code=code, today=now.astimezone(UTC).date())
+        if doc is None:
+            raise Refused(f"政策 {code} 已下线或不存在，请重新选择")
+        text = f"{text}\n\n{format_policy_card(doc)}" if text else format_policy_card(doc)
+    talk.send_message(session=session, appeal_id=appeal.id, actor=who, text=text, now=now)
+    return "message"
+
+
+def _plan(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
+    milestones = []
+    for row in range(1, MILESTONE_ROWS + 1):
+        title, due = form.get(f"title_{row}", "").strip(), form.get(f"due_{row}", "").strip()
+        if not title and not due:
+            continue
+        if not title or not due:
+            raise Refused(f"整改节点第 {row} 行需要同时填写内容和日期")
+        try:
+            milestones.append((title, date.fromisoformat(due)))
+        except ValueError:
+            raise Refused(f"整改节点第 {row} 行的日期「{due}」无效，请按 2026-12-31 的格式填写") from None
+    rectification.file_plan(session=session, appeal_id=appeal.id, actor=who, milestones=milestones,
+                            note=form.get("note", ""), now=now)
+    return "planned"
+
+
+def _decide(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
+    approve = form.get("decision") == "approve"
+    extensions.decide_extension(session=session, appeal_id=appeal.id, actor=who, approve=approve,
+                                note=form.get("note", ""), now=now)
+    return "extension_approved" if approve else "extension_rejected"
+
+
+def _visit(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
+    lifecycle.visit(session=session, appeal_id=appeal.id, actor=who, rating=form.get("rating", ""),
+                    reason_code=form.get("reason_code") or None, note=form.get("note", ""), now=now)
+    return "visited"
+
+
+Handler = Callable[[Session, Appeal, Actor, Form, datetime], object]
+HANDLERS: dict[str, Handler] = {
+    "sign": lambda s, a, who, f, now: lifecycle.sign(session=s, appeal_id=a.id, actor=who, now=now),
+    "message": _message,
+    "phone": lambda s, a, who, f, now: talk.phoned(session=s, appeal_id=a.id, actor=who, note=f.get("note", ""),
+                                                   now=now),
+    "suspend": lambda s, a, who, f, now: lifecycle.suspend(session=s, appeal_id=a.id, actor=who,
+                                                           reason=f.get("reason", ""), now=now),
+    "resume": lambda s, a, who, f, now: lifecycle.resume(session=s, appeal_id=a.id, actor=who,
+                                                         note=f.get("note", ""), now=now),
+    "return": lambda s, a, who, f, now: dispatch.return_appeal(
+        session=s, appeal_id=a.id, actor=who, reason_code=f.get("reason_code") or None, reason=f.get("reason", ""),
+        now=now),
+    "transfer": lambda s, a, who, f, now: dispatch.transfer(
+        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now),
+    "arbitrate": lambda s, a, who, f, now: dispatch.arbitrate(
+        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now),
+    "request_extension": lambda s, a, who, f, now: extensions.request_extension(
+        session=s, appeal_id=a.id, actor=who, days=_int(f, "days", "延期天数"), reason=f.get("reason", ""), now=now),
+    "decide_extension": _decide,
+    "plan": _plan,
+    "report_milestone": lambda s, a, who, f, now: rectification.report_milestone(
+        session=s, appeal_id=a.id, actor=who, position=_int(f, "position", "节点序号"), progress=f.get("progress", ""),
+        now=now),
+    "answer": lambda s, a, who, f, now: lifecycle.answer(
+        session=s, appeal_id=a.id, actor=who, text=f.get("text", ""), solved=f.get("solved") != "no", now=now),
+    "visit": _visit,
+    "close": lambda s, a, who, f, now: lifecycle.close(session=s, appeal_id=a.id, actor=who,
+                                                       reason=f.get("reason", ""), now=now),
+}
+# The notice shown after an action whose handler does not choose one itself.
+DONE = {"sign": "signed", "phone": "phoned", "suspend": "suspended", "resume": "resumed", "return": "returned",
+        "transfer": "transferred", "arbitrate": "arbitrated", "request_extension": "extension_requested",
+        "report_milestone": "milestone", "answer": "answered", "close": "closed"}
+
+
+@router.post("/appeals/{reference}/{action}")
+async def take_action(request: Request, user: ConsoleUser, reference: str, action: str) -> Response:
+    """Run one action on the appeal as this user; the page again with the reason when it is refused."""
+    handler = HANDLERS.get(action)
+    if handler is None:
+        raise HTTPException(404, "没有这个操作")
+    form: Form = {key: str(value)[:4000] for key, value in (await request.form()).items() if key != "csrf_token"}
+    unit_id, who, now = scope(user), actor(user), datetime.now(UTC)
+
+    def work(session: Session) -> tuple[str, bool, str]:
+        appeal = queue.visible(session=session, reference=reference[:32], unit_id=unit_id)
+        if appeal is None:
+            raise not_found()
+        result = handler(session, appeal, who, form, now)
+        done = result if isinstance(result, str) else DONE[action]
+        return done, unit_id is None or appeal.unit_id == unit_id, appeal.reference
+
+    try:
+        done, still_visible, ref = await run(request, work)
+    except Refused as refused:
+        return await appeal_response(request, user, reference[:32], status=422, error=str(refused), action=action,
+                                     values=form)
+    deliver_soon(request)
+    target = f"/console/appeals/{ref}?done={done}" if still_visible else f"/console/?done={done}"
+    if form.get("back") == "supervise" and user.role == "supervisor":
+        target = f"/console/supervise?done={done}"
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,143 @@
+"""One appeal at /console/appeals/{reference}: the conversation, the timeline, every deadline, and the actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.accounts import SignedIn, supervisor_unit
+from bot.web.console import reads, transcript
+from bot.web.console.common import ConsoleUser, chrome, not_found, render, run, scope
+from policies import service as policy_service
+from routing import conversation as talk
+from routing import extensions, queue, timers, views
+from routing.lifecycle import ALLOWED, STATES
+from routing.models import Appeal, ExtensionRequest, Unit
+from routing.rules import AUDIENCES, STAGES, load_rules
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+NOTICES = {
+    "signed": "已签收，已通知企业由本单位办理",
+    "message": "回复已发出：通过微信发送给企业（48小时内为客服消息，否则为模板消息）",
+    "phoned": "已记录联系企业",
+    "suspended": "已挂起：已请企业补充材料，计时暂停",
+    "resumed": "已恢复办理，计时继续",
+    "transferred": "已转派，已通知企业",
+    "arbitrated": "已裁定并派单，已通知企业",
+    "extension_requested": "延期申请已提交，等待区营商办审批",
+    "extension_approved": "已批准延期，已通知企业新的答复期限",
+    "extension_rejected": "已驳回延期申请",
+    "planned": "整改计划已提交并告知企业",
+    "milestone": "整改进展已报告企业",
+    "answered": "答复已发送企业，等待企业评价（回访）后办结",
+    "visited": "回访结果已记录",
+    "closed": "已办结，已通知企业",
+}
+UNIT_ACTIONS = ("sign", "suspend", "resume", "plan", "report_milestone", "answer")
+SUPERVISOR_ACTIONS = ("transfer", "arbitrate", "visit", "close")
+
+
+def available(appeal: Appeal, user: SignedIn, *, office_id: int | None, pending: bool, reply_running: bool) -> set[str]:
+    """The actions this user may take on the appeal now (the domain checks again when one is taken)."""
+    own, supervisor, state = user.unit_id == appeal.unit_id, user.role == "supervisor", appeal.state
+    found = set()
+    if own:
+        found |= {action for action in UNIT_ACTIONS if state in ALLOWED[action]}
+        if state in ALLOWED["return"] and not appeal.final_route and appeal.unit_id != office_id:
+            found.add("return")
+        if state in ALLOWED["request_extension"] and reply_running and not pending:
+            found.add("request_extension")
+    if (own or supervisor) and state in ALLOWED["message"]:
+        found |= {"message", "phone"}
+    if supervisor:
+        found |= {action for action in SUPERVISOR_ACTIONS if state in ALLOWED[action]}
+        if pending and state in ALLOWED["decide_extension"]:
+            found.add("decide_extension")
+    return found
+
+
+def appeal_context(session: Session, appeal: Appeal, user: SignedIn, now: datetime) -> dict[str, Any]:
+    """Everything the appeal page shows."""
+    view = views.show_appeal(session=session, reference=appeal.reference, now=now)
+    rules = load_rules(session=session)
+    office = supervisor_unit(session=session)
+    pending = extensions.pending(session=session, appeal_id=appeal.id)
+    reply = timers.running(session=session, appeal_id=appeal.id, stage="reply")
+    lines, truncated = transcript.conversation(session=session, appeal=appeal)
+    unit_name = session.scalar(select(Unit.name).where(Unit.id == appeal.unit_id)) or ""
+    today = now.astimezone(UTC).date()
+    return {
+        "appeal": appeal,
+        "view": view,
+        "state_label": STATES.get(appeal.state, appeal.state),
+        "handling_unit": unit_name,
+        "urgency_name": rules.urgency_name(appeal.urgency),
+        "lines": lines,
+        "truncated": truncated,
+        "stages": STAGES,
+        "audiences": AUDIENCES,
+        "can": available(appeal, user, office_id=office.id if office else None, pending=pending is not None,
+                         reply_running=bool(reply)),
+        "pending": pending,
+        "extensions": list(session.scalars(
+            select(ExtensionRequest).where(ExtensionRequest.appeal_id == appeal.id).order_by(ExtensionRequest.id))),
+        "reply_limit": reply[-1] if reply else None,
+        "reply_max_days": rules.reply_max_days,
+        "return_reasons": rules.return_reasons,
+        "dissatisfaction_reasons": rules.dissatisfaction_reasons,
+        "reasons": {reason.code: reason.name for reason in (*rules.return_reasons, *rules.dissatisfaction_reasons)},
+        "units": [(unit_id, name) for unit_id, name in session.execute(select(Unit.id, Unit.name).order_by(Unit.id))
+                  if unit_id != appeal.unit_id],
+        "quick": [(quick.name, talk.fill(quick.text, appeal=appeal, unit=unit_name))
+                  for quick in talk.quick_replies(session=session)],
+        "policies": policy_service.published_names(session=session, today=today),
+        "stamp": transcript.stamp(session=session, appeal=appeal),
+    }
+
+
+async def appeal_response(
+    request: Request, user: SignedIn, reference: str, *, status: int = 200, error: str = "", action: str = "",
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The appeal page (404 when the user's scope may not see it); marks its conversation read."""
+    now = datetime.now(UTC)
+    unit_id = scope(user)
+
+    def read(session: Session) -> dict[str, Any]:
+        appeal = queue.visible(session=session, reference=reference, unit_id=unit_id)
+        if appeal is None:
+            raise not_found()
+        reads.mark_seen(session=session, appeal_id=appeal.id, user_id=user.user_id, now=now)
+        return appeal_context(session, appeal, user, now)
+
+    data = await run(request, read)
+    notice = NOTICES.get(request.query_params.get("done", ""), "") if not error else ""
+    return render(
+        request, "console/appeal.html", status=status, now=now, error=error, failed=action, values=values or {},
+        notice=notice, **data, **await chrome(request, user),
+    )
+
+
+@router.get("/appeals/{reference}")
+async def appeal_page(request: Request, user: ConsoleUser, reference: str) -> Response:
+    """One appeal: what the enterprise said, what happened, what is due, and what can be done."""
+    return await appeal_response(request, user, reference[:32])
+
+
+@router.get("/appeals/{reference}/live")
+async def appeal_live(request: Request, user: ConsoleUser, reference: str) -> Response:
+    """The appeal page's stamp, polled by the page: when it changes, the page fetches itself again."""
+    unit_id = scope(user)
+
+    def read(session: Session) -> str:
+        appeal = queue.visible(session=session, reference=reference[:32], unit_id=unit_id)
+        if appeal is None:
+            raise not_found()
+        return transcript.stamp(session=session, appeal=appeal)
+
+    return JSONResponse({"stamp": await run(request, read)}, headers={"Cache-Control": "no-store"})

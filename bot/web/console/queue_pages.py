@@ -1,0 +1,95 @@
+"""The queue at /console/: the unit's appeals by the nearest deadline, counts, filters, search, live updates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.chat.models import InboundMessage
+from bot.web.console import reads
+from bot.web.console.common import ConsoleUser, chrome, render, run, scope
+from routing import queue
+from routing.models import Category, Unit
+from routing.queue import DEADLINE_FILTERS, STATE_FILTERS, Filters
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+NOTICES = {"returned": "已退回区营商办，由其重新派单", "transferred": "已转派", "arbitrated": "已裁定并派单"}
+
+
+def live_stamp(session: Session, unit_id: int | None) -> str:
+    """Changes when an appeal enters or leaves the scope, moves, or its enterprise writes."""
+    opened, last_event = queue.scope_stamp(session=session, unit_id=unit_id)
+    last_message = session.scalar(
+        select(func.max(InboundMessage.id)).where(InboundMessage.openid.in_(queue.open_openids(unit_id=unit_id)))
+    ) or 0
+    return f"{opened}.{last_event}.{last_message}"
+
+
+def _filters(request: Request, supervisor: bool) -> Filters:
+    params = request.query_params
+    unit = params.get("unit", "")
+    return Filters(
+        state=params.get("state", "")[:16] if params.get("state", "") in {*STATE_FILTERS, "closed"} else "",
+        category=params.get("category", "")[:64],
+        deadline=params.get("deadline", "") if params.get("deadline", "") in DEADLINE_FILTERS else "",
+        query=params.get("q", "")[:64],
+        unit=int(unit) if supervisor and unit.isdigit() else None,
+    )
+
+
+def page_link(filters: Filters, page: int) -> str:
+    """The queue URL with these filters on the given page."""
+    values = {"state": filters.state, "category": filters.category, "deadline": filters.deadline,
+              "q": filters.query, "unit": "" if filters.unit is None else str(filters.unit)}
+    query = {key: value for key, value in values.items() if value}
+    if page > 1:
+        query["page"] = str(page)
+    return "/console/" + (f"?{urlencode(query)}" if query else "")
+
+
+@router.get("/")
+async def queue_page(request: Request, user: ConsoleUser) -> Response:
+    """The queue: counts on top, filters, the appeals nearest their deadline first."""
+    supervisor = user.role == "supervisor"
+    filters = _filters(request, supervisor)
+    raw_page = request.query_params.get("page", "1")
+    number = int(raw_page) if raw_page.isdigit() else 1
+    unit_id = scope(user)
+    now = datetime.now(UTC)
+
+    def read(session: Session) -> dict[str, Any]:
+        clocks = queue.deadlines(session=session, unit_id=unit_id, now=now)
+        found = queue.queue(session=session, unit_id=unit_id, filters=filters, now=now, page=number, clocks=clocks)
+        unread = reads.unread_messages(
+            session=session, user_id=user.user_id,
+            appeals=[(item.id, item.openid, item.created_at) for item in found.items],
+        )
+        return {
+            "counts": queue.counts(session=session, unit_id=unit_id, now=now, clocks=clocks),
+            "page": found,
+            "unread": unread,
+            "categories": session.execute(select(Category.code, Category.name).order_by(Category.code)).all(),
+            "units": session.execute(select(Unit.id, Unit.name).order_by(Unit.id)).all() if supervisor else [],
+            "stamp": live_stamp(session, unit_id),
+        }
+
+    data = await run(request, read)
+    return render(
+        request, "console/queue.html", filters=filters, now=now, states=STATE_FILTERS, deadlines=DEADLINE_FILTERS,
+        page_link=page_link, supervisor=supervisor, notice=NOTICES.get(request.query_params.get("done", ""), ""),
+        **data, **await chrome(request, user),
+    )
+
+
+@router.get("/live")
+async def live(request: Request, user: ConsoleUser) -> Response:
+    """The queue's stamp, polled by the page: when it changes, the page fetches itself again."""
+    unit_id = scope(user)
+    stamp = await run(request, lambda session: live_stamp(session, unit_id))
+    return JSONResponse({"stamp": stamp}, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,140 @@
+"""The conversation with an enterprise as staff read it: its messages, the bot's answers, and the unit's updates.
+
+Messages are kept by openid (bot.chat.models); updates to the enterprise are enterprise notices of the appeal
+(routing.models), shown as waiting until the worker has sent them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.chat.models import InboundMessage, OutboundMessage
+from routing.models import Appeal, AppealEvent, EnterpriseNotice
+
+LIMIT = 200
+CHANNELS = {"passive": "自动回复", "customer_service": "客服消息", "template": "模板消息"}
+DELIVERY = {"sent": "已送达", "pending": "发送中", "undelivered": "未送达", "failed": "发送失败"}
+NOTICE_STATES = {"pending": "待发送", "sending": "发送中", "needs_call": "未送达：需电话联系企业"}
+NOTICE_EVENTS = {"message": "工作人员回复"}
+EVENTS = {"subscribe": "关注了公众号", "unsubscribe": "取消了关注", "scan": "扫码进入公众号"}
+MENU = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One entry of the conversation."""
+
+    at: datetime
+    side: str  # enterprise | bot | unit | system
+    kind: str  # text | voice | image | location | link | video | event | notice
+    text: str
+    label: str = ""
+    status: str = ""
+    problem: bool = False
+    url: str | None = None
+
+
+def safe_url(value: Any) -> str | None:
+    """An http(s) link that may be followed from the page; anything else (javascript:, data:) is shown as text."""
+    text = str(value or "").strip()
+    parts = urlsplit(text)
+    return text if parts.scheme in {"http", "https"} and parts.netloc and len(text) <= 2000 else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _inbound(row: InboundMessage) -> Line | None:
+    fields, at = row.fields or {}, _aware(row.received_at)
+    kind = row.msg_type
+    if kind == "text":
+        return Line(at, "enterprise", "text", row.text or "")
+    if kind == "voice":
+        return Line(at, "enterprise", "voice", row.text or "（语音，未能识别文字）", label="语音转文字")
+    if kind == "image":
+        url = safe_url(fields.get("PicUrl"))
+        return Line(at, "enterprise", "image", "图片" if url else f"图片（地址无效：{fields.get('PicUrl', '')}）",
+                    url=url)
+    if kind == "location":
+        where = f"{fields.get('Location_X')}, {fields.get('Location_Y')}"
+        return Line(at, "enterprise", "location", f"位置：{fields.get('Label') or ''}（{where}）")
+    if kind == "link":
+        return Line(at, "enterprise", "link", str(fields.get("Title") or "链接"), url=safe_url(fields.get("Url")))
+    if kind in {"video", "shortvideo"}:
+        return Line(at, "enterprise", "video", "视频（请在微信公众平台素材中查看）")
+    if kind == "event":
+        event = (row.event or "").lower()
+        if event == "click":
+            return Line(at, "system", "event", f"企业点击了菜单：{MENU.get(row.event_key or '', row.event_key or '')}")
+        if event in EVENTS:
+            return Line(at, "system", "event", f"企业{EVENTS[event]}")
+        return None
+    return Line(at, "enterprise", "text", row.text or f"（{kind} 消息）")
+
+
+def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tuple[list[Line], bool]:
+    """The latest `limit` entries with the enterprise, oldest first, and whether earlier ones were left out."""
+    inbound = list(session.scalars(
+        select(InboundMessage).where(InboundMessage.openid == appeal.openid)
+        .order_by(InboundMessage.id.desc()).limit(limit + 1)
+    ))
+    outbound = list(session.scalars(
+        select(OutboundMessage).where(OutboundMessage.openid == appeal.openid)
+        .order_by(OutboundMessage.id.desc()).limit(limit + 1)
+    ))
+    notices = list(session.scalars(
+        select(EnterpriseNotice).where(EnterpriseNotice.appeal_id == appeal.id).order_by(EnterpriseNotice.id)
+    ))
+    from_unit = {notice.outbound_id: notice for notice in notices if notice.outbound_id is not None}
+    lines: list[tuple[datetime, int, Line]] = []
+    for row in inbound:
+        line = _inbound(row)
+        if line is not None:
+            lines.append((line.at, 0, line))
+    for out in outbound:
+        notice = from_unit.get(out.id)
+        side = "unit" if notice is not None else "bot"
+        label = NOTICE_EVENTS.get(notice.event, "办理进度通知") if notice is not None else CHANNELS.get(out.channel, "")
+        status = DELIVERY.get(out.status, out.status)
+        if out.status == "undelivered" and out.error:
+            status += f"（{out.error}）"
+        if notice is not None:
+            status = f"{CHANNELS.get(out.channel, out.channel)} · {status}"
+        lines.append((_aware(out.created_at), 1, Line(_aware(out.created_at), side, "text", out.text, label=label,
+                                                       status=status, problem=out.status in {"undelivered", "failed"})))
+    for notice in notices:
+        if notice.outbound_id is None or notice.status == "needs_call":
+            at = _aware(notice.created_at)
+            lines.append((at, 2, Line(at, "unit", "notice", notice.text,
+                                      label=NOTICE_EVENTS.get(notice.event, "办理进度通知"),
+                                      status=NOTICE_STATES.get(notice.status, notice.status),
+                                      problem=notice.status == "needs_call")))
+    lines.sort(key=lambda entry: (entry[0], entry[1]))
+    truncated = len(inbound) > limit or len(outbound) > limit
+    return [line for _, _, line in lines[-limit:]], truncated or len(lines) > limit
+
+
+def stamp(*, session: Session, appeal: Appeal) -> str:
+    """A short string that changes whenever the appeal page would: transitions, messages, deliveries."""
+    event = session.scalar(select(func.max(AppealEvent.id)).where(AppealEvent.appeal_id == appeal.id)) or 0
+    inbound = session.scalar(select(func.max(InboundMessage.id)).where(InboundMessage.openid == appeal.openid)) or 0
+    outbound = session.execute(
+        select(func.max(OutboundMessage.id), func.count()).where(OutboundMessage.openid == appeal.openid)
+    ).one()
+    statuses = session.execute(
+        select(OutboundMessage.id, OutboundMessage.status).where(OutboundMessage.openid == appeal.openid)
+        .order_by(OutboundMessage.id.desc()).limit(20)
+    ).all()
+    notices = session.execute(
+        select(EnterpriseNotice.id, EnterpriseNotice.status).where(EnterpriseNotice.appeal_id == appeal.id)
+    ).all()
+    raw = f"{event}.{inbound}.{outbound[0]}.{outbound[1]}.{statuses}.{notices}.{appeal.needs_call}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]

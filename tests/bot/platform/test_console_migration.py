@@ -1,0 +1,55 @@
+"""Migration 0004 (the console's read markers) upgrades a database holding appeals and goes back down."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from bot import accounts
+from bot.platform import db
+from bot.web.console import reads
+from routing import service
+from routing.models import Appeal, AppealEvent, AppealTimer
+from tests.routing.support import file
+from tests.routing.test_migration import migrate
+
+
+def round_trip(url: str) -> None:
+    engine = db.make_engine(url)
+    try:
+        migrate(engine, "0003")
+        with db.transaction(db.session_factory(engine)) as session:  # a district already handling appeals
+            service.ensure_default_table(session=session)
+            appeal_id = file(session).id
+            user = accounts.create_user(session=session, username="clerk", password="long enough 1", role="staff",
+                                        unit="区审批局")
+            user_id = user.id
+        migrate(engine, "head")
+        assert "appeal_reads" in inspect(engine).get_table_names()
+        now = datetime.now(UTC)
+        with db.transaction(db.session_factory(engine)) as session:
+            reads.mark_seen(session=session, appeal_id=appeal_id, user_id=user_id, now=now)
+            reads.mark_seen(session=session, appeal_id=appeal_id, user_id=user_id, now=now)  # an upsert
+        with db.session_factory(engine)() as session:
+            assert session.scalar(select(func.count()).select_from(reads.AppealRead)) == 1
+        migrate(engine, "0003", down=True)
+        assert "appeal_reads" not in inspect(engine).get_table_names()
+        with db.session_factory(engine)() as session:  # nothing else touched, nothing cascaded away
+            assert session.scalar(select(func.count()).select_from(Appeal)) == 1
+            assert session.scalar(select(func.count()).select_from(AppealEvent)) == 2
+            assert session.scalar(select(func.count()).select_from(AppealTimer)) == 3
+        migrate(engine, "head")
+    finally:
+        engine.dispose()
+
+
+def test_round_trip_on_sqlite(tmp_path: Path) -> None:
+    round_trip(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_round_trip_on_postgresql(pg_url: str) -> None:
+    round_trip(pg_url)

@@ -1,0 +1,48 @@
+"""Operations surfaces: /healthz, /metrics and request ids, on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from bot.platform.settings import Settings
+from tests.conftest import base_settings
+from tests.support.servers import running
+from tests.support.wechat import fixture, post
+
+
+def test_health_and_metrics_on_the_embedded_default(tmp_path: Path) -> None:
+    settings = base_settings(tmp_path)
+    with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json() == {
+            "status": "ok",
+            "database": {"ok": True, "backend": "sqlite"},
+            "redis": {"ok": True, "backend": "memory"},
+        }
+        assert post(client, settings, fixture("text", FromUserName="o_metrics", MsgId="55000001"))[0] == 200
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200
+        assert 'appealbot_wechat_requests_total{outcome="ok"}' in metrics.text
+        assert "appealbot_wechat_seconds_bucket" in metrics.text
+        # every response names its request id, and a caller's own id is kept
+        assert len(health.headers["x-request-id"]) == 16
+        assert client.get("/healthz", headers={"X-Request-ID": "trace-7"}).headers["x-request-id"] == "trace-7"
+
+
+def test_health_on_postgresql_and_redis(production_settings: Settings) -> None:
+    with running(production_settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
+        body = client.get("/healthz").json()
+    assert body["database"] == {"ok": True, "backend": "postgresql"}
+    assert body["redis"] == {"ok": True, "backend": "redis"}
+
+
+def test_health_reports_redis_down(tmp_path: Path) -> None:
+    settings = base_settings(tmp_path).replace("redis", url="redis://127.0.0.1:1/0")
+    with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
+        health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["redis"] == {"ok": False, "backend": "redis"}
+    assert health.json()["database"]["ok"] is True
