@@ -41,7 +41,8 @@ ISO = """to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"
 def populate(engine: object, *, appeals: int) -> None:
     """Open appeals with sign and contact met and the reply limit running, due in 1-7 days."""
     with engine.begin() as connection:  # type: ignore[attr-defined]
-        connection.execute(text(f"""
+        connection.execute(
+            text(f"""
             INSERT INTO appeals (reference, openid, enterprise, contact, phone, street, place, description,
                 category_id, urgency, unit_id, co_units, state, returns, final_route, needs_call, created_at,
                 dispatched_at, signed_at, contacted_at, updated_at)
@@ -49,15 +50,19 @@ def populate(engine: object, *, appeals: int) -> None:
                 c.id, 'normal', c.lead_unit_id, '[]', 'handling', 0, false, false, now(), now(), now(), now(), now()
             FROM generate_series(1, {appeals}) AS i
             JOIN LATERAL (SELECT id, lead_unit_id FROM categories ORDER BY id OFFSET (i % 13) LIMIT 1) c ON true
-        """))
-        connection.execute(text("""
+        """)
+        )
+        connection.execute(
+            text("""
             INSERT INTO appeal_timers (appeal_id, stage, seq, amount, unit, started_at, total_seconds,
                 paused_seconds, due_at, fire_times, next_level, next_fire_at, provisional, stopped_at, stop_reason)
             SELECT a.id, s.stage, 1, 2, 'h', now(), 7200, 0, now(), '[]', 4, NULL, false, now(), 'met'
             FROM appeals a CROSS JOIN (VALUES ('sign'), ('contact')) AS s(stage)
-        """))
+        """)
+        )
         fire = "now() + (interval '1 day') * (1 + (a.id % 6)) + (interval '1 hour') * {}"
-        connection.execute(text(f"""
+        connection.execute(
+            text(f"""
             INSERT INTO appeal_timers (appeal_id, stage, seq, amount, unit, started_at, total_seconds,
                 paused_seconds, due_at, fire_times, next_level, next_fire_at, provisional)
             SELECT a.id, 'reply', 1, 7, 'd', now(), 180000, 0, {fire.format(1)},
@@ -65,7 +70,8 @@ def populate(engine: object, *, appeals: int) -> None:
                                  {ISO.format(fire.format(2))}),
                 1, {fire.format(0)}, false
             FROM appeals a
-        """))
+        """)
+        )
         connection.execute(text("ANALYZE"))
 
 
@@ -74,7 +80,8 @@ def make_due(engine: object, *, count: int, first: datetime, spread: float, gap:
     with engine.begin() as connection:  # type: ignore[attr-defined]
         connection.execute(text("DELETE FROM notifications"))
         connection.execute(text("DELETE FROM escalations"))
-        connection.execute(text("""
+        connection.execute(
+            text("""
             UPDATE appeal_timers SET next_level = 1, next_fire_at = v.at,
                 fire_times = json_build_array(to_char(v.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
                     to_char((v.at + make_interval(secs => :gap)) AT TIME ZONE 'UTC',
@@ -85,7 +92,9 @@ def make_due(engine: object, *, count: int, first: datetime, spread: float, gap:
                          + make_interval(secs => :spread * (row_number() OVER (ORDER BY t.id) - 1) / :count) AS at
                   FROM appeal_timers t WHERE t.stage = 'reply' ORDER BY t.id LIMIT :count) AS v
             WHERE appeal_timers.id = v.id
-        """), {"first": first, "spread": spread, "count": count, "gap": gap})
+        """),
+            {"first": first, "spread": spread, "count": count, "gap": gap},
+        )
         connection.execute(text("ANALYZE appeal_timers"))
 
 
@@ -100,11 +109,13 @@ async def one_sweep(url: str, *, limit: int) -> tuple[float, int, float, int]:
         started = time.perf_counter()
         async with sessions() as session, session.begin():
             fired = await session.run_sync(
-                lambda sync: escalation.sweep(session=sync, now=datetime.now(UTC), worker="bench", limit=limit))
+                lambda sync: escalation.sweep(session=sync, now=datetime.now(UTC), worker="bench", limit=limit)
+            )
         swept = time.perf_counter()
         async with sessions() as session, session.begin():
             noticed = await session.run_sync(
-                lambda sync: notify.notify_escalations(session=sync, now=datetime.now(UTC), limit=limit))
+                lambda sync: notify.notify_escalations(session=sync, now=datetime.now(UTC), limit=limit)
+            )
         return (swept - started) * 1000, len(fired), (time.perf_counter() - swept) * 1000, noticed
     finally:
         await engine.dispose()
@@ -114,8 +125,11 @@ async def explain(url: str) -> str:
     engine = db.make_async_engine(url)
     try:
         async with engine.connect() as connection:
-            rows = await connection.execute(text(
-                "EXPLAIN SELECT id FROM appeal_timers WHERE next_fire_at <= now() ORDER BY next_fire_at LIMIT 1000"))
+            rows = await connection.execute(
+                text(
+                    "EXPLAIN SELECT id FROM appeal_timers WHERE next_fire_at <= now() ORDER BY next_fire_at LIMIT 1000"
+                )
+            )
             return "\n".join(row[0] for row in rows)
     finally:
         await engine.dispose()
@@ -125,11 +139,14 @@ def latency(url: str, *, interval: float, due: int, workers: int) -> list[float]
     """Run worker processes while escalations fall due; the delays (scheduled → fired) in seconds."""
     engine = create_engine(db.sync_url(url))
     env = {key: value for key, value in os.environ.items() if not key.startswith("APPEALBOT_")} | {
-        "APPEALBOT_DATABASE_URL": url, "APPEALBOT_LOG_LEVEL": "WARNING",
+        "APPEALBOT_DATABASE_URL": url,
+        "APPEALBOT_LOG_LEVEL": "WARNING",
         "APPEALBOT_WECHAT_API_BASE": "http://127.0.0.1:9",
     }
-    processes = [subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--interval", str(interval)],
-                                  cwd=ROOT, env=env) for _ in range(workers)]
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--interval", str(interval)], cwd=ROOT, env=env)
+        for _ in range(workers)
+    ]
     try:
         time.sleep(8)  # start-up: migrations check, match index
         spread = 10.0
@@ -177,8 +194,10 @@ def main() -> int:
         with engine.connect() as connection:
             timers = connection.scalar(text("SELECT count(*) FROM appeal_timers"))
             running = connection.scalar(text("SELECT count(*) FROM appeal_timers WHERE next_fire_at IS NOT NULL"))
-        print(f"{args.appeals:,} open appeals, {timers:,} timers ({running:,} running) "
-              f"loaded in {time.perf_counter() - started:.1f} s")
+        print(
+            f"{args.appeals:,} open appeals, {timers:,} timers ({running:,} running) "
+            f"loaded in {time.perf_counter() - started:.1f} s"
+        )
         times, notices = [], []
         for _ in range(args.rounds):
             make_due(engine, count=args.due, first=datetime.now(UTC) - timedelta(minutes=5), spread=60, gap=86400)
@@ -186,19 +205,25 @@ def main() -> int:
             assert fired == noticed == args.due, (fired, noticed)
             times.append(elapsed)
             notices.append(noticing)
-        print(f"one sweep finding {args.due:,} due (claimed, {args.due:,} escalations written, timers advanced, "
-              f"committed): median {statistics.median(times):.1f} ms, best {min(times):.1f} ms, "
-              f"worst {max(times):.1f} ms over {args.rounds} rounds (target < 100 ms)")
-        print(f"then their {args.due:,} staff notices (the worker's next step): "
-              f"median {statistics.median(notices):.1f} ms, worst {max(notices):.1f} ms")
+        print(
+            f"one sweep finding {args.due:,} due (claimed, {args.due:,} escalations written, timers advanced, "
+            f"committed): median {statistics.median(times):.1f} ms, best {min(times):.1f} ms, "
+            f"worst {max(times):.1f} ms over {args.rounds} rounds (target < 100 ms)"
+        )
+        print(
+            f"then their {args.due:,} staff notices (the worker's next step): "
+            f"median {statistics.median(notices):.1f} ms, worst {max(notices):.1f} ms"
+        )
         print("plan of the claim:\n  " + asyncio.run(explain(url)).replace("\n", "\n  "))
         engine.dispose()
         delays = sorted(latency(url, interval=args.interval, due=args.due * 3, workers=args.workers))
         p99 = delays[int(len(delays) * 0.99) - 1]
-        print(f"latency with {args.workers} worker processes, --interval {args.interval} s, {len(delays):,} "
-              f"escalations falling due over 10 s: median {statistics.median(delays) * 1000:.0f} ms, "
-              f"p99 {p99 * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms "
-              f"(target < {2 * args.interval * 1000:.0f} ms = 2 x interval)")
+        print(
+            f"latency with {args.workers} worker processes, --interval {args.interval} s, {len(delays):,} "
+            f"escalations falling due over 10 s: median {statistics.median(delays) * 1000:.0f} ms, "
+            f"p99 {p99 * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms "
+            f"(target < {2 * args.interval * 1000:.0f} ms = 2 x interval)"
+        )
         ok = statistics.median(times) < 100 and delays[-1] < 2 * args.interval
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1

@@ -205,8 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     policies = load_catalog(args.catalog)
     categories = [category_doc_from_record(record) for record in read_default_table()["categories"]]
     kinds = Counter(message["intent"] for message in messages)
-    print(f"{len(messages)} messages ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}); "
-          f"{len(policies)} policies, {len(categories)} appeal categories")
+    print(
+        f"{len(messages)} messages ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}); "
+        f"{len(policies)} policies, {len(categories)} appeal categories"
+    )
     systems = {"engine": engine, "bm25 (bm25s+jieba)": bm25_baseline, "wratio (names)": wratio_baseline}
     table: dict[str, dict[str, float]] = {}
     engine_errors: list[str] = []

@@ -194,8 +194,10 @@ def main() -> int:
     )
     small = Matcher([doc_from_record(record) for record in read_demo_catalog()], categories)
     small_timings = match_latency(small, texts, args.rounds)
-    print(f"one match on the demo catalog: p50 {statistics.median(small_timings):.2f} ms, "
-          f"p99 {percentile(small_timings, 0.99):.2f} ms")
+    print(
+        f"one match on the demo catalog: p50 {statistics.median(small_timings):.2f} ms, "
+        f"p99 {percentile(small_timings, 0.99):.2f} ms"
+    )
     return 0
 
 

@@ -53,23 +53,38 @@ def wait_ready(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
-def wrk(
-    url: str, *, duration: int, connections: int, threads: int, run_id: int, think_ms: int = 0
-) -> dict[str, float]:
+def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int, think_ms: int = 0) -> dict[str, float]:
     timestamp, nonce = str(int(time.time())), "424242"
     query = f"?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid=o_bench"
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
-         "-s", str(ROOT / "bench" / "wechat.lua"), url + "/wechat" + query, "--", str(run_id), str(think_ms)],
-        check=True, capture_output=True, text=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "wechat.lua"),
+            url + "/wechat" + query,
+            "--",
+            str(run_id),
+            str(think_ms),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     report = out.stdout
+
     def latency(label: str) -> float:
         found = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", report, re.M)
         if not found:
             raise RuntimeError(report)
         value, unit = float(found.group(1)), found.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
     requests = float(re.search(r"^\s*(\d+) requests in", report, re.M).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
     socket_errors = re.search(r"Socket errors: (.*)$", report, re.M)
@@ -89,7 +104,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--think", type=int, default=2000,
+        "--think",
+        type=int,
+        default=2000,
         help="mean ms a simulated user waits between messages in the second round (default 2000)",
     )
     args = parser.parse_args()
@@ -106,18 +123,41 @@ def main() -> int:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         bare_port, app_port = free_port(), free_port()
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(bare_port), "--log-level", "warning",
-             "--no-access-log"], cwd=ROOT,
-        ))
-        env = dict(os.environ, APPEALBOT_DATABASE_URL=database_url, APPEALBOT_REDIS_URL=REDIS,
-                   APPEALBOT_REDIS_PREFIX=prefix, APPEALBOT_WECHAT_MODE="plain", APPEALBOT_WECHAT_TOKEN=TOKEN,
-                   APPEALBOT_SIMULATOR_ENABLED="false", APPEALBOT_LOG_LEVEL="WARNING",
-                   APPEALBOT_WECHAT_API_BASE="http://127.0.0.1:9")
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(app_port), "--no-worker"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.bare_app:app",
+                    "--port",
+                    str(bare_port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+            )
+        )
+        env = dict(
+            os.environ,
+            APPEALBOT_DATABASE_URL=database_url,
+            APPEALBOT_REDIS_URL=REDIS,
+            APPEALBOT_REDIS_PREFIX=prefix,
+            APPEALBOT_WECHAT_MODE="plain",
+            APPEALBOT_WECHAT_TOKEN=TOKEN,
+            APPEALBOT_SIMULATOR_ENABLED="false",
+            APPEALBOT_LOG_LEVEL="WARNING",
+            APPEALBOT_WECHAT_API_BASE="http://127.0.0.1:9",
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve", "--port", str(app_port), "--no-worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+        )
         bare_url, app_url = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{app_port}"
         wait_ready(bare_url + "/docs")
         wait_ready(app_url + "/healthz")
@@ -128,8 +168,14 @@ def main() -> int:
         rounds = {}
         for label, think in (("saturation", 0), ("users", args.think)):
             rounds[label] = [
-                wrk(url, duration=args.duration, connections=args.connections, threads=args.threads,
-                    run_id=run_id + offset, think_ms=think)
+                wrk(
+                    url,
+                    duration=args.duration,
+                    connections=args.connections,
+                    threads=args.threads,
+                    run_id=run_id + offset,
+                    think_ms=think,
+                )
                 for offset, url in ((2 + 2 * len(rounds), bare_url), (3 + 2 * len(rounds), app_url))
             ]
         engine = create_engine(database_url)
@@ -158,8 +204,10 @@ def main() -> int:
         print(f"  {'endpoint':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
         for name, row in (("bare FastAPI, constant XML", bare), ("appealbot /wechat (PG + Redis)", ours)):
             print(f"  {name:<34}{row['rps']:>10.0f}{row['p50']:>10.1f}{row['p99']:>10.1f}{row['errors']:>10.0f}")
-        print(f"  throughput ratio appealbot / bare: {ours['rps'] / bare['rps']:.2f} (aim >= 0.50); "
-              f"appealbot p99 {ours['p99']:.1f} ms (aim < 100 ms); socket errors: {ours['socket_errors']}")
+        print(
+            f"  throughput ratio appealbot / bare: {ours['rps'] / bare['rps']:.2f} (aim >= 0.50); "
+            f"appealbot p99 {ours['p99']:.1f} ms (aim < 100 ms); socket errors: {ours['socket_errors']}"
+        )
     print(f"\nmessages stored in PostgreSQL: {stored} (warm-up included)")
     return 0
 

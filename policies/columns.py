@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -154,7 +154,7 @@ def clean_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldErro
     """A record keyed by column keys, validated: (clean values, every error found, in column order)."""
     clean: dict[str, Any] = {}
     errors: list[FieldError] = []
-    parsers = {
+    parsers: dict[str, Callable[[Any], Any]] = {
         "mode": _mode, "tags": parse_tags, "keywords": parse_keywords, "status": _status,
         "valid_from": lambda value: parse_date("valid_from", value),
         "valid_to": lambda value: parse_date("valid_to", value),

@@ -198,6 +198,4 @@ def from_rows(
     except Exception:  # ZoneInfoNotFoundError, ValueError
         raise CalendarError(f"未知时区：{timezone}") from None
     periods = parse_periods(hours["periods"]) if hours.get("periods") else DEFAULT_PERIODS
-    return WorkCalendar(
-        overrides=dict(days), known_years=frozenset(years), timezone=timezone, periods=periods
-    )
+    return WorkCalendar(overrides=dict(days), known_years=frozenset(years), timezone=timezone, periods=periods)

@@ -68,9 +68,7 @@ def _contacted(step: Step) -> str:
     return "handling"
 
 
-def send_message(
-    *, session: Session, appeal_id: int, actor: Actor, text: str, now: datetime | None = None
-) -> Appeal:
+def send_message(*, session: Session, appeal_id: int, actor: Actor, text: str, now: datetime | None = None) -> Appeal:
     """回复企业: queue the staff's message to the enterprise and log it (who, when, what)."""
     step = begin(session=session, appeal_id=appeal_id, action="message", actor=actor, now=now)
     unit = _may_talk(step)

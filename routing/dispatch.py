@@ -72,11 +72,24 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
     urgency = submission.urgency or urgency_of(rules, submission.description)
     appeal = Appeal(
         reference=next_reference(session=session, prefix=rules.reference_prefix, day=calendar.local_date(now)),
-        openid=submission.openid, enterprise=submission.enterprise, contact=submission.contact, phone=submission.phone,
-        street=submission.street, place=submission.place, description=submission.description, category_id=category.id,
-        urgency=urgency, unit_id=category.lead_unit_id, street_unit_id=street.id if street else None,
-        co_units=co_units, state="received", returns=0, final_route=False, needs_call=False,
-        created_at=now, updated_at=now,
+        openid=submission.openid,
+        enterprise=submission.enterprise,
+        contact=submission.contact,
+        phone=submission.phone,
+        street=submission.street,
+        place=submission.place,
+        description=submission.description,
+        category_id=category.id,
+        urgency=urgency,
+        unit_id=category.lead_unit_id,
+        street_unit_id=street.id if street else None,
+        co_units=co_units,
+        state="received",
+        returns=0,
+        final_route=False,
+        needs_call=False,
+        created_at=now,
+        updated_at=now,
     )
     session.add(appeal)
     session.flush()
@@ -104,8 +117,9 @@ def _redispatch(step: Step, unit: Unit, *, reason: str, **data: Any) -> None:
     """Hand the appeal to `unit`: it must sign for it again; contact and reply clocks keep running from 派单."""
     # 区营商办 re-dispatching a returned or disputed appeal meets its own limit; a unit passed over does not.
     met = step.appeal.state in {"returned", "arbitration"}
-    timers.stop(session=step.session, appeal_id=step.appeal.id, stage="sign", now=step.now,
-                reason="met" if met else "cancelled")
+    timers.stop(
+        session=step.session, appeal_id=step.appeal.id, stage="sign", now=step.now, reason="met" if met else "cancelled"
+    )
     step.appeal.unit_id = unit.id
     step.appeal.signed_at = None
     step.start_timer("sign")
@@ -115,7 +129,12 @@ def _redispatch(step: Step, unit: Unit, *, reason: str, **data: Any) -> None:
 
 
 def return_appeal(
-    *, session: Session, appeal_id: int, actor: Actor, reason_code: str | None, reason: str = "",
+    *,
+    session: Session,
+    appeal_id: int,
+    actor: Actor,
+    reason_code: str | None,
+    reason: str = "",
     now: datetime | None = None,
 ) -> Appeal:
     """退回 a misrouted appeal to 区营商办 with a reason code; after two, a further one goes to arbitration."""
@@ -136,8 +155,9 @@ def return_appeal(
     step.appeal.unit_id = supervisor.id
     step.start_timer("sign")  # 首问负责: 区营商办 owns it until a unit signs, under the same limit
     if step.appeal.returns >= rules.max_returns:
-        step.move("arbitration", reason=reason or code.name, reason_code=code.code, returned_by=returned_by,
-                  dispute=True)
+        step.move(
+            "arbitration", reason=reason or code.name, reason_code=code.code, returned_by=returned_by, dispute=True
+        )
     else:
         step.appeal.returns += 1
         step.move("returned", reason=reason or code.name, reason_code=code.code, returned_by=returned_by)

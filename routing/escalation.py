@@ -54,8 +54,9 @@ def sweep(*, session: Session, now: datetime, worker: str = "", limit: int = BAT
     appeals = {
         row.id: row
         for row in session.execute(
-            select(APPEALS.c.id, APPEALS.c.reference, APPEALS.c.unit_id)
-            .where(APPEALS.c.id.in_({row.appeal_id for row in rows}))
+            select(APPEALS.c.id, APPEALS.c.reference, APPEALS.c.unit_id).where(
+                APPEALS.c.id.in_({row.appeal_id for row in rows})
+            )
         )
     }
     levels = load_rules(session=session).levels
@@ -69,9 +70,17 @@ def sweep(*, session: Session, now: datetime, worker: str = "", limit: int = BAT
         while level <= last and fire[level - 1] <= now:
             rung = levels[level - 1]
             escalations.append(
-                {"appeal_id": row.appeal_id, "timer_id": row.id, "level": level, "name": rung.name,
-                 "audience": rung.audience, "unit_id": appeals[row.appeal_id].unit_id,
-                 "scheduled_at": fire[level - 1], "fired_at": now, "worker": worker}
+                {
+                    "appeal_id": row.appeal_id,
+                    "timer_id": row.id,
+                    "level": level,
+                    "name": rung.name,
+                    "audience": rung.audience,
+                    "unit_id": appeals[row.appeal_id].unit_id,
+                    "scheduled_at": fire[level - 1],
+                    "fired_at": now,
+                    "worker": worker,
+                }
             )
             level += 1
         stages[row.id] = row.stage
@@ -80,8 +89,15 @@ def sweep(*, session: Session, now: datetime, worker: str = "", limit: int = BAT
     created = write(session, escalations, advances)
     scheduled = {(item["timer_id"], item["level"]): item for item in escalations}
     return [
-        Fired(escalation_id, item["appeal_id"], appeals[item["appeal_id"]].reference, stages[timer_id], level,
-              item["audience"], item["scheduled_at"])
+        Fired(
+            escalation_id,
+            item["appeal_id"],
+            appeals[item["appeal_id"]].reference,
+            stages[timer_id],
+            level,
+            item["audience"],
+            item["scheduled_at"],
+        )
         for escalation_id, timer_id, level in created
         for item in (scheduled[(timer_id, level)],)
     ]
@@ -99,7 +115,8 @@ def _write_portable(
         )
         created = [(row.id, row.timer_id, row.level) for row in result]
     session.execute(
-        update(TIMERS).where(TIMERS.c.id == bindparam("timer"))
+        update(TIMERS)
+        .where(TIMERS.c.id == bindparam("timer"))
         .values(next_level=bindparam("level"), next_fire_at=bindparam("fire")),
         advances,
         execution_options={"synchronize_session": False},

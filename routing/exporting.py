@@ -36,22 +36,35 @@ SETTING_NOTES = {
 def table_data(*, session: Session) -> dict[str, Any]:
     """The routing table in the database, in the shape of default_table.json (plus the calendar)."""
     units = [
-        {"name": unit.name, "kind": unit.kind, "aliases": list(unit.aliases or []),
-         "contact_name": unit.contact_name, "contact_phone": unit.contact_phone,
-         "head_name": unit.head_name, "head_phone": unit.head_phone}
+        {
+            "name": unit.name,
+            "kind": unit.kind,
+            "aliases": list(unit.aliases or []),
+            "contact_name": unit.contact_name,
+            "contact_phone": unit.contact_phone,
+            "head_name": unit.head_name,
+            "head_phone": unit.head_phone,
+        }
         for unit in session.scalars(select(Unit).order_by(Unit.id))
     ]
     co_units: dict[int, list[str]] = {}
     for category_id, name in session.execute(
-        select(CategoryUnit.category_id, Unit.name).join(Unit, Unit.id == CategoryUnit.unit_id)
+        select(CategoryUnit.category_id, Unit.name)
+        .join(Unit, Unit.id == CategoryUnit.unit_id)
         .order_by(CategoryUnit.category_id, CategoryUnit.position)
     ):
         co_units.setdefault(category_id, []).append(name)
     categories = [
-        {"code": category.code, "name": category.name, "description": category.description,
-         "keywords": list(category.keywords or []), "seed_task": category.seed_task,
-         "asks_place": category.asks_place, "lead_unit": category.lead_unit.name,
-         "units": co_units.get(category.id, [])}
+        {
+            "code": category.code,
+            "name": category.name,
+            "description": category.description,
+            "keywords": list(category.keywords or []),
+            "seed_task": category.seed_task,
+            "asks_place": category.asks_place,
+            "lead_unit": category.lead_unit.name,
+            "units": co_units.get(category.id, []),
+        }
         for category in session.scalars(select(Category).order_by(Category.code))
     ]
     limits: dict[tuple[str, str], dict[str, str]] = {}
@@ -65,7 +78,10 @@ def table_data(*, session: Session) -> dict[str, Any]:
     ]
     settings = setting_values(session=session)
     return {
-        "units": units, "categories": categories, "time_limits": list(limits.values()), "calendar": calendar,
+        "units": units,
+        "categories": categories,
+        "time_limits": list(limits.values()),
+        "calendar": calendar,
         **{key: settings[key] for key in SETTING_KEYS if key in settings},
     }
 
@@ -96,8 +112,14 @@ def sheets(data: dict[str, Any]) -> list[Table]:
             rows.append((number, cells))
         out.append(Table(label, [column.label for column in columns], rows))
     settings = [
-        (number, [key, data[key] if isinstance(data[key], str) else json.dumps(data[key], ensure_ascii=False),
-                  SETTING_NOTES.get(key, "")])
+        (
+            number,
+            [
+                key,
+                data[key] if isinstance(data[key], str) else json.dumps(data[key], ensure_ascii=False),
+                SETTING_NOTES.get(key, ""),
+            ],
+        )
         for number, key in enumerate((key for key in SETTING_KEYS if key in data), start=2)
     ]
     out.append(Table(TABLES["settings"][0], [column.label for column in TABLES["settings"][1]], settings))

@@ -71,8 +71,7 @@ def decide_extension(
         if not reply:
             raise Refused("答复时限已不在计时，无需延期")
         timer = reply[-1]
-        timers.extend(timer=timer, amount=timer.amount + request.days, calendar=step.calendar,
-                      levels=step.rules.levels)
+        timers.extend(timer=timer, amount=timer.amount + request.days, calendar=step.calendar, levels=step.rules.levels)
         step.move(step.appeal.state, reason=note or request.reason, approved=True, days=request.days)
         step.tell("extended", notify.extended_text(step.appeal, due_at=timer.due_at, calendar=step.calendar))
     else:

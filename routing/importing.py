@@ -103,8 +103,9 @@ class Reader:
         # The sheet each table came from (an .xlsx names it; a .csv or .json has none).
         self.sheets: dict[str, str | None] = {}
 
-    def problem(self, message: str, *, sheet: str | None = None, row: int | None = None,
-                column: str | None = None) -> None:
+    def problem(
+        self, message: str, *, sheet: str | None = None, row: int | None = None, column: str | None = None
+    ) -> None:
         self.problems.append(Problem(self.file, message, sheet=sheet, row=row, column=column, unit=self.unit))
 
     def sheet_records(self, sheet: Table, table: str, name: str | None) -> list[tuple[int, dict[str, Any]]]:
@@ -169,7 +170,7 @@ def read_file(path: Path) -> tuple[dict[str, list[tuple[int, dict[str, Any]]]], 
 def _json_tables(document: Any, reader: Reader) -> dict[str, list[tuple[int, dict[str, Any]]]]:
     """Records by table from a document shaped like default_table.json; settings as the 参数 table."""
     if not isinstance(document, Mapping):
-        raise Unreadable(Problem(reader.file, "JSON 顶层应为对象：{\"units\": [...], \"categories\": [...], ...}"))
+        raise Unreadable(Problem(reader.file, 'JSON 顶层应为对象：{"units": [...], "categories": [...], ...}'))
     known = {*TABLES, *SETTING_KEYS, "source", "notes"}
     for key in document:
         if key not in known:
@@ -185,8 +186,9 @@ def _json_tables(document: Any, reader: Reader) -> dict[str, list[tuple[int, dic
                 continue
             for key in item:
                 if key not in keys:
-                    reader.problem(f"未知的键「{key}」（可用：{'、'.join(sorted(keys))}）", row=position,
-                                   column=f"{table}.{key}")
+                    reader.problem(
+                        f"未知的键「{key}」（可用：{'、'.join(sorted(keys))}）", row=position, column=f"{table}.{key}"
+                    )
             records.append((position, dict(item)))
         tables[table] = records
     settings = [(0, {"key": key, "value": document[key]}) for key in SETTING_KEYS if key in document]
@@ -246,11 +248,18 @@ def check(
         asks = _truth(record.get("asks_place"))
         if asks is None:
             bad("categories", row, "asks_place", "应填 是 或 否")
-        categories.append({
-            "code": code, "name": name, "lead_unit": lead, "units": co_units,
-            "keywords": split_list(record.get("keywords")), "description": str(record.get("description") or ""),
-            "seed_task": str(record.get("seed_task") or ""), "asks_place": bool(asks),
-        })
+        categories.append(
+            {
+                "code": code,
+                "name": name,
+                "lead_unit": lead,
+                "units": co_units,
+                "keywords": split_list(record.get("keywords")),
+                "description": str(record.get("description") or ""),
+                "seed_task": str(record.get("seed_task") or ""),
+                "asks_place": bool(asks),
+            }
+        )
         codes.add(code)
     out["categories"] = categories
     settings = dict(setting_values(session=session))
@@ -306,8 +315,13 @@ def check(
     for row, record in tables.get("calendar", []):
         raw = record.get("date")
         try:
-            day = raw.date() if isinstance(raw, datetime) else raw if isinstance(raw, date) else \
-                date.fromisoformat(str(raw).strip().replace("/", "-"))
+            day = (
+                raw.date()
+                if isinstance(raw, datetime)
+                else raw
+                if isinstance(raw, date)
+                else date.fromisoformat(str(raw).strip().replace("/", "-"))
+            )
         except ValueError:
             bad("calendar", row, "date", f"日期「{raw}」应写成 YYYY-MM-DD")
             continue

@@ -152,9 +152,17 @@ class Step:
         self.appeal.updated_at = self.now
         self.session.add(
             AppealEvent(
-                appeal_id=self.appeal.id, action=self.action, from_state=from_state, to_state=to_state,
-                actor=self.actor.name, actor_role=self.actor.role, unit_id=self.actor.unit_id,
-                reason_code=reason_code, reason=reason, data=data, at=self.now,
+                appeal_id=self.appeal.id,
+                action=self.action,
+                from_state=from_state,
+                to_state=to_state,
+                actor=self.actor.name,
+                actor_role=self.actor.role,
+                unit_id=self.actor.unit_id,
+                reason_code=reason_code,
+                reason=reason,
+                data=data,
+                at=self.now,
             )
         )
 
@@ -168,8 +176,14 @@ class Step:
             session=self.session, category_code=self.category_code(), urgency=self.appeal.urgency, stage=stage
         )
         timers.start(
-            session=self.session, appeal_id=self.appeal.id, stage=stage, amount=amount, unit=unit,
-            calendar=self.calendar, levels=self.rules.levels, now=self.now,
+            session=self.session,
+            appeal_id=self.appeal.id,
+            stage=stage,
+            amount=amount,
+            unit=unit,
+            calendar=self.calendar,
+            levels=self.rules.levels,
+            now=self.now,
         )
 
     def category_code(self) -> str:
@@ -181,9 +195,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def begin(
-    *, session: Session, appeal_id: int, action: str, actor: Actor, now: datetime | None = None
-) -> Step:
+def begin(*, session: Session, appeal_id: int, action: str, actor: Actor, now: datetime | None = None) -> Step:
     """Lock the appeal (FOR UPDATE on PostgreSQL) and check that `action` may start from its state."""
     appeal = session.scalar(select(Appeal).where(Appeal.id == appeal_id).with_for_update())
     if appeal is None:

@@ -93,7 +93,12 @@ def tell_enterprise(*, session: Session, appeal: Appeal, event: str, text: str, 
     """Queue a message to the enterprise; the worker sends it (customer service, template, or a phone call)."""
     session.add(
         EnterpriseNotice(
-            appeal_id=appeal.id, openid=appeal.openid, event=event, text=text, status="pending", attempts=0,
+            appeal_id=appeal.id,
+            openid=appeal.openid,
+            event=event,
+            text=text,
+            status="pending",
+            attempts=0,
             created_at=now,
         )
     )
@@ -131,14 +136,22 @@ def claim_enterprise_notices(
     claimed = []
     for notice, reference, state in rows:
         notice.status, notice.claimed_at, notice.attempts = "sending", now, notice.attempts + 1
-        claimed.append(Outgoing(notice.id, notice.appeal_id, notice.openid, notice.event, notice.text, reference,
-                                state, notice.attempts))
+        claimed.append(
+            Outgoing(
+                notice.id, notice.appeal_id, notice.openid, notice.event, notice.text, reference, state, notice.attempts
+            )
+        )
     session.flush()
     return claimed
 
 
 def finish_enterprise_notice(
-    *, session: Session, notice_id: int, status: str, now: datetime, outbound_id: int | None = None,
+    *,
+    session: Session,
+    notice_id: int,
+    status: str,
+    now: datetime,
+    outbound_id: int | None = None,
     error: str | None = None,
 ) -> None:
     """Record how a notice went: sent | template | needs_call (the appeal is flagged for a phone call)."""
@@ -167,19 +180,38 @@ def notice_text(*, level: Level, stage: str, reference: str, enterprise: str, un
 def notify_escalations(*, session: Session, now: datetime, limit: int = 1000) -> int:
     """Write the staff notice of each escalation not noticed yet (once: SKIP LOCKED and a unique key)."""
     escalations = session.execute(
-        select(Escalation.id, Escalation.appeal_id, Escalation.timer_id, Escalation.level, Escalation.name,
-               Escalation.audience, Escalation.unit_id)
-        .where(Escalation.notified_at.is_(None)).order_by(Escalation.id).limit(limit)
+        select(
+            Escalation.id,
+            Escalation.appeal_id,
+            Escalation.timer_id,
+            Escalation.level,
+            Escalation.name,
+            Escalation.audience,
+            Escalation.unit_id,
+        )
+        .where(Escalation.notified_at.is_(None))
+        .order_by(Escalation.id)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     if not escalations:
         return 0
-    appeals = {row.id: row for row in session.execute(
-        select(Appeal.id, Appeal.reference, Appeal.enterprise, Appeal.urgency)
-        .where(Appeal.id.in_({item.appeal_id for item in escalations})))}
-    timers = {row.id: row for row in session.execute(
-        select(AppealTimer.id, AppealTimer.stage, AppealTimer.due_at)
-        .where(AppealTimer.id.in_({item.timer_id for item in escalations})))}
+    appeals = {
+        row.id: row
+        for row in session.execute(
+            select(Appeal.id, Appeal.reference, Appeal.enterprise, Appeal.urgency).where(
+                Appeal.id.in_({item.appeal_id for item in escalations})
+            )
+        )
+    }
+    timers = {
+        row.id: row
+        for row in session.execute(
+            select(AppealTimer.id, AppealTimer.stage, AppealTimer.due_at).where(
+                AppealTimer.id.in_({item.timer_id for item in escalations})
+            )
+        )
+    }
     rules, calendar = load_rules(session=session), load_calendar(session=session)
     ladder = {level.level: level for level in rules.levels}
     units = dict(session.execute(select(Unit.id, Unit.name)).all())
@@ -189,13 +221,25 @@ def notify_escalations(*, session: Session, now: datetime, limit: int = 1000) ->
         appeal, timer = appeals[item.appeal_id], timers[item.timer_id]
         level = ladder.get(item.level) or Level(item.level, 100, item.name, item.audience)
         urgent = appeal.urgency == "urgent"
-        rows.append({
-            "appeal_id": item.appeal_id, "escalation_id": item.id, "audience": item.audience,
-            "unit_id": item.unit_id, "urgent": urgent, "created_at": now, "release_at": now if urgent else release_at,
-            "text": notice_text(level=level, stage=timer.stage, reference=appeal.reference,
-                                enterprise=appeal.enterprise, unit=units.get(item.unit_id, ""),
-                                due=local_text(timer.due_at, calendar)),
-        })
+        rows.append(
+            {
+                "appeal_id": item.appeal_id,
+                "escalation_id": item.id,
+                "audience": item.audience,
+                "unit_id": item.unit_id,
+                "urgent": urgent,
+                "created_at": now,
+                "release_at": now if urgent else release_at,
+                "text": notice_text(
+                    level=level,
+                    stage=timer.stage,
+                    reference=appeal.reference,
+                    enterprise=appeal.enterprise,
+                    unit=units.get(item.unit_id, ""),
+                    due=local_text(timer.due_at, calendar),
+                ),
+            }
+        )
     session.execute(insert(Notification), rows)
     session.execute(
         update(Escalation).where(Escalation.id.in_([item.id for item in escalations])).values(notified_at=now),
@@ -228,8 +272,11 @@ def release_notifications(*, session: Session, now: datetime, digest_minutes: in
     items = list(
         session.scalars(
             select(Notification)
-            .where(Notification.released_at.is_(None), Notification.audience == "supervisor",
-                   Notification.release_at <= now)
+            .where(
+                Notification.released_at.is_(None),
+                Notification.audience == "supervisor",
+                Notification.release_at <= now,
+            )
             .order_by(Notification.id)
             .with_for_update(skip_locked=True)
         )
@@ -240,7 +287,11 @@ def release_notifications(*, session: Session, now: datetime, digest_minutes: in
     if len(items) > DIGEST_ITEMS:
         lines.append(f"……另有 {len(items) - DIGEST_ITEMS} 条")
     digest = Notification(
-        audience="supervisor", urgent=False, created_at=now, release_at=now, released_at=now,
+        audience="supervisor",
+        urgent=False,
+        created_at=now,
+        release_at=now,
+        released_at=now,
         text=f"督办汇总：{len(items)} 件诉求需要督办\n" + "\n".join(lines),
     )
     session.add(digest)

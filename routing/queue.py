@@ -20,8 +20,11 @@ from routing.lifecycle import STATES
 from routing.models import Appeal, AppealEvent, AppealTimer, Category, Escalation, ExtensionRequest, Unit
 
 WORKING = ("signed", "handling", "suspended", "rectifying")
-STATE_FILTERS = {"dispatched": "待签收", "working": "办理中（含已签收、挂起、整改）",
-                 **{state: label for state, label in STATES.items() if state != "dispatched"}}
+STATE_FILTERS = {
+    "dispatched": "待签收",
+    "working": "办理中（含已签收、挂起、整改）",
+    **{state: label for state, label in STATES.items() if state != "dispatched"},
+}
 DEADLINE_FILTERS = {"due_soon": "即将超时", "overdue": "已超时"}
 SEVERITY = {"overdue": 3, "due_soon": 2, "running": 1}
 PER_PAGE = 50
@@ -136,14 +139,20 @@ def _in_scope(statement: Any, unit_id: int | None) -> Any:
 
 def open_openids(*, unit_id: int | None) -> Select[Any]:
     """The openids of the scope's open appeals (for the caller to join its conversation tables on)."""
-    return _in_scope(select(Appeal.openid).where(Appeal.state != "closed"), unit_id)
+    statement: Select[Any] = _in_scope(select(Appeal.openid).where(Appeal.state != "closed"), unit_id)
+    return statement
 
 
 def deadlines(*, session: Session, unit_id: int | None, now: datetime) -> dict[int, Deadline]:
     """The clock state of every open appeal in scope that has a running (or paused) limit."""
     statement = (
-        select(AppealTimer.appeal_id, AppealTimer.stage, AppealTimer.due_at, AppealTimer.fire_times,
-               AppealTimer.suspended_at)
+        select(
+            AppealTimer.appeal_id,
+            AppealTimer.stage,
+            AppealTimer.due_at,
+            AppealTimer.fire_times,
+            AppealTimer.suspended_at,
+        )
         .join(Appeal, Appeal.id == AppealTimer.appeal_id)
         .where(AppealTimer.stopped_at.is_(None), Appeal.state != "closed")
     )
@@ -160,19 +169,27 @@ def deadlines(*, session: Session, unit_id: int | None, now: datetime) -> dict[i
             found[appeal_id] = Deadline(current, due_at, stage, warn_at)
             continue
         worst = current if SEVERITY[current] > SEVERITY[known.status] else known.status
-        nearest = (due_at, stage, warn_at) if known.due_at is None or due_at < known.due_at else (
-            known.due_at, known.stage, known.warn_at)
+        nearest = (
+            (due_at, stage, warn_at)
+            if known.due_at is None or due_at < known.due_at
+            else (known.due_at, known.stage, known.warn_at)
+        )
         found[appeal_id] = Deadline(worst, *nearest)
     return found
 
 
-def counts(*, session: Session, unit_id: int | None, now: datetime,
-           clocks: dict[int, Deadline] | None = None) -> Counts:
+def counts(
+    *, session: Session, unit_id: int | None, now: datetime, clocks: dict[int, Deadline] | None = None
+) -> Counts:
     """待签收, 办理中, 即将超时, 已超时 and all open appeals in scope."""
     clocks = clocks if clocks is not None else deadlines(session=session, unit_id=unit_id, now=now)
-    by_state: dict[str, int] = dict(session.execute(
-        _in_scope(select(Appeal.state, func.count()).where(Appeal.state != "closed"), unit_id).group_by(Appeal.state)
-    ).all())
+    by_state: dict[str, int] = dict(
+        session.execute(
+            _in_scope(select(Appeal.state, func.count()).where(Appeal.state != "closed"), unit_id).group_by(
+                Appeal.state
+            )
+        ).all()
+    )
     statuses = [clock.status for clock in clocks.values()]
     return Counts(
         dispatched=int(by_state.get("dispatched", 0)),
@@ -194,10 +211,21 @@ def _items(session: Session, statement: Select[Any], clocks: dict[int, Deadline]
         .join(Unit, Unit.id == Appeal.unit_id)
     )
     return [
-        Item(id=appeal.id, reference=appeal.reference, openid=appeal.openid, state=appeal.state, category=category,
-             unit_id=appeal.unit_id, unit=unit, enterprise=appeal.enterprise, description=appeal.description,
-             urgency=appeal.urgency, needs_call=appeal.needs_call, created_at=appeal.created_at,
-             deadline=clocks.get(appeal.id))
+        Item(
+            id=appeal.id,
+            reference=appeal.reference,
+            openid=appeal.openid,
+            state=appeal.state,
+            category=category,
+            unit_id=appeal.unit_id,
+            unit=unit,
+            enterprise=appeal.enterprise,
+            description=appeal.description,
+            urgency=appeal.urgency,
+            needs_call=appeal.needs_call,
+            created_at=appeal.created_at,
+            deadline=clocks.get(appeal.id),
+        )
         for appeal, category, unit in rows
     ]
 
@@ -208,8 +236,14 @@ def _sort_key(item: Item) -> tuple[int, float, int]:
 
 
 def queue(
-    *, session: Session, unit_id: int | None, filters: Filters, now: datetime, page: int = 1,
-    per_page: int = PER_PAGE, clocks: dict[int, Deadline] | None = None,
+    *,
+    session: Session,
+    unit_id: int | None,
+    filters: Filters,
+    now: datetime,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    clocks: dict[int, Deadline] | None = None,
 ) -> Page:
     """The scope's appeals matching the filters, nearest deadline first (closed ones: latest closed first)."""
     statement = _in_scope(select(Appeal), unit_id)
@@ -229,8 +263,9 @@ def queue(
     query = filters.query.strip()
     if query:
         pattern = _like(query)
-        statement = statement.where(or_(Appeal.reference.ilike(pattern, escape="\\"),
-                                        Appeal.enterprise.ilike(pattern, escape="\\")))
+        statement = statement.where(
+            or_(Appeal.reference.ilike(pattern, escape="\\"), Appeal.enterprise.ilike(pattern, escape="\\"))
+        )
     if filters.state == "closed":
         total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
         pages = max(1, math.ceil(total / per_page))
@@ -244,7 +279,7 @@ def queue(
     items.sort(key=_sort_key)
     pages = max(1, math.ceil(len(items) / per_page))
     page = min(max(page, 1), pages)
-    return Page(items[(page - 1) * per_page: page * per_page], len(items), page, pages)
+    return Page(items[(page - 1) * per_page : page * per_page], len(items), page, pages)
 
 
 def visible(*, session: Session, reference: str, unit_id: int | None) -> Appeal | None:
@@ -257,10 +292,16 @@ def visible(*, session: Session, reference: str, unit_id: int | None) -> Appeal 
 
 def scope_stamp(*, session: Session, unit_id: int | None) -> tuple[int, int]:
     """(open appeals, last logged transition) in scope: changes whenever the queue does."""
-    opened = session.scalar(_in_scope(select(func.count()).select_from(Appeal).where(Appeal.state != "closed"),
-                                      unit_id)) or 0
-    last = session.scalar(_in_scope(select(func.max(AppealEvent.id)).join(Appeal, Appeal.id == AppealEvent.appeal_id),
-                                    unit_id)) or 0
+    opened = (
+        session.scalar(_in_scope(select(func.count()).select_from(Appeal).where(Appeal.state != "closed"), unit_id))
+        or 0
+    )
+    last = (
+        session.scalar(
+            _in_scope(select(func.max(AppealEvent.id)).join(Appeal, Appeal.id == AppealEvent.appeal_id), unit_id)
+        )
+        or 0
+    )
     return int(opened), int(last)
 
 
@@ -291,18 +332,30 @@ def overview(*, session: Session, now: datetime, limit: int = 50) -> Overview:
     def listed(filters: Filters) -> list[Item]:
         return queue(session=session, unit_id=None, filters=filters, now=now, per_page=limit, clocks=clocks).items
 
-    escalated_at = dict(session.execute(
-        select(Escalation.appeal_id, func.max(Escalation.fired_at)).join(Appeal, Appeal.id == Escalation.appeal_id)
-        .where(Escalation.audience == "supervisor", Appeal.state != "closed").group_by(Escalation.appeal_id)
-    ).all())
+    escalated_at = dict(
+        session.execute(
+            select(Escalation.appeal_id, func.max(Escalation.fired_at))
+            .join(Appeal, Appeal.id == Escalation.appeal_id)
+            .where(Escalation.audience == "supervisor", Appeal.state != "closed")
+            .group_by(Escalation.appeal_id)
+        ).all()
+    )
     escalated = _items(session, select(Appeal).where(Appeal.id.in_(list(escalated_at))), clocks)
     escalated.sort(key=lambda item: escalated_at[item.id], reverse=True)
-    requests = list(session.scalars(
-        select(ExtensionRequest).join(Appeal, Appeal.id == ExtensionRequest.appeal_id)
-        .where(ExtensionRequest.approved.is_(None), Appeal.state != "closed").order_by(ExtensionRequest.id)
-    ))
-    asked = {item.id: item for item in _items(
-        session, select(Appeal).where(Appeal.id.in_([request.appeal_id for request in requests])), clocks)}
+    requests = list(
+        session.scalars(
+            select(ExtensionRequest)
+            .join(Appeal, Appeal.id == ExtensionRequest.appeal_id)
+            .where(ExtensionRequest.approved.is_(None), Appeal.state != "closed")
+            .order_by(ExtensionRequest.id)
+        )
+    )
+    asked = {
+        item.id: item
+        for item in _items(
+            session, select(Appeal).where(Appeal.id.in_([request.appeal_id for request in requests])), clocks
+        )
+    }
     return Overview(
         counts=counts(session=session, unit_id=None, now=now, clocks=clocks),
         units=unit_table(session=session, clocks=clocks),
@@ -310,6 +363,15 @@ def overview(*, session: Session, now: datetime, limit: int = 50) -> Overview:
         escalated=[(item, escalated_at[item.id]) for item in escalated[:limit]],
         arbitration=listed(Filters(state="arbitration")),
         returned=listed(Filters(state="returned")),
-        extensions=[PendingExtension(request.id, asked[request.appeal_id], request.days, request.reason,
-                                     request.requested_by, request.requested_at) for request in requests],
+        extensions=[
+            PendingExtension(
+                request.id,
+                asked[request.appeal_id],
+                request.days,
+                request.reason,
+                request.requested_by,
+                request.requested_at,
+            )
+            for request in requests
+        ],
     )

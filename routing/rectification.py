@@ -47,8 +47,14 @@ def file_plan(
     for position, (title, due) in enumerate(milestones, start=first):
         session.add(Milestone(appeal_id=appeal_id, position=position, title=title.strip(), due_on=due))
         timers.start(
-            session=session, appeal_id=appeal_id, stage="milestone", amount=due.toordinal(), unit="D",
-            calendar=step.calendar, levels=step.rules.levels, now=step.now,
+            session=session,
+            appeal_id=appeal_id,
+            stage="milestone",
+            amount=due.toordinal(),
+            unit="D",
+            calendar=step.calendar,
+            levels=step.rules.levels,
+            now=step.now,
         )
     step.move("rectifying", reason=note, milestones=[[title, due.isoformat()] for title, due in milestones])
     step.tell("plan", notify.plan_text(step.appeal, milestones=milestones))

@@ -40,8 +40,9 @@ def _for(role: str, unit_id: int | None) -> ColumnElement[bool]:
     return and_(released, Notification.audience.in_(audiences), Notification.unit_id == (unit_id or -1))
 
 
-def notices(*, session: Session, role: str, unit_id: int | None, unread_only: bool = False,
-            limit: int = 100) -> list[StaffNotice]:
+def notices(
+    *, session: Session, role: str, unit_id: int | None, unread_only: bool = False, limit: int = 100
+) -> list[StaffNotice]:
     """The user's notices, unread first, newest first."""
     statement: Any = (
         select(Notification, Appeal.reference)
@@ -53,8 +54,15 @@ def notices(*, session: Session, role: str, unit_id: int | None, unread_only: bo
     if unread_only:
         statement = statement.where(Notification.read_at.is_(None))
     return [
-        StaffNotice(row.id, row.text, row.urgent, row.escalation_id is None and row.appeal_id is None,
-                    row.released_at, row.read_at, reference)
+        StaffNotice(
+            row.id,
+            row.text,
+            row.urgent,
+            row.escalation_id is None and row.appeal_id is None,
+            row.released_at,
+            row.read_at,
+            reference,
+        )
         for row, reference in session.execute(statement)
     ]
 
@@ -65,8 +73,7 @@ def unread(*, session: Session, role: str, unit_id: int | None) -> int:
     return int(session.scalar(select(func.count()).select_from(Notification).where(condition)) or 0)
 
 
-def mark_read(*, session: Session, role: str, unit_id: int | None, now: datetime,
-              notice_id: int | None = None) -> int:
+def mark_read(*, session: Session, role: str, unit_id: int | None, now: datetime, notice_id: int | None = None) -> int:
     """Mark one notice (or all of the user's) read; only the user's own can be marked. How many changed."""
     condition = and_(_for(role, unit_id), Notification.read_at.is_(None))
     if notice_id is not None:

@@ -90,12 +90,19 @@ class AppealView:
         }
         if full:
             data.update(
-                contact=self.contact, phone=self.phone, street=self.street, place=self.place,
-                description=self.description, outcome=self.outcome, rating=self.rating, answer=self.answer,
+                contact=self.contact,
+                phone=self.phone,
+                street=self.street,
+                place=self.place,
+                description=self.description,
+                outcome=self.outcome,
+                rating=self.rating,
+                answer=self.answer,
                 history=[{**item, "at": item["at"].astimezone(zone).isoformat()} for item in self.history],
                 milestones=list(self.milestones),
-                escalations=[{**item, "fired_at": item["fired_at"].astimezone(zone).isoformat()}
-                             for item in self.escalations],
+                escalations=[
+                    {**item, "fired_at": item["fired_at"].astimezone(zone).isoformat()} for item in self.escalations
+                ],
             )
         return data
 
@@ -111,8 +118,14 @@ def _deadlines(timers: list[AppealTimer], now: datetime) -> tuple[DeadlineView, 
                 seq=timer.seq,
                 limit=describe_limit(timer.amount, timer.unit) if timer.unit != "D" else "整改节点日期",
                 due_at=timer.due_at,
-                status=status(due_at=timer.due_at, warn_at=warn_at, now=now, stopped_at=timer.stopped_at,
-                              stop_reason=timer.stop_reason, suspended=timer.suspended_at is not None),
+                status=status(
+                    due_at=timer.due_at,
+                    warn_at=warn_at,
+                    now=now,
+                    stopped_at=timer.stopped_at,
+                    stop_reason=timer.stop_reason,
+                    suspended=timer.suspended_at is not None,
+                ),
                 provisional=timer.provisional,
             )
         )
@@ -124,8 +137,9 @@ def _views(session: Session, appeals: list[Appeal], now: datetime, *, full: bool
         return []
     ids = [appeal.id for appeal in appeals]
     units = dict(session.execute(select(Unit.id, Unit.name)).all())
-    categories = {row.id: (row.code, row.name) for row in session.execute(select(Category.id, Category.code,
-                                                                                   Category.name))}
+    categories = {
+        row.id: (row.code, row.name) for row in session.execute(select(Category.id, Category.code, Category.name))
+    }
     timers: dict[int, list[AppealTimer]] = {}
     for timer in session.scalars(select(AppealTimer).where(AppealTimer.appeal_id.in_(ids)).order_by(AppealTimer.id)):
         timers.setdefault(timer.appeal_id, []).append(timer)
@@ -134,16 +148,30 @@ def _views(session: Session, appeals: list[Appeal], now: datetime, *, full: bool
         extra: dict[str, Any] = {}
         if full:
             extra["history"] = tuple(
-                {"action": event.action, "action_label": ACTIONS.get(event.action, event.action),
-                 "from": event.from_state, "to": event.to_state, "actor": event.actor, "role": event.actor_role,
-                 "reason_code": event.reason_code, "reason": event.reason, "data": event.data, "at": event.at}
+                {
+                    "action": event.action,
+                    "action_label": ACTIONS.get(event.action, event.action),
+                    "from": event.from_state,
+                    "to": event.to_state,
+                    "actor": event.actor,
+                    "role": event.actor_role,
+                    "reason_code": event.reason_code,
+                    "reason": event.reason,
+                    "data": event.data,
+                    "at": event.at,
+                }
                 for event in session.scalars(
                     select(AppealEvent).where(AppealEvent.appeal_id == appeal.id).order_by(AppealEvent.id)
                 )
             )
             extra["milestones"] = tuple(
-                {"position": item.position, "title": item.title, "due_on": item.due_on.isoformat(),
-                 "progress": item.progress, "reported": item.reported_at is not None}
+                {
+                    "position": item.position,
+                    "title": item.title,
+                    "due_on": item.due_on.isoformat(),
+                    "progress": item.progress,
+                    "reported": item.reported_at is not None,
+                }
                 for item in session.scalars(
                     select(Milestone).where(Milestone.appeal_id == appeal.id).order_by(Milestone.position)
                 )
@@ -156,13 +184,26 @@ def _views(session: Session, appeals: list[Appeal], now: datetime, *, full: bool
             )
         views.append(
             AppealView(
-                id=appeal.id, reference=appeal.reference, state=appeal.state,
-                category=categories.get(appeal.category_id, ("", "")), unit=units.get(appeal.unit_id, ""),
-                co_units=tuple(appeal.co_units or ()), enterprise=appeal.enterprise, contact=appeal.contact,
-                phone=appeal.phone, street=appeal.street, place=appeal.place, description=appeal.description,
-                urgency=appeal.urgency, needs_call=appeal.needs_call, created_at=appeal.created_at,
-                deadlines=_deadlines(timers.get(appeal.id, []), now), outcome=appeal.outcome, rating=appeal.rating,
-                answer=appeal.answer, **extra,
+                id=appeal.id,
+                reference=appeal.reference,
+                state=appeal.state,
+                category=categories.get(appeal.category_id, ("", "")),
+                unit=units.get(appeal.unit_id, ""),
+                co_units=tuple(appeal.co_units or ()),
+                enterprise=appeal.enterprise,
+                contact=appeal.contact,
+                phone=appeal.phone,
+                street=appeal.street,
+                place=appeal.place,
+                description=appeal.description,
+                urgency=appeal.urgency,
+                needs_call=appeal.needs_call,
+                created_at=appeal.created_at,
+                deadlines=_deadlines(timers.get(appeal.id, []), now),
+                outcome=appeal.outcome,
+                rating=appeal.rating,
+                answer=appeal.answer,
+                **extra,
             )
         )
     return views
@@ -176,7 +217,11 @@ def state_code(value: str) -> str | None:
 
 
 def list_appeals(
-    *, session: Session, state: str | None = None, unit: str | None = None, now: datetime | None = None,
+    *,
+    session: Session,
+    state: str | None = None,
+    unit: str | None = None,
+    now: datetime | None = None,
     limit: int | None = None,
 ) -> list[AppealView]:
     """Appeals, newest first, filtered by state and by handling unit (name)."""
@@ -200,9 +245,7 @@ def show_appeal(*, session: Session, reference: str, now: datetime | None = None
 
 def appeals_of(*, session: Session, openid: str, now: datetime | None = None, limit: int = 5) -> list[AppealView]:
     """An enterprise's own appeals, open ones first, then the most recent."""
-    appeals = list(
-        session.scalars(select(Appeal).where(Appeal.openid == openid).order_by(Appeal.id.desc()).limit(50))
-    )
+    appeals = list(session.scalars(select(Appeal).where(Appeal.openid == openid).order_by(Appeal.id.desc()).limit(50)))
     appeals.sort(key=lambda appeal: (appeal.state == "closed", -appeal.id))
     return _views(session, appeals[:limit], now or datetime.now(UTC), full=False)
 

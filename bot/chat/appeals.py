@@ -121,9 +121,7 @@ class AppealChat:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._ttl = draft_ttl
 
-    async def handle(
-        self, *, openid: str, text: str, result: MatchResult, now: datetime | None = None
-    ) -> str | None:
+    async def handle(self, *, openid: str, text: str, result: MatchResult, now: datetime | None = None) -> str | None:
         """Answer a pending question, file or rate an appeal, or report progress; None to let the dialogue go on."""
         moment = now or datetime.now(UTC)
         said = text.strip()
@@ -171,8 +169,11 @@ class AppealChat:
             return _rate_reason(session, row, said, now)
         if row.step == "confirm":
             if said in EDIT:
-                data = {key: data[key] for key in ("description", "category", "category_name", "lead_unit",
-                                                  "co_units", "asks_place") if key in data}
+                data = {
+                    key: data[key]
+                    for key in ("description", "category", "category_name", "lead_unit", "co_units", "asks_place")
+                    if key in data
+                }
                 return _save(session, row, data, now, prefix="好的，请重新填写。")
             if said not in CONFIRM:
                 return "请回复“确认”提交，“修改”重新填写，或“取消”放弃。"
@@ -228,8 +229,11 @@ def _start(session: Session, openid: str, said: str, result: MatchResult, now: d
     if category is None:
         return "抱歉，诉求类别设置有误，请稍后再试或拨打 12345。"
     data: dict[str, Any] = {
-        "description": said[:2000], "category": category.code, "category_name": category.name,
-        "lead_unit": category.lead_unit.name, "co_units": [unit.name for unit in category.co_units],
+        "description": said[:2000],
+        "category": category.code,
+        "category_name": category.name,
+        "lead_unit": category.lead_unit.name,
+        "co_units": [unit.name for unit in category.co_units],
         "asks_place": category.asks_place,
     }
     understood = _understood(said, session)
@@ -247,8 +251,13 @@ def _start(session: Session, openid: str, said: str, result: MatchResult, now: d
 def _file(session: Session, row: AppealDraft, now: datetime) -> str:
     data = row.data
     submission = dispatch.Submission(
-        openid=row.openid, enterprise=data["enterprise"], contact=data["contact"], phone=data["phone"],
-        description=data["description"], category_code=data.get("category"), street=data.get("street", ""),
+        openid=row.openid,
+        enterprise=data["enterprise"],
+        contact=data["contact"],
+        phone=data["phone"],
+        description=data["description"],
+        category_code=data.get("category"),
+        street=data.get("street", ""),
         place=data.get("place", ""),
     )
     appeal = dispatch.file_appeal(session=session, submission=submission, now=now)
@@ -274,8 +283,14 @@ def _rate(session: Session, openid: str, rating: str, now: datetime) -> str | No
         return None
     if rating == "不满意":
         reasons = load_rules(session=session).dissatisfaction_reasons
-        session.add(AppealDraft(openid=openid, step="rate_reason", updated_at=now,
-                                data={"appeal_id": appeal.id, "reference": appeal.reference}))
+        session.add(
+            AppealDraft(
+                openid=openid,
+                step="rate_reason",
+                updated_at=now,
+                data={"appeal_id": appeal.id, "reference": appeal.reference},
+            )
+        )
         options = "\n".join(f"{number}. {reason.name}" for number, reason in enumerate(reasons, 1))
         return f"很抱歉让您不满意。请回复序号告诉我们原因：\n{options}"
     lifecycle.visit(session=session, appeal_id=appeal.id, actor=Actor.enterprise(openid), rating=rating, now=now)
@@ -288,8 +303,14 @@ def _rate_reason(session: Session, row: AppealDraft, said: str, now: datetime) -
         return f"请回复 1 到 {len(reasons)} 之间的序号，或回复“取消”。"
     reason = reasons[int(said) - 1]
     try:
-        appeal = lifecycle.visit(session=session, appeal_id=int(row.data["appeal_id"]),
-                                 actor=Actor.enterprise(row.openid), rating="不满意", reason_code=reason.code, now=now)
+        appeal = lifecycle.visit(
+            session=session,
+            appeal_id=int(row.data["appeal_id"]),
+            actor=Actor.enterprise(row.openid),
+            rating="不满意",
+            reason_code=reason.code,
+            now=now,
+        )
     except Refused as exc:
         session.delete(row)
         return str(exc)
@@ -307,8 +328,12 @@ def _forwarded(session: Session, openid: str, now: datetime) -> str | None:
         select(Appeal.reference, Unit.name)
         .join(AppealEvent, AppealEvent.appeal_id == Appeal.id)
         .join(Unit, Unit.id == Appeal.unit_id)
-        .where(Appeal.openid == openid, Appeal.state.in_(TALKING), AppealEvent.action.in_(("message", "suspend")),
-               AppealEvent.at >= now - TALK_WINDOW)
+        .where(
+            Appeal.openid == openid,
+            Appeal.state.in_(TALKING),
+            AppealEvent.action.in_(("message", "suspend")),
+            AppealEvent.at >= now - TALK_WINDOW,
+        )
         .order_by(AppealEvent.id.desc())
         .limit(1)
     ).first()
@@ -331,8 +356,11 @@ def progress(session: Session, openid: str, reference: str | None, now: datetime
             return "您目前没有在办的诉求。如需反映问题，请直接描述您遇到的情况。"
     blocks = []
     for view in found:
-        lines = [f"{view.reference}（{view.category[1]}）", f"状态：{STATES.get(view.state, view.state)}",
-                 f"承办单位：{view.unit}"]
+        lines = [
+            f"{view.reference}（{view.category[1]}）",
+            f"状态：{STATES.get(view.state, view.state)}",
+            f"承办单位：{view.unit}",
+        ]
         upcoming = view.next_deadline()
         if upcoming is not None:
             name = {"sign": "签收", "contact": "联系您", "reply": "答复", "milestone": "整改节点"}[upcoming.stage]

@@ -262,4 +262,3 @@ class Dialogue:
                 return THANKS
             return GREETING
         return NOT_UNDERSTOOD
-

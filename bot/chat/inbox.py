@@ -76,15 +76,25 @@ class Inbox:
             metrics.LATE_REPLIES.inc()
             await self._publish(key, SUCCESS)
             await messages.finish(
-                self.engine, inbound_id=inbound_id, openid=inbound.openid, response=SUCCESS, reply=None,
-                channel="none", status="pending",
+                self.engine,
+                inbound_id=inbound_id,
+                openid=inbound.openid,
+                response=SUCCESS,
+                reply=None,
+                channel="none",
+                status="pending",
             )
             self._spawn(self._deliver_later(inbound, inbound_id, work))
             return SUCCESS
         response = text_reply(inbound, reply) if reply else SUCCESS
         await messages.finish(
-            self.engine, inbound_id=inbound_id, openid=inbound.openid, response=response, reply=reply,
-            channel="passive", status="sent",
+            self.engine,
+            inbound_id=inbound_id,
+            openid=inbound.openid,
+            response=response,
+            reply=reply,
+            channel="passive",
+            status="sent",
         )
         await self._publish(key, response)
         return response
@@ -124,16 +134,18 @@ class Inbox:
         await deliver(self.engine, self.api, outbound_id=outbound_id, openid=inbound.openid, text=reply)
 
 
-async def deliver(
-    engine: AsyncEngine, api: WeChatApi, *, outbound_id: int, openid: str, text: str
-) -> bool:
+async def deliver(engine: AsyncEngine, api: WeChatApi, *, outbound_id: int, openid: str, text: str) -> bool:
     """Send a stored customer-service message and record the outcome; True when WeChat accepted it."""
     if await messages.is_unsubscribed(engine, openid):
         await messages.record_delivery(engine, outbound_id=outbound_id, status="undelivered", error="用户已取消关注")
         return False
     if not await messages.within_window(engine, openid):
         await messages.record_delivery(
-            engine, outbound_id=outbound_id, status="undelivered", error_code=OUTSIDE_WINDOW, error="超过48小时客服消息窗口"
+            engine,
+            outbound_id=outbound_id,
+            status="undelivered",
+            error_code=OUTSIDE_WINDOW,
+            error="超过48小时客服消息窗口",
         )
         return False
     try:

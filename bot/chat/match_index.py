@@ -78,9 +78,7 @@ def build_matcher(engine: Engine, *, timezone: str, lexicon: Lexicon | None = No
     """A matcher over the database's current sources (the shipped lexicon plus the admins' groups)."""
     sources = read_sources(engine, timezone=timezone)
     merged = (lexicon or load_lexicon()).with_groups(sources.groups)
-    matcher = Matcher(
-        sources.policies, sources.categories, lexicon=merged, fallback_category=sources.fallback_category
-    )
+    matcher = Matcher(sources.policies, sources.categories, lexicon=merged, fallback_category=sources.fallback_category)
     for text in WARM_UP:
         matcher.match(text)
     return matcher

@@ -95,8 +95,14 @@ async def finish(
         if reply is not None:
             await connection.execute(
                 OUTBOUND.insert().values(
-                    openid=openid, inbound_id=inbound_id, text=reply, channel=channel, status=status, attempts=1,
-                    created_at=moment, delivered_at=moment if status == "sent" else None,
+                    openid=openid,
+                    inbound_id=inbound_id,
+                    text=reply,
+                    channel=channel,
+                    status=status,
+                    attempts=1,
+                    created_at=moment,
+                    delivered_at=moment if status == "sent" else None,
                 )
             )
 
@@ -114,7 +120,12 @@ async def add_outbound(
         outbound_id = await connection.scalar(
             OUTBOUND.insert()
             .values(
-                openid=openid, inbound_id=inbound_id, text=text, channel=channel, status="pending", attempts=1,
+                openid=openid,
+                inbound_id=inbound_id,
+                text=text,
+                channel=channel,
+                status="pending",
+                attempts=1,
                 created_at=now(),
             )
             .returning(OUTBOUND.c.id)
@@ -204,9 +215,7 @@ async def record_template_status(engine: AsyncEngine, *, msg_id: int, status: st
 async def last_inbound_at(engine: AsyncEngine, openid: str) -> datetime | None:
     """When the user last wrote to the account (derived from the messages, not kept twice)."""
     async with engine.connect() as connection:
-        moment = await connection.scalar(
-            select(func.max(INBOUND.c.received_at)).where(INBOUND.c.openid == openid)
-        )
+        moment = await connection.scalar(select(func.max(INBOUND.c.received_at)).where(INBOUND.c.openid == openid))
     return _aware(moment)
 
 

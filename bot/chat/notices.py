@@ -48,8 +48,9 @@ async def _deliver(services: Services, notice: notify.Outgoing) -> tuple[str, in
     engine, api = services.engine, services.api
     unsubscribed = await messages.is_unsubscribed(engine, notice.openid)
     if not unsubscribed and await messages.within_window(engine, notice.openid):
-        outbound_id = await messages.add_outbound(engine, openid=notice.openid, text=notice.text,
-                                               channel="customer_service")
+        outbound_id = await messages.add_outbound(
+            engine, openid=notice.openid, text=notice.text, channel="customer_service"
+        )
         if await deliver(engine, api, outbound_id=outbound_id, openid=notice.openid, text=notice.text):
             return "sent", outbound_id, None
         if await _outbound_status(services, outbound_id) == "pending":
@@ -59,16 +60,18 @@ async def _deliver(services: Services, notice: notify.Outgoing) -> tuple[str, in
         when = datetime.now(ZoneInfo(services.settings.app.timezone)).strftime("%Y-%m-%d %H:%M")
         outbound_id = await messages.add_outbound(engine, openid=notice.openid, text=notice.text, channel="template")
         try:
-            result = await api.send_template(openid=notice.openid, template_id=template,
-                                             data=template_data(notice, when=when))
+            result = await api.send_template(
+                openid=notice.openid, template_id=template, data=template_data(notice, when=when)
+            )
         except WeChatApiError as exc:
             await messages.record_delivery(engine, outbound_id=outbound_id, status="failed", error=str(exc))
             return "pending", outbound_id, str(exc)
         if result.ok:
             await messages.record_delivery(engine, outbound_id=outbound_id, status="sent", template_msg_id=result.msgid)
             return "template", outbound_id, None
-        await messages.record_delivery(engine, outbound_id=outbound_id, status="failed", error_code=result.errcode,
-                                    error=result.errmsg)
+        await messages.record_delivery(
+            engine, outbound_id=outbound_id, status="failed", error_code=result.errcode, error=result.errmsg
+        )
         return "needs_call", outbound_id, f"模板消息发送失败：{result.errcode} {result.errmsg}"
     return "needs_call", None, "用户已取消关注" if unsubscribed else "超过48小时且未配置模板消息"
 
@@ -85,8 +88,10 @@ async def tell_enterprises(services: Services, *, now: datetime | None = None) -
             status = "needs_call"
         reached += status in {"sent", "template"}
         if status == "needs_call":
-            log.warning("appeal update not delivered: needs a phone call",
-                        extra={"reference": notice.reference, "event": notice.event})
+            log.warning(
+                "appeal update not delivered: needs a phone call",
+                extra={"reference": notice.reference, "event": notice.event},
+            )
         async with services.sessions() as session, session.begin():
             await session.run_sync(_finish, notice.id, status, outbound_id, error)
     return reached
@@ -94,6 +99,10 @@ async def tell_enterprises(services: Services, *, now: datetime | None = None) -
 
 def _finish(session: Session, notice_id: int, status: str, outbound_id: int | None, error: str | None) -> None:
     notify.finish_enterprise_notice(
-        session=session, notice_id=notice_id, status=status, now=datetime.now(UTC), outbound_id=outbound_id,
+        session=session,
+        notice_id=notice_id,
+        status=status,
+        now=datetime.now(UTC),
+        outbound_id=outbound_id,
         error=error,
     )

@@ -32,8 +32,10 @@ def _line(item: dict[str, Any]) -> str:
     nearest = min(upcoming, key=lambda deadline: deadline["due_at"]) if upcoming else None
     due = f"{nearest['name']} {nearest['due_at']} {nearest['status_label']}" if nearest else "-"
     call = "  需电话联系" if item["needs_call"] else ""
-    return (f"{item['reference']}  {item['state_label']}  {item['category']['code']} {item['category']['name']}  "
-            f"{item['lead_unit']}  {item['enterprise']}  {due}{call}")
+    return (
+        f"{item['reference']}  {item['state_label']}  {item['category']['code']} {item['category']['name']}  "
+        f"{item['lead_unit']}  {item['enterprise']}  {due}{call}"
+    )
 
 
 def cmd_appeals_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,8 +50,9 @@ def cmd_appeals_list(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with db.session_factory(engine)() as session:
             calendar = load_calendar(session=session)
-            items = [view.to_dict(calendar) for view in
-                     views.list_appeals(session=session, state=state, unit=args.unit)]
+            items = [
+                view.to_dict(calendar) for view in views.list_appeals(session=session, state=state, unit=args.unit)
+            ]
     finally:
         engine.dispose()
     if args.json:
@@ -77,8 +80,9 @@ def cmd_appeals_show(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(item, ensure_ascii=False, indent=2))
         return 0
     print(_line(item))
-    print(f"联系人：{item['contact']}  电话：{item['phone']}  "
-          f"街道：{item['street'] or '-'}  地点：{item['place'] or '-'}")
+    print(
+        f"联系人：{item['contact']}  电话：{item['phone']}  街道：{item['street'] or '-'}  地点：{item['place'] or '-'}"
+    )
     print(f"问题：{item['description']}")
     print("时限：")
     for deadline in item["deadlines"]:
@@ -149,6 +153,10 @@ def register(commands: Any) -> None:
     load.set_defaults(handler=cmd_routing_import)
     dump = routing_commands.add_parser("export", help="export .xlsx / .csv / .json")
     dump.add_argument("file")
-    dump.add_argument("--table", default="categories", choices=list(importing.TABLES),
-                      help="which table a .csv holds (default categories)")
+    dump.add_argument(
+        "--table",
+        default="categories",
+        choices=list(importing.TABLES),
+        help="which table a .csv holds (default categories)",
+    )
     dump.set_defaults(handler=cmd_routing_export)

@@ -24,7 +24,10 @@ MAX_BATCHES = 20  # per sweep: a backlog drains over a few sweeps instead of hol
 
 
 async def fire_escalations(
-    sessions: async_sessionmaker[AsyncSession], *, now: datetime | None = None, worker: str = WORKER,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    worker: str = WORKER,
     limit: int = escalation.BATCH,
 ) -> list[Fired]:
     """Fire every due escalation, one committed batch at a time."""
@@ -55,7 +58,9 @@ async def release_notices(sessions: async_sessionmaker[AsyncSession], *, now: da
     async with sessions() as session, session.begin():
         return await session.run_sync(
             lambda sync: notify.release_notifications(
-                session=sync, now=moment, digest_minutes=load_rules(session=sync).digest_minutes,
+                session=sync,
+                now=moment,
+                digest_minutes=load_rules(session=sync).digest_minutes,
                 calendar=load_calendar(session=sync),
             )
         )

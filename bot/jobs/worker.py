@@ -27,12 +27,14 @@ async def retry_pending(services: Services) -> int:
     """Send again the customer-service messages whose first attempt did not finish."""
     sent = 0
     for row in await messages.pending_outbound(services.engine, older_than=RETRY_AFTER):
-        if not await messages.claim_outbound(services.engine, outbound_id=row['id'], attempts=row['attempts']):
+        if not await messages.claim_outbound(services.engine, outbound_id=row["id"], attempts=row["attempts"]):
             continue  # another worker took it
-        if row['attempts'] >= MAX_ATTEMPTS:
-            await messages.record_delivery(services.engine, outbound_id=row['id'], status="failed", error="重试次数已用完")
+        if row["attempts"] >= MAX_ATTEMPTS:
+            await messages.record_delivery(
+                services.engine, outbound_id=row["id"], status="failed", error="重试次数已用完"
+            )
             continue
-        if await deliver(services.engine, services.api, outbound_id=row['id'], openid=row['openid'], text=row['text']):
+        if await deliver(services.engine, services.api, outbound_id=row["id"], openid=row["openid"], text=row["text"]):
             sent += 1
     return sent
 

@@ -31,7 +31,6 @@ class Cache(Protocol):
     async def close(self) -> None: ...
 
 
-
 class MemoryCache:
     """A dict with expiry: correct for one process, which is what the embedded default runs."""
 

@@ -57,22 +57,38 @@ def message_fields(item: Outgoing, *, account: str = ACCOUNT, now: int | None = 
         return {**base, "MsgType": "text", "Content": item.content, "MsgId": msg_id}
     if item.kind == "voice":
         return {
-            **base, "MsgType": "voice", "MediaId": f"media_{msg_id}", "Format": "amr",
-            "Recognition": item.content, "MsgId": msg_id,
+            **base,
+            "MsgType": "voice",
+            "MediaId": f"media_{msg_id}",
+            "Format": "amr",
+            "Recognition": item.content,
+            "MsgId": msg_id,
         }
     if item.kind == "image":
         return {
-            **base, "MsgType": "image", "PicUrl": item.content or "http://mmbiz.qpic.cn/demo.jpg",
-            "MediaId": f"media_{msg_id}", "MsgId": msg_id,
+            **base,
+            "MsgType": "image",
+            "PicUrl": item.content or "http://mmbiz.qpic.cn/demo.jpg",
+            "MediaId": f"media_{msg_id}",
+            "MsgId": msg_id,
         }
     if item.kind == "location":
         return {
-            **base, "MsgType": "location", "Location_X": "34.2658", "Location_Y": "108.9541", "Scale": "15",
-            "Label": item.content or "陕西省西安市莲湖区", "MsgId": msg_id,
+            **base,
+            "MsgType": "location",
+            "Location_X": "34.2658",
+            "Location_Y": "108.9541",
+            "Scale": "15",
+            "Label": item.content or "陕西省西安市莲湖区",
+            "MsgId": msg_id,
         }
     return {
-        **base, "MsgType": "link", "Title": item.content or "链接", "Description": "",
-        "Url": "https://example.com/", "MsgId": msg_id,
+        **base,
+        "MsgType": "link",
+        "Title": item.content or "链接",
+        "Description": "",
+        "Url": "https://example.com/",
+        "MsgId": msg_id,
     }
 
 
@@ -102,9 +118,7 @@ async def send(item: Outgoing, request: Request) -> dict[str, Any]:
 
 
 @router.get("/inbox")
-async def inbox(
-    request: Request, openid: str = Query(pattern=OPENID), after: int = Query(0, ge=0)
-) -> dict[str, Any]:
+async def inbox(request: Request, openid: str = Query(pattern=OPENID), after: int = Query(0, ge=0)) -> dict[str, Any]:
     """Messages pushed to this user through the WeChat API stand-in, from position `after` on."""
     standin: StandIn = request.app.state.standin
     items = standin.received.get(openid, [])

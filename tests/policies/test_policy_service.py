@@ -86,16 +86,27 @@ def test_doc_from_row_tolerates_empty_optional_columns(session: Session) -> None
 
 def test_only_published_valid_policies_can_be_sent_as_cards(session: Session) -> None:
     today = date(2026, 11, 27)
-    add(session, "A1", status="published", process="网上申报", materials="营业执照；申请表", url="https://example.gov.cn/a1")
+    add(
+        session,
+        "A1",
+        status="published",
+        process="网上申报",
+        materials="营业执照；申请表",
+        url="https://example.gov.cn/a1",
+    )
     add(session, "A2", status="withdrawn")
     add(session, "A3", status="draft")
     add(session, "A4", status="published", valid_to=date(2026, 1, 1))
     add(session, "A5", status="published", valid_from=date(2027, 1, 1))
     assert service.published_names(session=session, today=today) == [("A1", "政策A1")]
-    assert [code for code in ("A1", "A2", "A3", "A4", "A5", "ZZ")
-            if service.published_doc(session=session, code=code, today=today)] == ["A1"]
+    assert [
+        code
+        for code in ("A1", "A2", "A3", "A4", "A5", "ZZ")
+        if service.published_doc(session=session, code=code, today=today)
+    ] == ["A1"]
     doc = service.published_doc(session=session, code="A1", today=today)
     assert doc is not None
     assert format_policy_card(doc) == (
         "【政策推荐】政策A1【依申请】\n实施主体：区人社局\n优惠内容：补贴\n如何申请：网上申报\n"
-        "申报材料：营业执照；申请表\n原文链接：https://example.gov.cn/a1")
+        "申报材料：营业执照；申请表\n原文链接：https://example.gov.cn/a1"
+    )

@@ -38,13 +38,27 @@ def supervisor(session: Session) -> Actor:
 
 
 def file(
-    session: Session, *, now: datetime = MONDAY, category: str = "C06", openid: str = "o_enterprise",
-    street: str = "", urgency: str | None = None, description: str = "营业执照办下来了，却迟迟不让开业",
+    session: Session,
+    *,
+    now: datetime = MONDAY,
+    category: str = "C06",
+    openid: str = "o_enterprise",
+    street: str = "",
+    urgency: str | None = None,
+    description: str = "营业执照办下来了，却迟迟不让开业",
 ) -> Appeal:
     return dispatch.file_appeal(
         session=session,
-        submission=dispatch.Submission(openid=openid, enterprise="西安某某科技有限公司", contact="张三", phone="13800000000",
-                               description=description, category_code=category, street=street, urgency=urgency),
+        submission=dispatch.Submission(
+            openid=openid,
+            enterprise="西安某某科技有限公司",
+            contact="张三",
+            phone="13800000000",
+            description=description,
+            category_code=category,
+            street=street,
+            urgency=urgency,
+        ),
         now=now,
     )
 
@@ -59,8 +73,14 @@ def bring_to(session: Session, state: str, *, now: datetime = MONDAY, category: 
     if state in {"returned", "arbitration"}:
         for _ in range(1 if state == "returned" else 3):
             if appeal.state == "returned":
-                dispatch.transfer(session=session, appeal_id=appeal.id, actor=supervisor(session), unit="区审批局",
-                                  reason="仍由审批局办理", now=later)
+                dispatch.transfer(
+                    session=session,
+                    appeal_id=appeal.id,
+                    actor=supervisor(session),
+                    unit="区审批局",
+                    reason="仍由审批局办理",
+                    now=later,
+                )
             dispatch.return_appeal(session=session, appeal_id=appeal.id, actor=lead, reason_code="R01", now=later)
         assert appeal.state == state
         return appeal
@@ -74,13 +94,15 @@ def bring_to(session: Session, state: str, *, now: datetime = MONDAY, category: 
         lifecycle.suspend(session=session, appeal_id=appeal.id, actor=lead, reason="请补充营业执照副本", now=later)
         return appeal
     if state == "rectifying":
-        rectification.file_plan(session=session, appeal_id=appeal.id, actor=lead,
-                                milestones=[("现场核查", date(2026, 12, 10))], now=later)
+        rectification.file_plan(
+            session=session, appeal_id=appeal.id, actor=lead, milestones=[("现场核查", date(2026, 12, 10))], now=later
+        )
         return appeal
     lifecycle.answer(session=session, appeal_id=appeal.id, actor=lead, text="已协调，明天即可开业", now=later)
     if state == "answered":
         return appeal
-    lifecycle.visit(session=session, appeal_id=appeal.id, actor=Actor.enterprise(appeal.openid), rating="满意",
-                    now=later)
+    lifecycle.visit(
+        session=session, appeal_id=appeal.id, actor=Actor.enterprise(appeal.openid), rating="满意", now=later
+    )
     assert state == "closed" and appeal.state == "closed"
     return appeal

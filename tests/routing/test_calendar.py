@@ -48,8 +48,10 @@ def test_working_hours_are_validated() -> None:
 
 
 def test_a_calendar_with_no_working_days_fails_loudly() -> None:
-    calendar = WorkCalendar(overrides={date(2026, 1, 1) + timedelta(days=n): False for n in range(1200)},
-                            known_years=frozenset({2026, 2027, 2028, 2029}))
+    calendar = WorkCalendar(
+        overrides={date(2026, 1, 1) + timedelta(days=n): False for n in range(1200)},
+        known_years=frozenset({2026, 2027, 2028, 2029}),
+    )
     with pytest.raises(CalendarError, match="没有"):
         calendar.add(local(2026, 1, 1, 9), 3600)
 
@@ -64,8 +66,9 @@ def test_january_2027_falls_back_to_weekdays_until_the_notice_is_entered(
         routing.calendar._warned.discard(2027)
         appeal = file(session, now=local(2026, 12, 28, 10))  # Monday; 7 working days reach into January 2027
     assert any("2027" in record.getMessage() for record in caplog.records)
-    reply = session.scalars(select(AppealTimer).where(AppealTimer.appeal_id == appeal.id,
-                                                      AppealTimer.stage == "reply")).one()
+    reply = session.scalars(
+        select(AppealTimer).where(AppealTimer.appeal_id == appeal.id, AppealTimer.stage == "reply")
+    ).one()
     # Monday to Friday: 1 January 2027 (a Friday) counts as a working day for now.
     assert reply.due_at == local(2027, 1, 6, 18) and reply.provisional
     shown = views.show_appeal(session=session, reference=appeal.reference)
@@ -73,10 +76,18 @@ def test_january_2027_falls_back_to_weekdays_until_the_notice_is_entered(
 
     # The admin enters the State Council's notice: 1 January off, no make-up day.
     notice = tmp_path / "holidays-2027.json"
-    notice.write_text(json.dumps({"calendar": [
-        {"date": "2027-01-01", "workday": False, "name": "元旦"},
-        {"date": "2027-02-11", "workday": False, "name": "春节"},
-    ]}, ensure_ascii=False), encoding="utf-8")
+    notice.write_text(
+        json.dumps(
+            {
+                "calendar": [
+                    {"date": "2027-01-01", "workday": False, "name": "元旦"},
+                    {"date": "2027-02-11", "workday": False, "name": "春节"},
+                ]
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     applied = importing.import_file(session=session, path=notice, now=local(2026, 12, 29, 9))
     assert applied.calendar_days == 2 and applied.recomputed == 1
     assert reply.due_at == local(2027, 1, 7, 18) and not reply.provisional
@@ -86,12 +97,16 @@ def test_january_2027_falls_back_to_weekdays_until_the_notice_is_entered(
 
 def test_working_hours_changed_by_the_admin_move_running_hour_limits(session: Session, tmp_path: Path) -> None:
     appeal = file(session, now=local(2026, 11, 24, 10))
-    sign = session.scalars(select(AppealTimer).where(AppealTimer.appeal_id == appeal.id,
-                                                     AppealTimer.stage == "sign")).one()
+    sign = session.scalars(
+        select(AppealTimer).where(AppealTimer.appeal_id == appeal.id, AppealTimer.stage == "sign")
+    ).one()
     assert sign.due_at == local(2026, 11, 24, 12)
     hours = tmp_path / "hours.json"
-    hours.write_text(json.dumps({"working_hours": {"timezone": "Asia/Shanghai",
-                                                   "periods": [["08:30", "11:30"], ["13:30", "17:30"]]}}))
+    hours.write_text(
+        json.dumps(
+            {"working_hours": {"timezone": "Asia/Shanghai", "periods": [["08:30", "11:30"], ["13:30", "17:30"]]}}
+        )
+    )
     importing.import_file(session=session, path=hours, now=local(2026, 11, 24, 10, 30))
     assert sign.due_at == local(2026, 11, 24, 14)  # 10:00-11:30, then 13:30-14:00
     assert timers.clock_of(sign).total == 2 * 3600

@@ -17,8 +17,12 @@ LATER = MONDAY + timedelta(hours=1)
 
 
 def notices(session: Session, appeal_id: int) -> list[tuple[str, str]]:
-    return [(row.event, row.text) for row in session.scalars(
-        select(EnterpriseNotice).where(EnterpriseNotice.appeal_id == appeal_id).order_by(EnterpriseNotice.id))]
+    return [
+        (row.event, row.text)
+        for row in session.scalars(
+            select(EnterpriseNotice).where(EnterpriseNotice.appeal_id == appeal_id).order_by(EnterpriseNotice.id)
+        )
+    ]
 
 
 def test_the_first_reply_after_signing_is_the_first_contact_and_reaches_the_outbox(session: Session) -> None:
@@ -26,16 +30,26 @@ def test_the_first_reply_after_signing_is_the_first_contact_and_reaches_the_outb
     lead = staff(session, "区审批局", name="clerk")
     conversation.send_message(session=session, appeal_id=appeal.id, actor=lead, text="  您好，我们已收到  ", now=LATER)
     assert appeal.state == "handling" and appeal.contacted_at == LATER
-    contact = session.scalars(select(AppealTimer).where(AppealTimer.appeal_id == appeal.id,
-                                                         AppealTimer.stage == "contact")).one()
+    contact = session.scalars(
+        select(AppealTimer).where(AppealTimer.appeal_id == appeal.id, AppealTimer.stage == "contact")
+    ).one()
     assert (contact.stopped_at, contact.stop_reason) == (LATER, "met")
-    event = session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal.id)
-                            .order_by(AppealEvent.id.desc())).first()
+    event = session.scalars(
+        select(AppealEvent).where(AppealEvent.appeal_id == appeal.id).order_by(AppealEvent.id.desc())
+    ).first()
     assert event is not None
     assert (event.action, event.from_state, event.to_state, event.actor, event.actor_role, event.reason) == (
-        "message", "signed", "handling", "clerk", "staff", "您好，我们已收到")
+        "message",
+        "signed",
+        "handling",
+        "clerk",
+        "staff",
+        "您好，我们已收到",
+    )
     assert notices(session, appeal.id)[-1] == (
-        "message", f"关于您反映的诉求（编号 {appeal.reference}），区审批局回复：\n您好，我们已收到")
+        "message",
+        f"关于您反映的诉求（编号 {appeal.reference}），区审批局回复：\n您好，我们已收到",
+    )
     # A second reply keeps the state.
     conversation.send_message(session=session, appeal_id=appeal.id, actor=lead, text="请问方便接电话吗", now=LATER)
     assert appeal.state == "handling" and len(notices(session, appeal.id)) == 3  # signed, two replies
@@ -48,8 +62,9 @@ def test_replies_are_refused_before_signing_by_other_units_and_when_empty_or_too
         conversation.send_message(session=session, appeal_id=appeal.id, actor=lead, text="您好", now=LATER)
     lifecycle.sign(session=session, appeal_id=appeal.id, actor=lead, now=LATER)
     with pytest.raises(Refused, match="由区审批局办理，您所在单位不能回复企业"):
-        conversation.send_message(session=session, appeal_id=appeal.id, actor=staff(session, "区司法局"), text="您好",
-                                  now=LATER)
+        conversation.send_message(
+            session=session, appeal_id=appeal.id, actor=staff(session, "区司法局"), text="您好", now=LATER
+        )
     with pytest.raises(Refused, match="回复内容不能为空"):
         conversation.send_message(session=session, appeal_id=appeal.id, actor=lead, text="   ", now=LATER)
     with pytest.raises(Refused, match="回复内容最多 2000 字（现在 2001 字）"):
@@ -60,8 +75,9 @@ def test_replies_are_refused_before_signing_by_other_units_and_when_empty_or_too
 
 def test_the_supervisor_may_write_in_its_own_name_without_taking_the_first_contact(session: Session) -> None:
     appeal = bring_to(session, "signed")
-    conversation.send_message(session=session, appeal_id=appeal.id, actor=supervisor(session), text="区营商办在督办",
-                              now=LATER)
+    conversation.send_message(
+        session=session, appeal_id=appeal.id, actor=supervisor(session), text="区营商办在督办", now=LATER
+    )
     assert appeal.state == "signed"  # the unit still has to contact the enterprise itself
     assert notices(session, appeal.id)[-1][1].endswith("区营商办回复：\n区营商办在督办")
 
@@ -85,9 +101,17 @@ def test_quick_replies_are_data_with_the_appeal_filled_in(session: Session) -> N
     shipped = conversation.quick_replies(session=session)
     assert len(shipped) >= 5 and shipped[0].name == "已收到，正在核实"
     assert conversation.fill(shipped[0].text, appeal=appeal, unit="区审批局").startswith("张三您好")
-    session.add(RoutingSetting(key="quick_replies", value=[
-        {"name": "本地", "text": "{enterprise}：{reference} 由{unit}办理 {unknown}"}, {"name": "", "text": "skipped"}]))
+    session.add(
+        RoutingSetting(
+            key="quick_replies",
+            value=[
+                {"name": "本地", "text": "{enterprise}：{reference} 由{unit}办理 {unknown}"},
+                {"name": "", "text": "skipped"},
+            ],
+        )
+    )
     session.flush()
     [own] = conversation.quick_replies(session=session)
     assert conversation.fill(own.text, appeal=appeal, unit="区审批局") == (
-        f"西安某某科技有限公司：{appeal.reference} 由区审批局办理 {{unknown}}")
+        f"西安某某科技有限公司：{appeal.reference} 由区审批局办理 {{unknown}}"
+    )

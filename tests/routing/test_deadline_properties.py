@@ -23,13 +23,11 @@ CALENDAR = from_rows(
 )
 assert set(YEARS) == {2024, 2025, 2026}  # chinese-calendar 1.11 has no 2027: January 2027 is the fallback
 
-instants = st.datetimes(
-    min_value=datetime(2025, 1, 1), max_value=datetime(2027, 3, 31), timezones=st.just(UTC)
-).map(lambda moment: moment.replace(microsecond=0))
-# Suspensions as (gap before it, its length) in seconds: from minutes to weeks, across nights and holidays.
-pauses = st.lists(
-    st.tuples(st.integers(0, 10 * 86400), st.integers(1, 14 * 86400)), max_size=4
+instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 3, 31), timezones=st.just(UTC)).map(
+    lambda moment: moment.replace(microsecond=0)
 )
+# Suspensions as (gap before it, its length) in seconds: from minutes to weeks, across nights and holidays.
+pauses = st.lists(st.tuples(st.integers(0, 10 * 86400), st.integers(1, 14 * 86400)), max_size=4)
 
 
 def statutory_workday(day: date) -> bool:
@@ -88,8 +86,11 @@ def test_every_deadline_and_escalation_lands_in_working_hours_of_a_working_day(
     start: datetime, amount: int, unit: str, plan: list[tuple[int, int]]
 ) -> None:
     intervals = schedule(start, plan)
-    clock = clock_at(Clock(start, limit_seconds(CALENDAR, start=start, amount=amount, unit=unit)), intervals,
-                     intervals[-1][1] if intervals else start)
+    clock = clock_at(
+        Clock(start, limit_seconds(CALENDAR, start=start, amount=amount, unit=unit)),
+        intervals,
+        intervals[-1][1] if intervals else start,
+    )
     for percent in (75, 100, 200):
         moment = clock.point(CALENDAR, percent)
         assert statutory_workday(CALENDAR.local_date(moment)), (percent, moment)
@@ -97,8 +98,12 @@ def test_every_deadline_and_escalation_lands_in_working_hours_of_a_working_day(
 
 
 @settings(max_examples=300, deadline=None)
-@given(start=instants, days=st.integers(1, 30), plan=pauses,
-       looks=st.lists(st.integers(0, 60 * 86400), min_size=2, max_size=8))
+@given(
+    start=instants,
+    days=st.integers(1, 30),
+    plan=pauses,
+    looks=st.lists(st.integers(0, 60 * 86400), min_size=2, max_size=8),
+)
 def test_a_deadline_never_moves_backwards_as_time_passes(
     start: datetime, days: int, plan: list[tuple[int, int]], looks: list[int]
 ) -> None:
@@ -133,8 +138,11 @@ def test_suspension_pauses_the_clock_exactly(
         if b > due:
             continue
         spent = CALENDAR.between(a, b)
-        assert clock_at(clock, intervals, a).remaining(CALENDAR, now=a) - \
-            clock_at(clock, intervals, b).remaining(CALENDAR, now=b) == spent
+        assert (
+            clock_at(clock, intervals, a).remaining(CALENDAR, now=a)
+            - clock_at(clock, intervals, b).remaining(CALENDAR, now=b)
+            == spent
+        )
     # After the last resumption the deadline is the plain one pushed by the working time suspended.
     final = clock_at(clock, intervals, edges[-1])
     paused = sum(CALENDAR.between(begin, end) for begin, end in intervals)
@@ -142,8 +150,10 @@ def test_suspension_pauses_the_clock_exactly(
 
 
 @settings(max_examples=100, deadline=None)
-@given(start=st.datetimes(min_value=datetime(2026, 12, 1), max_value=datetime(2027, 2, 1), timezones=st.just(UTC)),
-       days=st.integers(1, 30))
+@given(
+    start=st.datetimes(min_value=datetime(2026, 12, 1), max_value=datetime(2027, 2, 1), timezones=st.just(UTC)),
+    days=st.integers(1, 30),
+)
 def test_deadlines_reaching_an_unknown_year_are_provisional(start: datetime, days: int) -> None:
     due = Clock(start, limit_seconds(CALENDAR, start=start, amount=days, unit="d")).deadline(CALENDAR, now=start)
     assert CALENDAR.provisional(start, due) == (CALENDAR.local_date(due).year == 2027)

@@ -26,11 +26,13 @@ def test_each_level_fires_once_when_its_share_of_the_limit_is_used(session: Sess
     # 100% at 12:00 and 200% after four working hours (lunch excluded): both due by 16:00.
     assert sweep(session, local(2026, 11, 23, 16)) == [("sign", 2, "unit_head"), ("sign", 3, "supervisor")]
     assert sweep(session, local(2026, 12, 1, 9, 15)) == [  # 75% of 7 working days: 41 h 15 min
-        ("contact", 1, "staff"), ("contact", 2, "unit_head"), ("contact", 3, "supervisor"), ("reply", 1, "staff"),
+        ("contact", 1, "staff"),
+        ("contact", 2, "unit_head"),
+        ("contact", 3, "supervisor"),
+        ("reply", 1, "staff"),
     ]
     rows = session.execute(select(Escalation.level, Escalation.scheduled_at).order_by(Escalation.id)).all()
-    assert rows[:3] == [(1, local(2026, 11, 23, 11, 30)), (2, local(2026, 11, 23, 12)),
-                        (3, local(2026, 11, 23, 16))]
+    assert rows[:3] == [(1, local(2026, 11, 23, 11, 30)), (2, local(2026, 11, 23, 12)), (3, local(2026, 11, 23, 16))]
 
 
 def test_a_met_or_suspended_limit_does_not_escalate(session: Session) -> None:
@@ -38,8 +40,9 @@ def test_a_met_or_suspended_limit_does_not_escalate(session: Session) -> None:
     lead = staff(session, "区审批局")
     lifecycle.sign(session=session, appeal_id=appeal.id, actor=lead, now=MONDAY + timedelta(minutes=20))
     lifecycle.contact(session=session, appeal_id=appeal.id, actor=lead, now=MONDAY + timedelta(minutes=30))
-    lifecycle.suspend(session=session, appeal_id=appeal.id, actor=lead, reason="等企业补材料",
-                      now=MONDAY + timedelta(hours=1))
+    lifecycle.suspend(
+        session=session, appeal_id=appeal.id, actor=lead, reason="等企业补材料", now=MONDAY + timedelta(hours=1)
+    )
     assert sweep(session, MONDAY + timedelta(days=60)) == []
     lifecycle.resume(session=session, appeal_id=appeal.id, actor=lead, now=MONDAY + timedelta(days=60))
     assert [level for stage, level, _ in sweep(session, MONDAY + timedelta(days=200))] == [1, 2, 3]
@@ -65,18 +68,24 @@ def test_notices_wait_for_working_hours_unless_urgent(session: Session) -> None:
     assert notify.notify_escalations(session=session, now=evening) == 5
     assert notify.notify_escalations(session=session, now=evening) == 0  # one notice per escalation
     assert sorted((item.reference, item.level) for item in fired) == [
-        ("LH-20261123-0001", 1), ("LH-20261123-0001", 2),  # normal: 2 working hours to sign
-        ("LH-20261123-0002", 1), ("LH-20261123-0002", 2), ("LH-20261123-0002", 3),  # urgent: 1 working hour
+        ("LH-20261123-0001", 1),
+        ("LH-20261123-0001", 2),  # normal: 2 working hours to sign
+        ("LH-20261123-0002", 1),
+        ("LH-20261123-0002", 2),
+        ("LH-20261123-0002", 3),  # urgent: 1 working hour
     ]
     notices = session.scalars(select(Notification).order_by(Notification.id)).all()
     assert {(notice.urgent, notice.release_at) for notice in notices} == {
-        (False, local(2026, 11, 24, 9)), (True, evening),
+        (False, local(2026, 11, 24, 9)),
+        (True, evening),
     }
     normal = next(notice for notice in notices if not notice.urgent)
     assert normal.text.startswith("【提醒】诉求 LH-20261123-0001（西安某某科技有限公司，区审批局）的签收时限已用去 75%")
     assert notify.release_notifications(session=session, now=evening, digest_minutes=60, calendar=calendar) == 3
-    assert notify.release_notifications(session=session, now=local(2026, 11, 24, 9), digest_minutes=60,
-                                        calendar=calendar) == 2
+    assert (
+        notify.release_notifications(session=session, now=local(2026, 11, 24, 9), digest_minutes=60, calendar=calendar)
+        == 2
+    )
 
 
 def test_supervisors_get_a_digest_not_a_storm(session: Session) -> None:
@@ -100,8 +109,20 @@ def test_supervisors_get_a_digest_not_a_storm(session: Session) -> None:
     escalation.sweep(session=session, now=local(2026, 11, 30, 10))
     notify.notify_escalations(session=session, now=local(2026, 11, 30, 10))
     notify.release_notifications(session=session, now=local(2026, 11, 24, 10), digest_minutes=60, calendar=calendar)
-    assert session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.audience == "supervisor", Notification.escalation_id.is_(None))) == 1
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.audience == "supervisor", Notification.escalation_id.is_(None))
+        )
+        == 1
+    )
     notify.release_notifications(session=session, now=local(2026, 11, 30, 10), digest_minutes=60, calendar=calendar)
-    assert session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.audience == "supervisor", Notification.escalation_id.is_(None))) == 2
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.audience == "supervisor", Notification.escalation_id.is_(None))
+        )
+        == 2
+    )

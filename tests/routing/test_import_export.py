@@ -117,8 +117,13 @@ def test_every_problem_is_named_by_file_sheet_row_and_column_and_nothing_is_appl
 
 def test_json_problems_name_the_item_and_key(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"categories": [{"code": "C01", "name": "x", "lead_unit": "区投资局", "lead": "?"}],
-                                "colour": 1}, ensure_ascii=False), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {"categories": [{"code": "C01", "name": "x", "lead_unit": "区投资局", "lead": "?"}], "colour": 1},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     problems = refused(session, path)
     assert problems[0] == "文件 bad.json，列「colour」：未知的键「colour」"
     assert problems[1].startswith("文件 bad.json，第 1 条，列「categories.lead」：未知的键「lead」")

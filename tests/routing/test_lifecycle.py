@@ -40,8 +40,17 @@ def actions(session: Session, appeal: Appeal) -> dict[str, Callable[[], Any]]:
     }
 
 
-OBSERVABLE = ["dispatched", "signed", "handling", "suspended", "returned", "arbitration", "rectifying", "answered",
-              "closed"]
+OBSERVABLE = [
+    "dispatched",
+    "signed",
+    "handling",
+    "suspended",
+    "returned",
+    "arbitration",
+    "rectifying",
+    "answered",
+    "closed",
+]
 
 
 @pytest.mark.parametrize("state", OBSERVABLE)
@@ -92,8 +101,14 @@ def test_only_the_handling_unit_may_act(session: Session) -> None:
     with pytest.raises(Refused, match="由区审批局办理，您所在单位不能签收"):
         lifecycle.sign(session=session, appeal_id=appeal.id, actor=staff(session, "区司法局"), now=LATER)
     with pytest.raises(Refused, match="只有区营商办可以转派"):
-        dispatch.transfer(session=session, appeal_id=appeal.id, actor=staff(session, "区审批局"), unit="区司法局",
-                          reason="x", now=LATER)
+        dispatch.transfer(
+            session=session,
+            appeal_id=appeal.id,
+            actor=staff(session, "区审批局"),
+            unit="区司法局",
+            reason="x",
+            now=LATER,
+        )
 
 
 def test_a_return_needs_a_reason_code_from_the_table(session: Session) -> None:
@@ -102,8 +117,9 @@ def test_a_return_needs_a_reason_code_from_the_table(session: Session) -> None:
     for code in (None, "R99"):
         with pytest.raises(Refused, match="退回须选择退回原因：R01 不属于本单位职责"):
             dispatch.return_appeal(session=session, appeal_id=appeal.id, actor=lead, reason_code=code, now=LATER)
-    dispatch.return_appeal(session=session, appeal_id=appeal.id, actor=lead, reason_code="R02", reason="属地问题",
-                           now=LATER)
+    dispatch.return_appeal(
+        session=session, appeal_id=appeal.id, actor=lead, reason_code="R02", reason="属地问题", now=LATER
+    )
     assert (appeal.state, appeal.returns) == ("returned", 1)
     event = session.scalars(select(AppealEvent).order_by(AppealEvent.id.desc())).first()
     assert event is not None and (event.reason_code, event.reason) == ("R02", "属地问题")
@@ -114,21 +130,35 @@ def test_two_returns_then_the_supervisor_arbitrates_and_its_decision_is_final(se
     appeal = bring_to(session, "arbitration")
     assert appeal.returns == 2  # the third return did not count as one: it is a dispute
     with pytest.raises(Refused, match="只有区营商办可以裁定"):
-        dispatch.arbitrate(session=session, appeal_id=appeal.id, actor=staff(session, "区审批局"), unit="区审批局",
-                           reason="x", now=LATER)
-    dispatch.arbitrate(session=session, appeal_id=appeal.id, actor=supervisor(session), unit="区审批局",
-                       reason="经核实属审批局职责", now=LATER)
+        dispatch.arbitrate(
+            session=session,
+            appeal_id=appeal.id,
+            actor=staff(session, "区审批局"),
+            unit="区审批局",
+            reason="x",
+            now=LATER,
+        )
+    dispatch.arbitrate(
+        session=session,
+        appeal_id=appeal.id,
+        actor=supervisor(session),
+        unit="区审批局",
+        reason="经核实属审批局职责",
+        now=LATER,
+    )
     assert appeal.state == "dispatched" and appeal.final_route
     with pytest.raises(Refused, match="区营商办已裁定由本单位办理，不能再退回"):
-        dispatch.return_appeal(session=session, appeal_id=appeal.id, actor=staff(session, "区审批局"),
-                               reason_code="R01", now=LATER)
+        dispatch.return_appeal(
+            session=session, appeal_id=appeal.id, actor=staff(session, "区审批局"), reason_code="R01", now=LATER
+        )
 
 
 def test_signed_appeals_cannot_be_returned_but_can_be_transferred(session: Session) -> None:
     appeal = bring_to(session, "handling")
     with pytest.raises(Refused, match="已签收的诉求不能退回"):
-        dispatch.return_appeal(session=session, appeal_id=appeal.id, actor=staff(session, "区审批局"),
-                               reason_code="R01", now=LATER)
+        dispatch.return_appeal(
+            session=session, appeal_id=appeal.id, actor=staff(session, "区审批局"), reason_code="R01", now=LATER
+        )
     boss = supervisor(session)
     with pytest.raises(Refused, match="已由区审批局办理，无需转派"):
         dispatch.transfer(session=session, appeal_id=appeal.id, actor=boss, unit="区审批局", reason="x", now=LATER)
@@ -136,8 +166,9 @@ def test_signed_appeals_cannot_be_returned_but_can_be_transferred(session: Sessi
         dispatch.transfer(session=session, appeal_id=appeal.id, actor=boss, unit="区外星局", reason="x", now=LATER)
     with pytest.raises(Refused, match="转派原因不能为空"):
         dispatch.transfer(session=session, appeal_id=appeal.id, actor=boss, unit="区司法局", reason=" ", now=LATER)
-    dispatch.transfer(session=session, appeal_id=appeal.id, actor=boss, unit="区司法局", reason="涉及证明事项",
-                      now=LATER)
+    dispatch.transfer(
+        session=session, appeal_id=appeal.id, actor=boss, unit="区司法局", reason="涉及证明事项", now=LATER
+    )
     assert appeal.state == "dispatched" and appeal.signed_at is None
     signs = session.scalars(select(AppealTimer).where(AppealTimer.stage == "sign").order_by(AppealTimer.seq)).all()
     assert [timer.stop_reason for timer in signs] == ["met", None]  # the new unit signs under a new limit
@@ -169,10 +200,12 @@ def test_extension_before_the_deadline_approved_by_the_supervisor(session: Sessi
     due = reply.due_at
     for days, message in ((0, "最多还可延期 23 个工作日"), (24, "不能超过 30 个工作日")):
         with pytest.raises(Refused, match=message):
-            extensions.request_extension(session=session, appeal_id=appeal.id, actor=lead, days=days, reason="x",
-                                         now=LATER)
-    extensions.request_extension(session=session, appeal_id=appeal.id, actor=lead, days=5, reason="需市级部门会商",
-                                 now=LATER)
+            extensions.request_extension(
+                session=session, appeal_id=appeal.id, actor=lead, days=days, reason="x", now=LATER
+            )
+    extensions.request_extension(
+        session=session, appeal_id=appeal.id, actor=lead, days=5, reason="需市级部门会商", now=LATER
+    )
     with pytest.raises(Refused, match="已有一项延期申请待区营商办审批"):
         extensions.request_extension(session=session, appeal_id=appeal.id, actor=lead, days=2, reason="x", now=LATER)
     with pytest.raises(Refused, match="只有区营商办可以审批延期"):
@@ -189,13 +222,15 @@ def test_extension_is_refused_after_the_deadline_and_rejection_needs_a_reason(se
     appeal = bring_to(session, "handling")
     lead, boss = staff(session, "区审批局"), supervisor(session)
     with pytest.raises(Refused, match=r"答复时限已过（截止 2026-12-02 18:00），不能再申请延期"):
-        extensions.request_extension(session=session, appeal_id=appeal.id, actor=lead, days=3, reason="x",
-                                     now=MONDAY + timedelta(days=10))
+        extensions.request_extension(
+            session=session, appeal_id=appeal.id, actor=lead, days=3, reason="x", now=MONDAY + timedelta(days=10)
+        )
     extensions.request_extension(session=session, appeal_id=appeal.id, actor=lead, days=3, reason="x", now=LATER)
     with pytest.raises(Refused, match="驳回理由不能为空"):
         extensions.decide_extension(session=session, appeal_id=appeal.id, actor=boss, approve=False, now=LATER)
-    extensions.decide_extension(session=session, appeal_id=appeal.id, actor=boss, approve=False,
-                                note="可在时限内办结", now=LATER)
+    extensions.decide_extension(
+        session=session, appeal_id=appeal.id, actor=boss, approve=False, note="可在时限内办结", now=LATER
+    )
     assert session.scalars(select(AppealTimer.amount).where(AppealTimer.stage == "reply")).one() == 7
 
 
@@ -213,15 +248,18 @@ def test_rectification_plan_with_dated_milestones_counted_apart(session: Session
     assert appeal.state == "rectifying"
     steps = session.scalars(select(AppealTimer).where(AppealTimer.stage == "milestone").order_by(AppealTimer.seq))
     assert [timer.provisional for timer in steps] == [False, True]  # January 2027: no holiday notice yet
-    rectification.report_milestone(session=session, appeal_id=appeal.id, actor=lead, position=1,
-                                   progress="已完成现场核查", now=LATER)
+    rectification.report_milestone(
+        session=session, appeal_id=appeal.id, actor=lead, position=1, progress="已完成现场核查", now=LATER
+    )
     with pytest.raises(Refused, match="已经报告过"):
-        rectification.report_milestone(session=session, appeal_id=appeal.id, actor=lead, position=1, progress="x",
-                                       now=LATER)
+        rectification.report_milestone(
+            session=session, appeal_id=appeal.id, actor=lead, position=1, progress="x", now=LATER
+        )
     with pytest.raises(Refused, match="第2项「完成整改」"):
         lifecycle.answer(session=session, appeal_id=appeal.id, actor=lead, text="已整改", now=LATER)
-    rectification.report_milestone(session=session, appeal_id=appeal.id, actor=lead, position=2, progress="整改完成",
-                                   now=LATER)
+    rectification.report_milestone(
+        session=session, appeal_id=appeal.id, actor=lead, position=2, progress="整改完成", now=LATER
+    )
     lifecycle.answer(session=session, appeal_id=appeal.id, actor=lead, text="已整改到位", now=LATER)
     assert appeal.outcome == "rectified"
     events = [notice.event for notice in session.scalars(select(EnterpriseNotice).order_by(EnterpriseNotice.id))]
@@ -242,18 +280,29 @@ def test_satisfaction_visit_closes_or_reopens(session: Session) -> None:
         lifecycle.visit(actor=staff(session, "区审批局"), rating="满意", **visit)
     lifecycle.visit(actor=enterprise, rating="不满意", reason_code="D03", **visit)
     assert subjective.state == "handling" and subjective.rating == "不满意"
-    replies = session.scalars(select(AppealTimer).where(AppealTimer.appeal_id == subjective.id,
-                                                        AppealTimer.stage == "reply").order_by(AppealTimer.seq)).all()
+    replies = session.scalars(
+        select(AppealTimer)
+        .where(AppealTimer.appeal_id == subjective.id, AppealTimer.stage == "reply")
+        .order_by(AppealTimer.seq)
+    ).all()
     assert [(timer.seq, timer.stopped_at is None) for timer in replies] == [(1, False), (2, True)]
 
     objective = bring_to(session, "answered")
-    lifecycle.visit(session=session, appeal_id=objective.id, actor=supervisor(session), rating="不满意",
-                    reason_code="D05", note="电话回访", now=LATER)
+    lifecycle.visit(
+        session=session,
+        appeal_id=objective.id,
+        actor=supervisor(session),
+        rating="不满意",
+        reason_code="D05",
+        note="电话回访",
+        now=LATER,
+    )
     assert objective.state == "closed" and objective.rating_reason == "D05"
 
     basic = bring_to(session, "answered")
-    lifecycle.visit(session=session, appeal_id=basic.id, actor=Actor.enterprise(basic.openid), rating="基本满意",
-                    now=LATER)
+    lifecycle.visit(
+        session=session, appeal_id=basic.id, actor=Actor.enterprise(basic.openid), rating="基本满意", now=LATER
+    )
     assert basic.state == "closed"
 
 
@@ -263,8 +312,7 @@ def test_closing_without_a_rating_is_the_supervisors_and_needs_a_reason(session:
         lifecycle.close(session=session, appeal_id=appeal.id, actor=staff(session, "区审批局"), reason="x", now=LATER)
     with pytest.raises(Refused, match="办结说明不能为空"):
         lifecycle.close(session=session, appeal_id=appeal.id, actor=supervisor(session), reason="", now=LATER)
-    lifecycle.close(session=session, appeal_id=appeal.id, actor=supervisor(session), reason="三次回访未接通",
-                    now=LATER)
+    lifecycle.close(session=session, appeal_id=appeal.id, actor=supervisor(session), reason="三次回访未接通", now=LATER)
     assert appeal.state == "closed" and appeal.rating is None
 
 

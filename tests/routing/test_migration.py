@@ -30,10 +30,12 @@ def round_trip(url: str) -> None:
                 connection.exec_driver_sql(f"INSERT INTO units (name, kind) VALUES ('{name}', '{kind}')")
             connection.exec_driver_sql(
                 "INSERT INTO categories (code, name, description, keywords, seed_task, lead_unit_id) "
-                "SELECT 'X01', '老类别', '', '[]', '', id FROM units WHERE name = '区甲局'")
+                "SELECT 'X01', '老类别', '', '[]', '', id FROM units WHERE name = '区甲局'"
+            )
             connection.exec_driver_sql(
                 "INSERT INTO category_units (category_id, unit_id, position) SELECT c.id, u.id, 0 "
-                "FROM categories c, units u WHERE c.code = 'X01' AND u.name = '区乙局'")
+                "FROM categories c, units u WHERE c.code = 'X01' AND u.name = '区乙局'"
+            )
         migrate(engine, "head")
         with engine.connect() as connection:  # nothing rebuilt, nothing cascaded away
             assert connection.exec_driver_sql("SELECT count(*) FROM category_units").scalar() == 1
@@ -47,9 +49,13 @@ def round_trip(url: str) -> None:
         migrate(engine, "0002", down=True)
         assert "appeals" not in set(inspect(engine).get_table_names())
         with engine.connect() as connection:
-            assert connection.exec_driver_sql(
-                "SELECT count(*) FROM category_units cu JOIN categories c ON c.id = cu.category_id "
-                "WHERE c.code = 'X01'").scalar() == 1
+            assert (
+                connection.exec_driver_sql(
+                    "SELECT count(*) FROM category_units cu JOIN categories c ON c.id = cu.category_id "
+                    "WHERE c.code = 'X01'"
+                ).scalar()
+                == 1
+            )
         migrate(engine, "head")
     finally:
         engine.dispose()

@@ -57,8 +57,9 @@ def test_filters_by_state_category_deadline_and_search(session: Session) -> None
     assert len(find(query="某某科技")) == 3  # by enterprise; the closed one only under 已办结
     assert find(query="%") == [] and find(query="_") == []  # wildcards are searched for, not expanded
     later = MONDAY + timedelta(days=20)
-    assert set(refs(queue.queue(session=session, unit_id=approval, filters=Filters(deadline="overdue"), now=later))) \
-        == {first.reference, second.reference}  # the suspended one's clock is paused
+    assert set(
+        refs(queue.queue(session=session, unit_id=approval, filters=Filters(deadline="overdue"), now=later))
+    ) == {first.reference, second.reference}  # the suspended one's clock is paused
     paused = queue.deadlines(session=session, unit_id=approval, now=later)[suspended.id]
     assert (paused.status, paused.due_at) == ("paused", None)
 
@@ -71,8 +72,14 @@ def test_another_units_appeal_is_invisible_to_it_and_moves_with_a_transfer(sessi
     assert queue.visible(session=session, reference=appeal.reference, unit_id=None) is appeal
     assert queue.visible(session=session, reference="LH-20000101-0001", unit_id=None) is None
     before = queue.scope_stamp(session=session, unit_id=approval)
-    dispatch.transfer(session=session, appeal_id=appeal.id, actor=supervisor(session), unit="区司法局",
-                      reason="属司法局职责", now=MONDAY + timedelta(minutes=5))
+    dispatch.transfer(
+        session=session,
+        appeal_id=appeal.id,
+        actor=supervisor(session),
+        unit="区司法局",
+        reason="属司法局职责",
+        now=MONDAY + timedelta(minutes=5),
+    )
     assert queue.visible(session=session, reference=appeal.reference, unit_id=approval) is None
     assert queue.visible(session=session, reference=appeal.reference, unit_id=justice) is appeal
     assert queue.scope_stamp(session=session, unit_id=approval) != before  # the old unit's page updates too
@@ -83,15 +90,22 @@ def test_the_supervisor_overview(session: Session) -> None:
     returned = bring_to(session, "returned", now=MONDAY)
     disputed = bring_to(session, "arbitration", now=MONDAY)
     asking = bring_to(session, "handling", now=MONDAY)
-    extensions.request_extension(session=session, appeal_id=asking.id, actor=staff(session, "区审批局", name="clerk"),
-                                 days=5, reason="需协调住建部门", now=MONDAY + timedelta(hours=2))
+    extensions.request_extension(
+        session=session,
+        appeal_id=asking.id,
+        actor=staff(session, "区审批局", name="clerk"),
+        days=5,
+        reason="需协调住建部门",
+        now=MONDAY + timedelta(hours=2),
+    )
     at = local(2026, 11, 23, 16, 30)  # the 200% point of the first sign limit: 督办 to 区营商办
     escalation.sweep(session=session, now=at)
     view = queue.overview(session=session, now=at)
     assert [item.reference for item in view.arbitration] == [disputed.reference]
     assert [item.reference for item in view.returned] == [returned.reference]
     assert [(item.item.reference, item.days, item.requested_by) for item in view.extensions] == [
-        (asking.reference, 5, "clerk")]
+        (asking.reference, 5, "clerk")
+    ]
     assert overdue.reference in [item.reference for item in view.overdue]
     assert overdue.reference in [item.reference for item, _ in view.escalated]
     approval = next(row for row in view.units if row.name == "区审批局")
@@ -119,10 +133,13 @@ def test_staff_notices_by_audience_unit_and_read_state(session: Session) -> None
     assert office_view[0].text.startswith("督办汇总：2 件诉求需要督办")
     assert staff_notices.unread(session=session, role="staff", unit_id=approval) == len(staff_view)
     others = staff_notices.notices(session=session, role="staff", unit_id=unit_id(session, "区工信交通局"))
-    assert staff_notices.mark_read(session=session, role="staff", unit_id=approval, now=at,
-                                   notice_id=others[0].id) == 0  # not one's own: untouched
-    assert staff_notices.mark_read(session=session, role="staff", unit_id=approval, now=at,
-                                   notice_id=staff_view[0].id) == 1
+    assert (
+        staff_notices.mark_read(session=session, role="staff", unit_id=approval, now=at, notice_id=others[0].id) == 0
+    )  # not one's own: untouched
+    assert (
+        staff_notices.mark_read(session=session, role="staff", unit_id=approval, now=at, notice_id=staff_view[0].id)
+        == 1
+    )
     assert staff_notices.unread(session=session, role="staff", unit_id=approval) == len(staff_view) - 1
     assert staff_notices.mark_read(session=session, role="staff", unit_id=approval, now=at) == len(staff_view) - 1
     assert staff_notices.unread(session=session, role="staff", unit_id=approval) == 0

@@ -24,7 +24,10 @@ def test_references_count_per_local_day(session: Session) -> None:
     late = file(session, now=local(2026, 11, 23, 23, 30))
     next_day = file(session, now=local(2026, 11, 24, 0, 5))
     assert [first.reference, second.reference, late.reference, next_day.reference] == [
-        "LH-20261123-0001", "LH-20261123-0002", "LH-20261123-0003", "LH-20261124-0001",
+        "LH-20261123-0001",
+        "LH-20261123-0002",
+        "LH-20261123-0003",
+        "LH-20261124-0001",
     ]
 
 

@@ -15,7 +15,9 @@ def test_the_shipped_rules() -> None:
     rules = rules_from(table)
     assert rules.reference_prefix == "LH" and rules.supervisor_unit == "区营商办" and rules.max_returns == 2
     assert [(level.percent, level.audience) for level in rules.levels] == [
-        (75, "staff"), (100, "unit_head"), (200, "supervisor"),
+        (75, "staff"),
+        (100, "unit_head"),
+        (200, "supervisor"),
     ]
     assert rules.working_hours["periods"] == [["09:00", "12:00"], ["14:00", "18:00"]]
     subjective = [reason.code for reason in rules.dissatisfaction_reasons if reason.subjective]
@@ -32,8 +34,14 @@ def test_the_shipped_rules() -> None:
     [
         ("reference_prefix", "莲湖", "reference_prefix 应为 1 到 6 个英文字母"),
         ("escalation", [{"level": 1, "percent": 100, "name": "超时", "audience": "mayor"}], "audience 只能是"),
-        ("escalation", [{"level": 1, "percent": 100, "name": "a", "audience": "staff"},
-                        {"level": 2, "percent": 75, "name": "b", "audience": "staff"}], "逐级增大"),
+        (
+            "escalation",
+            [
+                {"level": 1, "percent": 100, "name": "a", "audience": "staff"},
+                {"level": 2, "percent": 75, "name": "b", "audience": "staff"},
+            ],
+            "逐级增大",
+        ),
         ("max_returns", -1, "max_returns 应为 0 到 10 之间的整数"),
         ("working_hours", {"periods": [["18:00", "09:00"]]}, "working_hours"),
         ("urgencies", [{"code": "urgent", "name": "紧急"}], "normal"),

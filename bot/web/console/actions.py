@@ -64,21 +64,30 @@ def _plan(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetim
             milestones.append((title, date.fromisoformat(due)))
         except ValueError:
             raise Refused(f"整改节点第 {row} 行的日期「{due}」无效，请按 2026-12-31 的格式填写") from None
-    rectification.file_plan(session=session, appeal_id=appeal.id, actor=who, milestones=milestones,
-                            note=form.get("note", ""), now=now)
+    rectification.file_plan(
+        session=session, appeal_id=appeal.id, actor=who, milestones=milestones, note=form.get("note", ""), now=now
+    )
     return "planned"
 
 
 def _decide(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
     approve = form.get("decision") == "approve"
-    extensions.decide_extension(session=session, appeal_id=appeal.id, actor=who, approve=approve,
-                                note=form.get("note", ""), now=now)
+    extensions.decide_extension(
+        session=session, appeal_id=appeal.id, actor=who, approve=approve, note=form.get("note", ""), now=now
+    )
     return "extension_approved" if approve else "extension_rejected"
 
 
 def _visit(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
-    lifecycle.visit(session=session, appeal_id=appeal.id, actor=who, rating=form.get("rating", ""),
-                    reason_code=form.get("reason_code") or None, note=form.get("note", ""), now=now)
+    lifecycle.visit(
+        session=session,
+        appeal_id=appeal.id,
+        actor=who,
+        rating=form.get("rating", ""),
+        reason_code=form.get("reason_code") or None,
+        note=form.get("note", ""),
+        now=now,
+    )
     return "visited"
 
 
@@ -86,36 +95,64 @@ Handler = Callable[[Session, Appeal, Actor, Form, datetime], object]
 HANDLERS: dict[str, Handler] = {
     "sign": lambda s, a, who, f, now: lifecycle.sign(session=s, appeal_id=a.id, actor=who, now=now),
     "message": _message,
-    "phone": lambda s, a, who, f, now: talk.phoned(session=s, appeal_id=a.id, actor=who, note=f.get("note", ""),
-                                                   now=now),
-    "suspend": lambda s, a, who, f, now: lifecycle.suspend(session=s, appeal_id=a.id, actor=who,
-                                                           reason=f.get("reason", ""), now=now),
-    "resume": lambda s, a, who, f, now: lifecycle.resume(session=s, appeal_id=a.id, actor=who,
-                                                         note=f.get("note", ""), now=now),
+    "phone": lambda s, a, who, f, now: talk.phoned(
+        session=s, appeal_id=a.id, actor=who, note=f.get("note", ""), now=now
+    ),
+    "suspend": lambda s, a, who, f, now: lifecycle.suspend(
+        session=s, appeal_id=a.id, actor=who, reason=f.get("reason", ""), now=now
+    ),
+    "resume": lambda s, a, who, f, now: lifecycle.resume(
+        session=s, appeal_id=a.id, actor=who, note=f.get("note", ""), now=now
+    ),
     "return": lambda s, a, who, f, now: dispatch.return_appeal(
-        session=s, appeal_id=a.id, actor=who, reason_code=f.get("reason_code") or None, reason=f.get("reason", ""),
-        now=now),
+        session=s,
+        appeal_id=a.id,
+        actor=who,
+        reason_code=f.get("reason_code") or None,
+        reason=f.get("reason", ""),
+        now=now,
+    ),
     "transfer": lambda s, a, who, f, now: dispatch.transfer(
-        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now),
+        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now
+    ),
     "arbitrate": lambda s, a, who, f, now: dispatch.arbitrate(
-        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now),
+        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now
+    ),
     "request_extension": lambda s, a, who, f, now: extensions.request_extension(
-        session=s, appeal_id=a.id, actor=who, days=_int(f, "days", "延期天数"), reason=f.get("reason", ""), now=now),
+        session=s, appeal_id=a.id, actor=who, days=_int(f, "days", "延期天数"), reason=f.get("reason", ""), now=now
+    ),
     "decide_extension": _decide,
     "plan": _plan,
     "report_milestone": lambda s, a, who, f, now: rectification.report_milestone(
-        session=s, appeal_id=a.id, actor=who, position=_int(f, "position", "节点序号"), progress=f.get("progress", ""),
-        now=now),
+        session=s,
+        appeal_id=a.id,
+        actor=who,
+        position=_int(f, "position", "节点序号"),
+        progress=f.get("progress", ""),
+        now=now,
+    ),
     "answer": lambda s, a, who, f, now: lifecycle.answer(
-        session=s, appeal_id=a.id, actor=who, text=f.get("text", ""), solved=f.get("solved") != "no", now=now),
+        session=s, appeal_id=a.id, actor=who, text=f.get("text", ""), solved=f.get("solved") != "no", now=now
+    ),
     "visit": _visit,
-    "close": lambda s, a, who, f, now: lifecycle.close(session=s, appeal_id=a.id, actor=who,
-                                                       reason=f.get("reason", ""), now=now),
+    "close": lambda s, a, who, f, now: lifecycle.close(
+        session=s, appeal_id=a.id, actor=who, reason=f.get("reason", ""), now=now
+    ),
 }
 # The notice shown after an action whose handler does not choose one itself.
-DONE = {"sign": "signed", "phone": "phoned", "suspend": "suspended", "resume": "resumed", "return": "returned",
-        "transfer": "transferred", "arbitrate": "arbitrated", "request_extension": "extension_requested",
-        "report_milestone": "milestone", "answer": "answered", "close": "closed"}
+DONE = {
+    "sign": "signed",
+    "phone": "phoned",
+    "suspend": "suspended",
+    "resume": "resumed",
+    "return": "returned",
+    "transfer": "transferred",
+    "arbitrate": "arbitrated",
+    "request_extension": "extension_requested",
+    "report_milestone": "milestone",
+    "answer": "answered",
+    "close": "closed",
+}
 
 
 @router.post("/appeals/{reference}/{action}")
@@ -138,8 +175,9 @@ async def take_action(request: Request, user: ConsoleUser, reference: str, actio
     try:
         done, still_visible, ref = await run(request, work)
     except Refused as refused:
-        return await appeal_response(request, user, reference[:32], status=422, error=str(refused), action=action,
-                                     values=form)
+        return await appeal_response(
+            request, user, reference[:32], status=422, error=str(refused), action=action, values=form
+        )
     deliver_soon(request)
     target = f"/console/appeals/{ref}?done={done}" if still_visible else f"/console/?done={done}"
     if form.get("back") == "supervise" and user.role == "supervisor":

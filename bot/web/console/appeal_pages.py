@@ -81,27 +81,46 @@ def appeal_context(session: Session, appeal: Appeal, user: SignedIn, now: dateti
         "truncated": truncated,
         "stages": STAGES,
         "audiences": AUDIENCES,
-        "can": available(appeal, user, office_id=office.id if office else None, pending=pending is not None,
-                         reply_running=bool(reply)),
+        "can": available(
+            appeal,
+            user,
+            office_id=office.id if office else None,
+            pending=pending is not None,
+            reply_running=bool(reply),
+        ),
         "pending": pending,
-        "extensions": list(session.scalars(
-            select(ExtensionRequest).where(ExtensionRequest.appeal_id == appeal.id).order_by(ExtensionRequest.id))),
+        "extensions": list(
+            session.scalars(
+                select(ExtensionRequest).where(ExtensionRequest.appeal_id == appeal.id).order_by(ExtensionRequest.id)
+            )
+        ),
         "reply_limit": reply[-1] if reply else None,
         "reply_max_days": rules.reply_max_days,
         "return_reasons": rules.return_reasons,
         "dissatisfaction_reasons": rules.dissatisfaction_reasons,
         "reasons": {reason.code: reason.name for reason in (*rules.return_reasons, *rules.dissatisfaction_reasons)},
-        "units": [(unit_id, name) for unit_id, name in session.execute(select(Unit.id, Unit.name).order_by(Unit.id))
-                  if unit_id != appeal.unit_id],
-        "quick": [(quick.name, talk.fill(quick.text, appeal=appeal, unit=unit_name))
-                  for quick in talk.quick_replies(session=session)],
+        "units": [
+            (unit_id, name)
+            for unit_id, name in session.execute(select(Unit.id, Unit.name).order_by(Unit.id))
+            if unit_id != appeal.unit_id
+        ],
+        "quick": [
+            (quick.name, talk.fill(quick.text, appeal=appeal, unit=unit_name))
+            for quick in talk.quick_replies(session=session)
+        ],
         "policies": policy_service.published_names(session=session, today=today),
         "stamp": transcript.stamp(session=session, appeal=appeal),
     }
 
 
 async def appeal_response(
-    request: Request, user: SignedIn, reference: str, *, status: int = 200, error: str = "", action: str = "",
+    request: Request,
+    user: SignedIn,
+    reference: str,
+    *,
+    status: int = 200,
+    error: str = "",
+    action: str = "",
     values: dict[str, str] | None = None,
 ) -> Response:
     """The appeal page (404 when the user's scope may not see it); marks its conversation read."""
@@ -118,8 +137,16 @@ async def appeal_response(
     data = await run(request, read)
     notice = NOTICES.get(request.query_params.get("done", ""), "") if not error else ""
     return render(
-        request, "console/appeal.html", status=status, now=now, error=error, failed=action, values=values or {},
-        notice=notice, **data, **await chrome(request, user),
+        request,
+        "console/appeal.html",
+        status=status,
+        now=now,
+        error=error,
+        failed=action,
+        values=values or {},
+        notice=notice,
+        **data,
+        **await chrome(request, user),
     )
 
 

@@ -37,8 +37,14 @@ HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-ROLE_NAMES = {"staff": "经办人", "unit_head": "单位负责人", "supervisor": "区营商办", "admin": "管理员",
-              "enterprise": "企业", "system": "系统"}
+ROLE_NAMES = {
+    "staff": "经办人",
+    "unit_head": "单位负责人",
+    "supervisor": "区营商办",
+    "admin": "管理员",
+    "enterprise": "企业",
+    "system": "系统",
+}
 WARNING_TTL = 600.0
 _warning: tuple[float, str] = (0.0, "")
 _sending: set[asyncio.Task[None]] = set()
@@ -98,8 +104,10 @@ def missing_years_text(years: list[int]) -> str:
     if not years:
         return ""
     listed = "、".join(f"{year} 年" for year in years)
-    return (f"尚未录入 {listed}的法定节假日安排：涉及的办理期限暂按周一至周五计算并标为“暂定”。"
-            "请管理员按国务院办公厅通知录入（appealbot routing import），录入后期限自动重算。")
+    return (
+        f"尚未录入 {listed}的法定节假日安排：涉及的办理期限暂按周一至周五计算并标为“暂定”。"
+        "请管理员按国务院办公厅通知录入（appealbot routing import），录入后期限自动重算。"
+    )
 
 
 async def calendar_warning(request: Request) -> str:
@@ -133,8 +141,12 @@ async def chrome(request: Request, user: SignedIn) -> dict[str, Any]:
 
     unit, unread = await run(request, read)
     warning = await calendar_warning(request) if user.role == "supervisor" else ""
-    return {"unit_name": unit, "unread_notices": unread, "calendar_warning": warning,
-            "scope_name": "全部单位" if user.role == "supervisor" else unit}
+    return {
+        "unit_name": unit,
+        "unread_notices": unread,
+        "calendar_warning": warning,
+        "scope_name": "全部单位" if user.role == "supervisor" else unit,
+    }
 
 
 def render(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:

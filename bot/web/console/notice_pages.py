@@ -16,8 +16,9 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 @router.get("/notices")
 async def notices_page(request: Request, user: ConsoleUser) -> Response:
     """The user's notices, unread first."""
-    found = await run(request, lambda session: staff_notices.notices(session=session, role=user.role,
-                                                                      unit_id=user.unit_id))
+    found = await run(
+        request, lambda session: staff_notices.notices(session=session, role=user.role, unit_id=user.unit_id)
+    )
     done = "已标记为已读" if request.query_params.get("done") == "read" else ""
     return render(request, "console/notices.html", items=found, notice=done, **await chrome(request, user))
 
@@ -29,7 +30,14 @@ async def mark_read(request: Request, user: ConsoleUser) -> Response:
     raw, everything = str(form.get("id") or ""), form.get("all") == "1"
     now = datetime.now(UTC)
     if everything or raw.isdigit():
-        await run(request, lambda session: staff_notices.mark_read(
-            session=session, role=user.role, unit_id=user.unit_id, now=now,
-            notice_id=None if everything else int(raw)))
+        await run(
+            request,
+            lambda session: staff_notices.mark_read(
+                session=session,
+                role=user.role,
+                unit_id=user.unit_id,
+                now=now,
+                notice_id=None if everything else int(raw),
+            ),
+        )
     return RedirectResponse("/console/notices?done=read", status_code=303)

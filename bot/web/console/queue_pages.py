@@ -25,9 +25,12 @@ NOTICES = {"returned": "已退回区营商办，由其重新派单", "transferre
 def live_stamp(session: Session, unit_id: int | None) -> str:
     """Changes when an appeal enters or leaves the scope, moves, or its enterprise writes."""
     opened, last_event = queue.scope_stamp(session=session, unit_id=unit_id)
-    last_message = session.scalar(
-        select(func.max(InboundMessage.id)).where(InboundMessage.openid.in_(queue.open_openids(unit_id=unit_id)))
-    ) or 0
+    last_message = (
+        session.scalar(
+            select(func.max(InboundMessage.id)).where(InboundMessage.openid.in_(queue.open_openids(unit_id=unit_id)))
+        )
+        or 0
+    )
     return f"{opened}.{last_event}.{last_message}"
 
 
@@ -45,8 +48,13 @@ def _filters(request: Request, supervisor: bool) -> Filters:
 
 def page_link(filters: Filters, page: int) -> str:
     """The queue URL with these filters on the given page."""
-    values = {"state": filters.state, "category": filters.category, "deadline": filters.deadline,
-              "q": filters.query, "unit": "" if filters.unit is None else str(filters.unit)}
+    values = {
+        "state": filters.state,
+        "category": filters.category,
+        "deadline": filters.deadline,
+        "q": filters.query,
+        "unit": "" if filters.unit is None else str(filters.unit),
+    }
     query = {key: value for key, value in values.items() if value}
     if page > 1:
         query["page"] = str(page)
@@ -67,7 +75,8 @@ async def queue_page(request: Request, user: ConsoleUser) -> Response:
         clocks = queue.deadlines(session=session, unit_id=unit_id, now=now)
         found = queue.queue(session=session, unit_id=unit_id, filters=filters, now=now, page=number, clocks=clocks)
         unread = reads.unread_messages(
-            session=session, user_id=user.user_id,
+            session=session,
+            user_id=user.user_id,
             appeals=[(item.id, item.openid, item.created_at) for item in found.items],
         )
         return {
@@ -81,9 +90,17 @@ async def queue_page(request: Request, user: ConsoleUser) -> Response:
 
     data = await run(request, read)
     return render(
-        request, "console/queue.html", filters=filters, now=now, states=STATE_FILTERS, deadlines=DEADLINE_FILTERS,
-        page_link=page_link, supervisor=supervisor, notice=NOTICES.get(request.query_params.get("done", ""), ""),
-        **data, **await chrome(request, user),
+        request,
+        "console/queue.html",
+        filters=filters,
+        now=now,
+        states=STATE_FILTERS,
+        deadlines=DEADLINE_FILTERS,
+        page_link=page_link,
+        supervisor=supervisor,
+        notice=NOTICES.get(request.query_params.get("done", ""), ""),
+        **data,
+        **await chrome(request, user),
     )
 
 

@@ -24,16 +24,24 @@ async def supervise_page(request: Request, user: SupervisorUser) -> Response:
     now = datetime.now(UTC)
     overview, accounts = await run(request, lambda session: _overview(session, now))
     return render(
-        request, "console/supervise.html", overview=overview, accounts=accounts, now=now,
-        notice=NOTICES.get(request.query_params.get("done", ""), ""), **await chrome(request, user),
+        request,
+        "console/supervise.html",
+        overview=overview,
+        accounts=accounts,
+        now=now,
+        notice=NOTICES.get(request.query_params.get("done", ""), ""),
+        **await chrome(request, user),
     )
 
 
 def _overview(session: Session, now: datetime) -> tuple[Overview, dict[int, list[str]]]:
     """The overview, and the console accounts of each unit (name and role)."""
     accounts: dict[int, list[str]] = {}
-    rows = session.execute(select(User.unit_id, User.username, User.role)
-                           .where(User.active.is_(True), User.unit_id.is_not(None)).order_by(User.username))
+    rows = session.execute(
+        select(User.unit_id, User.username, User.role)
+        .where(User.active.is_(True), User.unit_id.is_not(None))
+        .order_by(User.username)
+    )
     for unit_id, username, role in rows:
         if unit_id is not None:
             accounts.setdefault(unit_id, []).append(f"{username}（{ROLE_NAMES.get(role, role)}）")

@@ -61,8 +61,9 @@ def _inbound(row: InboundMessage) -> Line | None:
         return Line(at, "enterprise", "voice", row.text or "（语音，未能识别文字）", label="语音转文字")
     if kind == "image":
         url = safe_url(fields.get("PicUrl"))
-        return Line(at, "enterprise", "image", "图片" if url else f"图片（地址无效：{fields.get('PicUrl', '')}）",
-                    url=url)
+        return Line(
+            at, "enterprise", "image", "图片" if url else f"图片（地址无效：{fields.get('PicUrl', '')}）", url=url
+        )
     if kind == "location":
         where = f"{fields.get('Location_X')}, {fields.get('Location_Y')}"
         return Line(at, "enterprise", "location", f"位置：{fields.get('Label') or ''}（{where}）")
@@ -82,17 +83,27 @@ def _inbound(row: InboundMessage) -> Line | None:
 
 def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tuple[list[Line], bool]:
     """The latest `limit` entries with the enterprise, oldest first, and whether earlier ones were left out."""
-    inbound = list(session.scalars(
-        select(InboundMessage).where(InboundMessage.openid == appeal.openid)
-        .order_by(InboundMessage.id.desc()).limit(limit + 1)
-    ))
-    outbound = list(session.scalars(
-        select(OutboundMessage).where(OutboundMessage.openid == appeal.openid)
-        .order_by(OutboundMessage.id.desc()).limit(limit + 1)
-    ))
-    notices = list(session.scalars(
-        select(EnterpriseNotice).where(EnterpriseNotice.appeal_id == appeal.id).order_by(EnterpriseNotice.id)
-    ))
+    inbound = list(
+        session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.openid == appeal.openid)
+            .order_by(InboundMessage.id.desc())
+            .limit(limit + 1)
+        )
+    )
+    outbound = list(
+        session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.openid == appeal.openid)
+            .order_by(OutboundMessage.id.desc())
+            .limit(limit + 1)
+        )
+    )
+    notices = list(
+        session.scalars(
+            select(EnterpriseNotice).where(EnterpriseNotice.appeal_id == appeal.id).order_by(EnterpriseNotice.id)
+        )
+    )
     from_unit = {notice.outbound_id: notice for notice in notices if notice.outbound_id is not None}
     lines: list[tuple[datetime, int, Line]] = []
     for row in inbound:
@@ -108,15 +119,39 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
             status += f"（{out.error}）"
         if notice is not None:
             status = f"{CHANNELS.get(out.channel, out.channel)} · {status}"
-        lines.append((_aware(out.created_at), 1, Line(_aware(out.created_at), side, "text", out.text, label=label,
-                                                       status=status, problem=out.status in {"undelivered", "failed"})))
+        lines.append(
+            (
+                _aware(out.created_at),
+                1,
+                Line(
+                    _aware(out.created_at),
+                    side,
+                    "text",
+                    out.text,
+                    label=label,
+                    status=status,
+                    problem=out.status in {"undelivered", "failed"},
+                ),
+            )
+        )
     for notice in notices:
         if notice.outbound_id is None or notice.status == "needs_call":
             at = _aware(notice.created_at)
-            lines.append((at, 2, Line(at, "unit", "notice", notice.text,
-                                      label=NOTICE_EVENTS.get(notice.event, "办理进度通知"),
-                                      status=NOTICE_STATES.get(notice.status, notice.status),
-                                      problem=notice.status == "needs_call")))
+            lines.append(
+                (
+                    at,
+                    2,
+                    Line(
+                        at,
+                        "unit",
+                        "notice",
+                        notice.text,
+                        label=NOTICE_EVENTS.get(notice.event, "办理进度通知"),
+                        status=NOTICE_STATES.get(notice.status, notice.status),
+                        problem=notice.status == "needs_call",
+                    ),
+                )
+            )
     lines.sort(key=lambda entry: (entry[0], entry[1]))
     truncated = len(inbound) > limit or len(outbound) > limit
     return [line for _, _, line in lines[-limit:]], truncated or len(lines) > limit
@@ -130,8 +165,10 @@ def stamp(*, session: Session, appeal: Appeal) -> str:
         select(func.max(OutboundMessage.id), func.count()).where(OutboundMessage.openid == appeal.openid)
     ).one()
     statuses = session.execute(
-        select(OutboundMessage.id, OutboundMessage.status).where(OutboundMessage.openid == appeal.openid)
-        .order_by(OutboundMessage.id.desc()).limit(20)
+        select(OutboundMessage.id, OutboundMessage.status)
+        .where(OutboundMessage.openid == appeal.openid)
+        .order_by(OutboundMessage.id.desc())
+        .limit(20)
     ).all()
     notices = session.execute(
         select(EnterpriseNotice.id, EnterpriseNotice.status).where(EnterpriseNotice.appeal_id == appeal.id)

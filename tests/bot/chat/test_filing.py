@@ -225,11 +225,17 @@ async def test_an_answer_to_staff_who_wrote_lately_is_acknowledged_for_them(chat
         unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
         appeal_id = session.scalars(select(Appeal.id)).one()
         lifecycle.sign(session=session, appeal_id=appeal_id, actor=Actor("staff", "li", unit_id), now=chat.now)
-        conversation.send_message(session=session, appeal_id=appeal_id, actor=Actor("staff", "li", unit_id),
-                                  text="请问什么时间方便接电话？", now=chat.now)
+        conversation.send_message(
+            session=session,
+            appeal_id=appeal_id,
+            actor=Actor("staff", "li", unit_id),
+            text="请问什么时间方便接电话？",
+            now=chat.now,
+        )
     engine.dispose()
     assert await chat.say("明天上午都在") == (
-        "已收到，您的留言已转给区工信交通局（诉求 LH-20261123-0001），工作人员会尽快回复您。")
+        "已收到，您的留言已转给区工信交通局（诉求 LH-20261123-0001），工作人员会尽快回复您。"
+    )
     assert await chat.say("稳岗返还怎么申请") is None  # a policy question is still the bot's
     chat.now += timedelta(hours=49)
     assert await chat.say("还在吗") is None

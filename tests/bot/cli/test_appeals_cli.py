@@ -24,8 +24,9 @@ ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00$")
 def appealbot(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("APPEALBOT_")}
     env |= {"APPEALBOT_DATABASE_URL": f"sqlite:///{database}", "APPEALBOT_LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
 
 
 def seed(database: Path) -> list[str]:
@@ -35,15 +36,34 @@ def seed(database: Path) -> list[str]:
     now = datetime.now(UTC)
     with db.transaction(db.session_factory(engine)) as session:
         service.ensure_default_table(session=session)
-        fresh = dispatch.file_appeal(session=session, now=now, submission=dispatch.Submission(
-            openid="o_a", enterprise="甲公司", contact="张三", phone="13800000000", description="政府拖欠工程款",
-            category_code="C11"))
-        old = dispatch.file_appeal(session=session, now=now - timedelta(days=40), submission=dispatch.Submission(
-            openid="o_b", enterprise="乙公司", contact="李四", phone="13900000000", description="要求开循环证明",
-            category_code="C08"))
+        fresh = dispatch.file_appeal(
+            session=session,
+            now=now,
+            submission=dispatch.Submission(
+                openid="o_a",
+                enterprise="甲公司",
+                contact="张三",
+                phone="13800000000",
+                description="政府拖欠工程款",
+                category_code="C11",
+            ),
+        )
+        old = dispatch.file_appeal(
+            session=session,
+            now=now - timedelta(days=40),
+            submission=dispatch.Submission(
+                openid="o_b",
+                enterprise="乙公司",
+                contact="李四",
+                phone="13900000000",
+                description="要求开循环证明",
+                category_code="C08",
+            ),
+        )
         unit_id = session.scalars(select(Unit.id).where(Unit.name == "区司法局")).one()
-        lifecycle.sign(session=session, appeal_id=old.id, actor=Actor("staff", "li", unit_id),
-                       now=now - timedelta(days=40))
+        lifecycle.sign(
+            session=session, appeal_id=old.id, actor=Actor("staff", "li", unit_id), now=now - timedelta(days=40)
+        )
         references = [fresh.reference, old.reference]
     engine.dispose()
     return references
@@ -60,7 +80,9 @@ def test_appeals_list_and_show_with_every_deadline_and_its_status(tmp_path: Path
     assert set(item) >= {"reference", "state", "category", "lead_unit", "enterprise", "deadlines"}
     assert (item["state"], item["lead_unit"], item["enterprise"]) == ("signed", "区司法局", "乙公司")
     assert [(d["stage"], d["status"]) for d in item["deadlines"]] == [
-        ("sign", "met"), ("contact", "overdue"), ("reply", "overdue"),
+        ("sign", "met"),
+        ("contact", "overdue"),
+        ("reply", "overdue"),
     ]
     assert all(ISO_WITH_OFFSET.match(d["due_at"]) for i in items for d in i["deadlines"])
 

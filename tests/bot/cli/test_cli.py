@@ -21,11 +21,18 @@ ROOT = Path(__file__).resolve().parents[3]
 def appealbot(
     *args: str, database: Path, stdin: str = "", extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("APPEALBOT_")
-    } | {"APPEALBOT_DATABASE_URL": f"sqlite:///{database}", "APPEALBOT_LOG_LEVEL": "WARNING"} | (extra or {})
+    env = (
+        {key: value for key, value in os.environ.items() if not key.startswith("APPEALBOT_")}
+        | {"APPEALBOT_DATABASE_URL": f"sqlite:///{database}", "APPEALBOT_LOG_LEVEL": "WARNING"}
+        | (extra or {})
+    )
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT,
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
         timeout=120,
     )
 
@@ -78,7 +85,12 @@ def test_chat_talks_to_a_running_server(tmp_path: Path) -> None:
     settings = base_settings(tmp_path)
     with running(settings) as (url, _):
         result = appealbot(
-            "chat", "--url", url, "--openid", "o_terminal_test", database=tmp_path / "client.db",
+            "chat",
+            "--url",
+            url,
+            "--openid",
+            "o_terminal_test",
+            database=tmp_path / "client.db",
             stdin="/subscribe\n稳岗返还怎么申请\n1\n/click PROGRESS\n/quit\n",
         )
     assert result.returncode == 0, result.stderr

@@ -21,16 +21,31 @@ from tests.support.servers import standin
 def wrote(engine: Engine, openid: str, *, ago: timedelta) -> None:
     moment = datetime.now(UTC) - ago
     with engine.begin() as connection:
-        connection.execute(insert(InboundMessage).values(
-            dedup_key=f"m:{openid}:{moment.timestamp()}", openid=openid, msg_type="text", fields={},
-            sent_at=moment, received_at=moment))
+        connection.execute(
+            insert(InboundMessage).values(
+                dedup_key=f"m:{openid}:{moment.timestamp()}",
+                openid=openid,
+                msg_type="text",
+                fields={},
+                sent_at=moment,
+                received_at=moment,
+            )
+        )
 
 
 def file_and_sign(engine: Engine, openid: str) -> int:
     with db.transaction(db.session_factory(engine)) as session:
-        appeal = dispatch.file_appeal(session=session, submission=dispatch.Submission(
-            openid=openid, enterprise="某某公司", contact="张三", phone="13800000000", description="政府拖欠工程款",
-            category_code="C11"))
+        appeal = dispatch.file_appeal(
+            session=session,
+            submission=dispatch.Submission(
+                openid=openid,
+                enterprise="某某公司",
+                contact="张三",
+                phone="13800000000",
+                description="政府拖欠工程款",
+                category_code="C11",
+            ),
+        )
         unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
         lifecycle.sign(session=session, appeal_id=appeal.id, actor=Actor("staff", "li", unit_id))
         return appeal.id
@@ -38,8 +53,11 @@ def file_and_sign(engine: Engine, openid: str) -> int:
 
 def notices(engine: Engine) -> dict[str, list[tuple[str, str]]]:
     with db.session_factory(engine)() as session:
-        rows = session.execute(select(EnterpriseNotice.openid, EnterpriseNotice.event, EnterpriseNotice.status)
-                               .order_by(EnterpriseNotice.id)).all()
+        rows = session.execute(
+            select(EnterpriseNotice.openid, EnterpriseNotice.event, EnterpriseNotice.status).order_by(
+                EnterpriseNotice.id
+            )
+        ).all()
     found: dict[str, list[tuple[str, str]]] = {}
     for openid, event, status in rows:
         found.setdefault(openid, []).append((event, status))
@@ -85,8 +103,11 @@ async def test_each_step_reaches_the_enterprise_by_the_best_channel_left(backend
             assert api.received["o_recent"][-1]["kind"] == "customer_service"  # the window is still open
             assert notices(engine)["o_old"] == [("signed", "needs_call"), ("answered", "template")]
             with db.session_factory(engine)() as session:
-                channel, msgid = session.execute(select(OutboundMessage.channel, OutboundMessage.template_msg_id)
-                                                 .where(OutboundMessage.openid == "o_old")).one()
+                channel, msgid = session.execute(
+                    select(OutboundMessage.channel, OutboundMessage.template_msg_id).where(
+                        OutboundMessage.openid == "o_old"
+                    )
+                ).one()
             assert channel == "template" and msgid == template["msgid"]
         finally:
             await services.close()

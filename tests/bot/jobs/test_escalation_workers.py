@@ -34,8 +34,13 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "APPEALBOT_WECHAT_API_BASE": "http://127.0.0.1:9",  # nothing to send in this test
     }
     with log.open("ab") as sink:
-        return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--interval", "0.2"], cwd=ROOT, env=env,
-                                stdout=sink, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker", "--interval", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_started(log: Path, process: subprocess.Popen[bytes], *, timeout: float = 90) -> None:
@@ -47,17 +52,24 @@ def wait_started(log: Path, process: subprocess.Popen[bytes], *, timeout: float 
 
 
 @pytest.mark.postgres
-def test_two_worker_processes_fire_every_escalation_exactly_once(production_settings: Settings,
-                                                                  tmp_path: Path) -> None:
+def test_two_worker_processes_fire_every_escalation_exactly_once(production_settings: Settings, tmp_path: Path) -> None:
     engine = db.make_engine(production_settings.database_url)
     db.upgrade(engine)
     factory = db.session_factory(engine)
     with db.transaction(factory) as session:
         service.ensure_default_table(session=session)
         for number in range(APPEALS):
-            dispatch.file_appeal(session=session, submission=dispatch.Submission(
-                openid=f"o_{number}", enterprise=f"企业{number}", contact="张三", phone="13800000000",
-                description="政府拖欠工程款", category_code="C11"))
+            dispatch.file_appeal(
+                session=session,
+                submission=dispatch.Submission(
+                    openid=f"o_{number}",
+                    enterprise=f"企业{number}",
+                    contact="张三",
+                    phone="13800000000",
+                    description="政府拖欠工程款",
+                    category_code="C11",
+                ),
+            )
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log", tmp_path / "worker-c.log"]
     workers = [start_worker(production_settings, logs[0]), start_worker(production_settings, logs[1])]
     try:
@@ -87,12 +99,13 @@ def test_two_worker_processes_fire_every_escalation_exactly_once(production_sett
         time.sleep(1.0)  # a duplicate, if any, would show up now
         with factory() as session:
             count = session.scalar(select(func.count()).select_from(Escalation))
-            distinct = session.scalar(select(func.count()).select_from(
-                select(Escalation.timer_id, Escalation.level).distinct().subquery()))
-            by_worker = dict(session.execute(
-                select(Escalation.worker, func.count()).group_by(Escalation.worker)).all())
-            pending = session.scalar(select(func.count()).select_from(AppealTimer).where(
-                AppealTimer.next_fire_at.is_not(None)))
+            distinct = session.scalar(
+                select(func.count()).select_from(select(Escalation.timer_id, Escalation.level).distinct().subquery())
+            )
+            by_worker = dict(session.execute(select(Escalation.worker, func.count()).group_by(Escalation.worker)).all())
+            pending = session.scalar(
+                select(func.count()).select_from(AppealTimer).where(AppealTimer.next_fire_at.is_not(None))
+            )
         print(f"escalations by worker process: {by_worker}")
         assert count == distinct == expected  # every one, once
         assert pending == 0
@@ -115,9 +128,18 @@ async def test_the_in_process_worker_sweeps_on_sqlite(tmp_path: Path) -> None:
     db.upgrade(engine)
     with db.transaction(db.session_factory(engine)) as session:
         service.ensure_default_table(session=session)
-        dispatch.file_appeal(session=session, now=datetime.now(UTC) - timedelta(days=60), submission=dispatch.Submission(
-            openid="o", enterprise="企业", contact="张三", phone="13800000000", description="拖欠工程款",
-            category_code="C11"))
+        dispatch.file_appeal(
+            session=session,
+            now=datetime.now(UTC) - timedelta(days=60),
+            submission=dispatch.Submission(
+                openid="o",
+                enterprise="企业",
+                contact="张三",
+                phone="13800000000",
+                description="拖欠工程款",
+                category_code="C11",
+            ),
+        )
     engine.dispose()
     async_engine = db.make_async_engine(f"sqlite:///{tmp_path / 'e.db'}")
     try:

@@ -26,8 +26,14 @@ def add_pending(settings: Settings, openid: str, text: str, *, attempts: int, ag
             return int(
                 connection.execute(
                     insert(OutboundMessage)
-                    .values(openid=openid, text=text, channel="customer_service", status="pending", attempts=attempts,
-                            created_at=datetime.now(UTC) - age)
+                    .values(
+                        openid=openid,
+                        text=text,
+                        channel="customer_service",
+                        status="pending",
+                        attempts=attempts,
+                        created_at=datetime.now(UTC) - age,
+                    )
                     .returning(OutboundMessage.id)
                 ).scalar_one()
             )
@@ -42,8 +48,12 @@ def add_inbound(settings: Settings, openid: str, *, age: timedelta) -> None:
         with engine.begin() as connection:
             connection.execute(
                 insert(InboundMessage).values(
-                    dedup_key=f"m:{openid}:{moment.timestamp()}", openid=openid, msg_type="text", fields={},
-                    sent_at=moment, received_at=moment,
+                    dedup_key=f"m:{openid}:{moment.timestamp()}",
+                    openid=openid,
+                    msg_type="text",
+                    fields={},
+                    sent_at=moment,
+                    received_at=moment,
                 )
             )
     finally:
@@ -76,8 +86,9 @@ async def test_pending_replies_are_sent_by_a_fresh_worker(backend: Settings) -> 
             add_inbound(settings, "o_silent", age=timedelta(days=3))
             silent = add_pending(settings, "o_silent", "迟到的回复", attempts=1, age=timedelta(minutes=2))
             fresh = add_pending(settings, "o_fresh", "正在发送", attempts=1, age=timedelta(seconds=1))
-            exhausted = add_pending(settings, "o_tired", "发不出去", attempts=worker.MAX_ATTEMPTS,
-                                    age=timedelta(minutes=5))
+            exhausted = add_pending(
+                settings, "o_tired", "发不出去", attempts=worker.MAX_ATTEMPTS, age=timedelta(minutes=5)
+            )
             await worker.sweep(services)
             assert status_of(settings, orphan) == ("sent", 2, None)
             assert [item["text"]["content"] for item in api.received["o_orphan"]] == ["您的回复"]
@@ -108,9 +119,7 @@ def test_unsubscribed_user_gets_no_push(tmp_path: Path) -> None:
                 with engine.connect() as connection:
                     rows = [
                         (row.status, row.error)
-                        for row in connection.execute(
-                            select(OutboundMessage).where(OutboundMessage.openid == openid)
-                        )
+                        for row in connection.execute(select(OutboundMessage).where(OutboundMessage.openid == openid))
                     ]
                 if rows and rows[0][0] != "pending":
                     break

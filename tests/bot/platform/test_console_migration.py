@@ -24,8 +24,9 @@ def round_trip(url: str) -> None:
         with db.transaction(db.session_factory(engine)) as session:  # a district already handling appeals
             service.ensure_default_table(session=session)
             appeal_id = file(session).id
-            user = accounts.create_user(session=session, username="clerk", password="long enough 1", role="staff",
-                                        unit="区审批局")
+            user = accounts.create_user(
+                session=session, username="clerk", password="long enough 1", role="staff", unit="区审批局"
+            )
             user_id = user.id
         migrate(engine, "head")
         assert "appeal_reads" in inspect(engine).get_table_names()

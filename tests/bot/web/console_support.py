@@ -53,20 +53,40 @@ def run(settings: Settings, work: Callable[[Session], Any]) -> Any:
         return work(session)
 
 
-def file(settings: Settings, *, openid: str = "o_enterprise", enterprise: str = "西安某某科技有限公司",
-         description: str = "营业执照办下来了，却迟迟不让开业", category: str = "C06") -> str:
+def file(
+    settings: Settings,
+    *,
+    openid: str = "o_enterprise",
+    enterprise: str = "西安某某科技有限公司",
+    description: str = "营业执照办下来了，却迟迟不让开业",
+    category: str = "C06",
+) -> str:
     """A new appeal (lead 区审批局 for C06); its reference."""
 
     def work(session: Session) -> str:
-        return dispatch.file_appeal(session=session, submission=dispatch.Submission(
-            openid=openid, enterprise=enterprise, contact="张三", phone="13800000000", description=description,
-            category_code=category)).reference
+        return dispatch.file_appeal(
+            session=session,
+            submission=dispatch.Submission(
+                openid=openid,
+                enterprise=enterprise,
+                contact="张三",
+                phone="13800000000",
+                description=description,
+                category_code=category,
+            ),
+        ).reference
 
     return str(run(settings, work))
 
 
-def act(settings: Settings, reference: str, step: Callable[..., Any], unit: str = "区审批局",
-        role: str = "staff", **arguments: Any) -> None:
+def act(
+    settings: Settings,
+    reference: str,
+    step: Callable[..., Any],
+    unit: str = "区审批局",
+    role: str = "staff",
+    **arguments: Any,
+) -> None:
     """Take a lifecycle step as a user of `unit` (or 区营商办 as the supervisor)."""
 
     def work(session: Session) -> None:
@@ -81,13 +101,25 @@ def sign(settings: Settings, reference: str) -> None:
     act(settings, reference, lifecycle.sign)
 
 
-def wrote(settings: Settings, openid: str, text: str, *, msg_type: str = "text", ago: timedelta = timedelta(0),
-          **fields: Any) -> None:
+def wrote(
+    settings: Settings, openid: str, text: str, *, msg_type: str = "text", ago: timedelta = timedelta(0), **fields: Any
+) -> None:
     """The enterprise sent a message (as the callback stores it)."""
     moment = datetime.now(UTC) - ago
-    run(settings, lambda session: session.execute(insert(InboundMessage).values(
-        dedup_key=f"m:{openid}:{moment.timestamp()}:{text[:20]}", openid=openid, msg_type=msg_type, text=text,
-        fields=fields, sent_at=moment, received_at=moment)))
+    run(
+        settings,
+        lambda session: session.execute(
+            insert(InboundMessage).values(
+                dedup_key=f"m:{openid}:{moment.timestamp()}:{text[:20]}",
+                openid=openid,
+                msg_type=msg_type,
+                text=text,
+                fields=fields,
+                sent_at=moment,
+                received_at=moment,
+            )
+        ),
+    )
 
 
 def client(url: str, who: tuple[str, str]) -> tuple[httpx.Client, str]:

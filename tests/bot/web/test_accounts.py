@@ -144,14 +144,26 @@ def test_cli_reads_the_password_from_the_environment(env: Settings, monkeypatch:
         (["users", "create", "clerk", "--role", "root"], "correct horse 1\n", "角色「root」无效"),
         (["users", "create", "admin", "--role", "admin"], "", "没有读到密码"),
         (["users", "create", "admin", "--role", "admin"], "short\n", "密码至少 10 个字符"),
-        (["users", "create", "clerk", "--role", "staff", "--unit", "审批局"], "correct horse 1\n",
-         "没有名为「审批局」的单位，是不是「区审批局」？；已有单位例如：区营商办、"),
-        (["users", "create", "clerk", "--role", "staff", "--unit", "999"], "correct horse 1\n",
-         "没有名为「999」的单位；已有单位例如：区营商办、区投资局"),
-        (["users", "create", "root", "--role", "admin", "--unit", "区审批局"], "correct horse 1\n",
-         "角色 admin（系统管理员）不属于任何单位，请去掉 --unit"),
-        (["users", "create", "boss", "--role", "supervisor", "--unit", "区审批局"], "correct horse 1\n",
-         "角色 supervisor 属于区营商办（督办全部单位），不能指定为「区审批局」"),
+        (
+            ["users", "create", "clerk", "--role", "staff", "--unit", "审批局"],
+            "correct horse 1\n",
+            "没有名为「审批局」的单位，是不是「区审批局」？；已有单位例如：区营商办、",
+        ),
+        (
+            ["users", "create", "clerk", "--role", "staff", "--unit", "999"],
+            "correct horse 1\n",
+            "没有名为「999」的单位；已有单位例如：区营商办、区投资局",
+        ),
+        (
+            ["users", "create", "root", "--role", "admin", "--unit", "区审批局"],
+            "correct horse 1\n",
+            "角色 admin（系统管理员）不属于任何单位，请去掉 --unit",
+        ),
+        (
+            ["users", "create", "boss", "--role", "supervisor", "--unit", "区审批局"],
+            "correct horse 1\n",
+            "角色 supervisor 属于区营商办（督办全部单位），不能指定为「区审批局」",
+        ),
     ],
 )
 def test_cli_bad_input_exits_2_with_a_precise_message(

@@ -36,9 +36,13 @@ def live(settings: Settings) -> Iterator[tuple[str, Any]]:
 
 def changes(settings: Settings) -> tuple[int, int]:
     """(logged transitions, queued enterprise notices): what any action would add to."""
-    return run(settings, lambda session: (
-        session.scalar(select(func.count()).select_from(AppealEvent)),
-        session.scalar(select(func.count()).select_from(EnterpriseNotice))))
+    return run(
+        settings,
+        lambda session: (
+            session.scalar(select(func.count()).select_from(AppealEvent)),
+            session.scalar(select(func.count()).select_from(EnterpriseNotice)),
+        ),
+    )
 
 
 def escalate_twenty_days_on(session: Session) -> None:
@@ -84,10 +88,22 @@ def test_another_units_appeal_is_a_404_on_every_page_endpoint_and_form(
     assert judge.get(f"/console/appeals/{reference}/live").status_code == 404
     before = changes(backend)
     for action in actions.HANDLERS:
-        response = judge.post(f"/console/appeals/{reference}/{action}",
-                              data={"csrf_token": token, "text": "x", "reason": "x", "reason_code": "R01",
-                                    "unit": "区司法局", "note": "x", "days": "3", "position": "1", "progress": "x",
-                                    "rating": "满意", "decision": "approve"})
+        response = judge.post(
+            f"/console/appeals/{reference}/{action}",
+            data={
+                "csrf_token": token,
+                "text": "x",
+                "reason": "x",
+                "reason_code": "R01",
+                "unit": "区司法局",
+                "note": "x",
+                "days": "3",
+                "position": "1",
+                "progress": "x",
+                "rating": "满意",
+                "decision": "approve",
+            },
+        )
         assert response.status_code == 404, action
     assert changes(backend) == before
     listing = judge.get("/console/", params={"q": reference}).text

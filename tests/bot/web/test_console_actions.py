@@ -41,7 +41,7 @@ class Desk:
     def ok(self, reference: str, action: str, **form: str) -> str:
         """Post a form that must succeed; where it redirected to."""
         response = self.post(reference, action, **form)
-        assert response.status_code == 303, (action, response.text[response.text.find('role="alert"'):][:300])
+        assert response.status_code == 303, (action, response.text[response.text.find('role="alert"') :][:300])
         return str(response.headers["location"])
 
 
@@ -51,8 +51,10 @@ def history(settings: Settings, reference: str) -> list[tuple[str, str, str, str
     def read(session: Session) -> list[tuple[str, str, str, str]]:
         rows = session.execute(
             select(AppealEvent.action, AppealEvent.to_state, AppealEvent.actor, AppealEvent.actor_role)
-            .join(Appeal, Appeal.id == AppealEvent.appeal_id).where(Appeal.reference == reference)
-            .order_by(AppealEvent.id))
+            .join(Appeal, Appeal.id == AppealEvent.appeal_id)
+            .where(Appeal.reference == reference)
+            .order_by(AppealEvent.id)
+        )
         return [tuple(row) for row in rows][2:]  # type: ignore[misc]
 
     return list(run(settings, read))
@@ -60,14 +62,24 @@ def history(settings: Settings, reference: str) -> list[tuple[str, str, str, str
 
 def told(settings: Settings, reference: str) -> list[tuple[str, str]]:
     """(event, text) of every message queued for the enterprise."""
-    return list(run(settings, lambda session: [tuple(row) for row in session.execute(
-        select(EnterpriseNotice.event, EnterpriseNotice.text).join(Appeal, Appeal.id == EnterpriseNotice.appeal_id)
-        .where(Appeal.reference == reference).order_by(EnterpriseNotice.id))]))
+    return list(
+        run(
+            settings,
+            lambda session: [
+                tuple(row)
+                for row in session.execute(
+                    select(EnterpriseNotice.event, EnterpriseNotice.text)
+                    .join(Appeal, Appeal.id == EnterpriseNotice.appeal_id)
+                    .where(Appeal.reference == reference)
+                    .order_by(EnterpriseNotice.id)
+                )
+            ],
+        )
+    )
 
 
 def state(settings: Settings, reference: str) -> str:
-    return str(run(settings, lambda session: session.scalar(select(Appeal.state)
-                                                            .where(Appeal.reference == reference))))
+    return str(run(settings, lambda session: session.scalar(select(Appeal.state).where(Appeal.reference == reference))))
 
 
 def test_the_main_line_sign_reply_suspend_extend_plan_answer_and_visit(
@@ -86,36 +98,59 @@ def test_the_main_line_sign_reply_suspend_extend_plan_answer_and_visit(
     clerk.ok(ref, "request_extension", days="3", reason="需协调消防部门现场核查")
     assert "待区营商办审批" in clerk.http.get(f"/console/appeals/{ref}").text
     assert boss.ok(ref, "decide_extension", decision="approve", back="supervise") == (
-        "/console/supervise?done=extension_approved")
+        "/console/supervise?done=extension_approved"
+    )
     clerk.ok(ref, "request_extension", days="2", reason="再延两天")
     boss.ok(ref, "decide_extension", decision="reject", note="已延期过一次，请抓紧办理")
     in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
     in_a_month = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-    clerk.ok(ref, "plan", title_1="消防现场核查", due_1=in_a_week, title_2="整改验收", due_2=in_a_month,
-             note="需要分两步")
+    clerk.ok(
+        ref, "plan", title_1="消防现场核查", due_1=in_a_week, title_2="整改验收", due_2=in_a_month, note="需要分两步"
+    )
     clerk.ok(ref, "report_milestone", position="1", progress="现场核查已完成")
     clerk.ok(ref, "report_milestone", position="2", progress="已验收合格")
     clerk.ok(ref, "answer", text="已协调消防部门，企业可以开业")
     boss.ok(ref, "visit", rating="满意", note="电话回访")
     assert state(backend, ref) == "closed"
     assert history(backend, ref) == [
-        ("sign", "signed", "clerk", "staff"), ("message", "handling", "clerk", "staff"),
-        ("phone", "handling", "clerk", "staff"), ("suspend", "suspended", "clerk", "staff"),
-        ("resume", "handling", "clerk", "staff"), ("request_extension", "handling", "clerk", "staff"),
-        ("decide_extension", "handling", "boss", "supervisor"), ("request_extension", "handling", "clerk", "staff"),
-        ("decide_extension", "handling", "boss", "supervisor"), ("plan", "rectifying", "clerk", "staff"),
-        ("report_milestone", "rectifying", "clerk", "staff"), ("report_milestone", "rectifying", "clerk", "staff"),
-        ("answer", "answered", "clerk", "staff"), ("visit", "closed", "boss", "supervisor"),
+        ("sign", "signed", "clerk", "staff"),
+        ("message", "handling", "clerk", "staff"),
+        ("phone", "handling", "clerk", "staff"),
+        ("suspend", "suspended", "clerk", "staff"),
+        ("resume", "handling", "clerk", "staff"),
+        ("request_extension", "handling", "clerk", "staff"),
+        ("decide_extension", "handling", "boss", "supervisor"),
+        ("request_extension", "handling", "clerk", "staff"),
+        ("decide_extension", "handling", "boss", "supervisor"),
+        ("plan", "rectifying", "clerk", "staff"),
+        ("report_milestone", "rectifying", "clerk", "staff"),
+        ("report_milestone", "rectifying", "clerk", "staff"),
+        ("answer", "answered", "clerk", "staff"),
+        ("visit", "closed", "boss", "supervisor"),
     ]
     notices = told(backend, ref)
     assert [event for event, _ in notices] == [
-        "signed", "message", "suspended", "extended", "plan", "milestone", "milestone", "answered", "closed"]
+        "signed",
+        "message",
+        "suspended",
+        "extended",
+        "plan",
+        "milestone",
+        "milestone",
+        "answered",
+        "closed",
+    ]
     message = notices[1][1]
     assert message.startswith(f"关于您反映的诉求（编号 {ref}），区审批局回复：\n张三您好")
     assert "【政策推荐】失业保险稳岗返还" in message and "如何申请：" in message
     assert "请补充营业执照副本和租赁合同" in notices[2][1]
-    decisions = run(backend, lambda session: [(row.approved, row.decided_by, row.decision) for row in
-                                              session.scalars(select(ExtensionRequest).order_by(ExtensionRequest.id))])
+    decisions = run(
+        backend,
+        lambda session: [
+            (row.approved, row.decided_by, row.decision)
+            for row in session.scalars(select(ExtensionRequest).order_by(ExtensionRequest.id))
+        ],
+    )
     assert decisions == [(True, "boss", ""), (False, "boss", "已延期过一次，请抓紧办理")]
     page = clerk.http.get(f"/console/appeals/{ref}").text
     for shown in ("已办结", "消防现场核查", "已验收合格", "电话回访", "区营商办 boss"):
@@ -133,9 +168,11 @@ def test_return_transfer_arbitrate_and_close_move_the_appeal_between_units(
     assert "退回待重新派单" in boss.http.get("/console/supervise").text
     boss.ok(ref, "transfer", unit="区司法局", reason="属司法局职责")
     judge.ok(ref, "sign")
-    assert history(backend, ref) == [("return", "returned", "clerk", "staff"),
-                                     ("transfer", "dispatched", "boss", "supervisor"),
-                                     ("sign", "signed", "judge", "staff")]
+    assert history(backend, ref) == [
+        ("return", "returned", "clerk", "staff"),
+        ("transfer", "dispatched", "boss", "supervisor"),
+        ("sign", "signed", "judge", "staff"),
+    ]
     assert [event for event, _ in told(backend, ref)] == ["transferred", "signed"]
 
     disputed = file(backend, openid="o_dispute")
@@ -155,8 +192,10 @@ def test_return_transfer_arbitrate_and_close_move_the_appeal_between_units(
     clerk.ok(unreachable, "answer", text="已办理", solved="no")
     boss.ok(unreachable, "close", reason="回访三次未接通")
     assert state(backend, unreachable) == "closed"
-    assert run(backend, lambda session: session.scalar(
-        select(Appeal.outcome).where(Appeal.reference == unreachable))) == "unsolved"
+    assert (
+        run(backend, lambda session: session.scalar(select(Appeal.outcome).where(Appeal.reference == unreachable)))
+        == "unsolved"
+    )
 
 
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
@@ -174,7 +213,7 @@ def test_refused_actions_show_the_reason_and_keep_what_was_typed(live: tuple[str
     for desk, action, form, reason, kept in cases:
         response = desk.post(ref, action, **form)
         assert response.status_code == 422, action
-        assert reason in response.text, (action, response.text[response.text.find('role="alert"'):][:200])
+        assert reason in response.text, (action, response.text[response.text.find('role="alert"') :][:200])
         if kept:
             assert kept in response.text
     sign(backend, ref)

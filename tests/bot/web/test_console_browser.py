@@ -53,8 +53,9 @@ class Pages:
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("request", lambda request: None if request.url.startswith(self.url) else
-                self.strangers.append(request.url))
+        page.on(
+            "request", lambda request: None if request.url.startswith(self.url) else self.strangers.append(request.url)
+        )
         return page
 
     def staff(self, who: tuple[str, str], viewport: ViewportSize = DESKTOP) -> Page:
@@ -172,8 +173,7 @@ def test_an_appeal_from_the_chat_to_the_queue_signed_answered_transferred_and_cl
 
     # The enterprise answers: the open appeal page shows it without a reload.
     chat.say("明天上午都在，电话13800000000")
-    expect(clerk.locator("#live-conversation .msg.enterprise").last).to_contain_text("明天上午都在",
-                                                                                     timeout=WAIT_MS)
+    expect(clerk.locator("#live-conversation .msg.enterprise").last).to_contain_text("明天上午都在", timeout=WAIT_MS)
     shot(clerk, "console-appeal-desktop.png")
 
     # 转派 by 区营商办 (a signed appeal is no longer the unit's to return): from the overview to the appeal.
@@ -218,16 +218,30 @@ def test_an_appeal_from_the_chat_to_the_queue_signed_answered_transferred_and_cl
 
 def seed_busy_unit(settings: Settings) -> str:
     """Appeals of 区审批局 in several states, with a conversation; the reference of the richest one."""
-    reference = file(settings, openid="o_busy", enterprise="西安市莲湖区某某餐饮管理有限公司",
-                     description="营业执照拿到了，但是消防那边一直不给开业，已经等了两个月，每个月房租两万多。")
+    reference = file(
+        settings,
+        openid="o_busy",
+        enterprise="西安市莲湖区某某餐饮管理有限公司",
+        description="营业执照拿到了，但是消防那边一直不给开业，已经等了两个月，每个月房租两万多。",
+    )
     wrote(settings, "o_busy", "营业执照拿到了，但是消防那边一直不给开业", ago=timedelta(minutes=30))
-    wrote(settings, "o_busy", "门头照片", msg_type="image", ago=timedelta(minutes=20),
-          PicUrl="http://mmbiz.qpic.cn/demo.jpg")
+    wrote(
+        settings,
+        "o_busy",
+        "门头照片",
+        msg_type="image",
+        ago=timedelta(minutes=20),
+        PicUrl="http://mmbiz.qpic.cn/demo.jpg",
+    )
     wrote(settings, "o_busy", "房东说再不开业就要收回铺面了", msg_type="voice", ago=timedelta(minutes=10))
     sign(settings, reference)
     for number, trade in enumerate(("科技", "商贸", "建材")):
-        file(settings, openid=f"o_other{number}", enterprise=f"西安某某{trade}有限公司",
-             description="窗口要求提供的证明材料前后不一致")
+        file(
+            settings,
+            openid=f"o_other{number}",
+            enterprise=f"西安某某{trade}有限公司",
+            description="窗口要求提供的证明材料前后不一致",
+        )
     return reference
 
 
@@ -238,37 +252,67 @@ def seed_supervision(settings: Settings) -> None:
         office = Actor("supervisor", "boss", None)
         approval = Actor("staff", "clerk", session.scalars(select(Unit.id).where(Unit.name == "区审批局")).one())
         late = datetime.now(UTC) - timedelta(days=12)
-        dispatch.file_appeal(session=session, now=late, submission=dispatch.Submission(
-            openid="o_late", enterprise="西安某某建设工程有限公司", contact="李四", phone="13900000000",
-            description="工程款拖欠两年，多次催要无果", category_code="C11"))
+        dispatch.file_appeal(
+            session=session,
+            now=late,
+            submission=dispatch.Submission(
+                openid="o_late",
+                enterprise="西安某某建设工程有限公司",
+                contact="李四",
+                phone="13900000000",
+                description="工程款拖欠两年，多次催要无果",
+                category_code="C11",
+            ),
+        )
         escalation.sweep(session=session, now=datetime.now(UTC))
         for name, returns in (("西安某某物流有限公司", 1), ("西安某某医药有限公司", 3)):
-            appeal = dispatch.file_appeal(session=session, submission=dispatch.Submission(
-                openid=f"o_{returns}", enterprise=name, contact="王五", phone="13700000000",
-                description="证明材料要求反复变化", category_code="C06"))
+            appeal = dispatch.file_appeal(
+                session=session,
+                submission=dispatch.Submission(
+                    openid=f"o_{returns}",
+                    enterprise=name,
+                    contact="王五",
+                    phone="13700000000",
+                    description="证明材料要求反复变化",
+                    category_code="C06",
+                ),
+            )
             for number in range(returns):
                 if number:
-                    dispatch.transfer(session=session, appeal_id=appeal.id, actor=office, unit="区审批局",
-                                      reason="仍由审批局办理")
+                    dispatch.transfer(
+                        session=session, appeal_id=appeal.id, actor=office, unit="区审批局", reason="仍由审批局办理"
+                    )
                 dispatch.return_appeal(session=session, appeal_id=appeal.id, actor=approval, reason_code="R01")
-        asking = dispatch.file_appeal(session=session, submission=dispatch.Submission(
-            openid="o_ext", enterprise="西安某某食品有限公司", contact="赵六", phone="13600000000",
-            description="食品经营许可迟迟不批", category_code="C06"))
+        asking = dispatch.file_appeal(
+            session=session,
+            submission=dispatch.Submission(
+                openid="o_ext",
+                enterprise="西安某某食品有限公司",
+                contact="赵六",
+                phone="13600000000",
+                description="食品经营许可迟迟不批",
+                category_code="C06",
+            ),
+        )
         lifecycle.sign(session=session, appeal_id=asking.id, actor=approval)
         lifecycle.contact(session=session, appeal_id=asking.id, actor=approval)
-        extensions.request_extension(session=session, appeal_id=asking.id, actor=approval, days=5,
-                                     reason="需会同市场监管局现场核查")
+        extensions.request_extension(
+            session=session, appeal_id=asking.id, actor=approval, days=5, reason="需会同市场监管局现场核查"
+        )
 
     run(settings, work)
 
 
-def test_phone_sized_pages_fit_and_work_from_the_keyboard(pages: Pages, live: tuple[str, Any],
-                                                          settings: Settings) -> None:
+def test_phone_sized_pages_fit_and_work_from_the_keyboard(
+    pages: Pages, live: tuple[str, Any], settings: Settings
+) -> None:
     url, _ = live
     reference = seed_busy_unit(settings)
     clerk = pages.staff(CLERK, PHONE)
-    for path, name in (("/console/", "console-queue-phone.png"), (f"/console/appeals/{reference}",
-                                                                  "console-appeal-phone.png")):
+    for path, name in (
+        ("/console/", "console-queue-phone.png"),
+        (f"/console/appeals/{reference}", "console-appeal-phone.png"),
+    ):
         clerk.goto(url + path)
         width = clerk.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} scrolls sideways ({width}px)"
@@ -304,8 +348,9 @@ def test_phone_sized_pages_fit_and_work_from_the_keyboard(pages: Pages, live: tu
     shot(desk, "console-supervise-busy-desktop.png")
 
 
-def test_markup_from_the_enterprise_is_shown_as_text_on_every_page(pages: Pages, live: tuple[str, Any],
-                                                                   settings: Settings) -> None:
+def test_markup_from_the_enterprise_is_shown_as_text_on_every_page(
+    pages: Pages, live: tuple[str, Any], settings: Settings
+) -> None:
     url, _ = live
     reference = file(settings, openid="o_xss", enterprise=f"西安{XSS}有限公司", description=f"执照问题{XSS}")
     wrote(settings, "o_xss", XSS)

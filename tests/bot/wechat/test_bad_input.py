@@ -62,8 +62,9 @@ def test_missing_signature(server: dict[str, Any]) -> None:
 
 def test_signed_by_someone_with_another_token(server: dict[str, Any]) -> None:
     settings = server["settings"].wechat
-    intruder = Peer(token="not-our-token", app_id=settings.app_id, encoding_aes_key=settings.encoding_aes_key,
-                    mode=settings.mode)
+    intruder = Peer(
+        token="not-our-token", app_id=settings.app_id, encoding_aes_key=settings.encoding_aes_key, mode=settings.mode
+    )
     before = stored(server)
     assert send(server, *intruder.request_xml(fixture("text"))).status_code == 403
     assert stored(server) == before
@@ -72,8 +73,9 @@ def test_signed_by_someone_with_another_token(server: dict[str, Any]) -> None:
 def test_message_for_another_app_id(server: dict[str, Any]) -> None:
     settings = server["settings"].wechat
     # Always an encrypted envelope: a plain-mode server cannot read it at all, a safe-mode one sees the AppID.
-    other = Peer(token=settings.token, app_id="wxSOMEONEELSE0001", encoding_aes_key=settings.encoding_aes_key,
-                 mode="safe")
+    other = Peer(
+        token=settings.token, app_id="wxSOMEONEELSE0001", encoding_aes_key=settings.encoding_aes_key, mode="safe"
+    )
     before = stored(server)
     response = send(server, *other.request_xml(fixture("text")))
     if settings.mode == "safe":
@@ -97,8 +99,15 @@ def test_entity_declarations(server: dict[str, Any], document: str) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"   ", b"hello, not xml", b"{\"json\": true}", b"<xml><MsgType>text</MsgType>", "<xml>\u4e2d".encode(),
-     b"\xff\xfe\x00garbage"],
+    [
+        b"",
+        b"   ",
+        b"hello, not xml",
+        b'{"json": true}',
+        b"<xml><MsgType>text</MsgType>",
+        "<xml>\u4e2d".encode(),
+        b"\xff\xfe\x00garbage",
+    ],
     ids=["empty", "blank", "text", "json", "truncated", "unclosed", "binary"],
 )
 def test_bodies_that_are_not_messages(server: dict[str, Any], body: bytes) -> None:
@@ -113,6 +122,7 @@ def test_oversized_body(server: dict[str, Any]) -> None:
     huge = fixture("text", Content="长" * 30_000)  # 90 KB of UTF-8, over the 64 KiB limit
     response = send(server, *peer(server["settings"]).request_xml(huge))
     assert response.status_code == 413
+
     # a body that lies about its length is cut off while streaming, too
     def chunks() -> Iterator[bytes]:
         for _ in range(100):

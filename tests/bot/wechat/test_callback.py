@@ -133,8 +133,13 @@ def test_template_delivery_status_is_recorded(server: Server) -> None:
     with server.engine.begin() as connection:
         connection.execute(
             OutboundMessage.__table__.insert().values(
-                openid=openid, text="诉求进度通知", channel="template", status="sent", attempts=1,
-                template_msg_id=msgid, created_at=datetime.now(UTC),
+                openid=openid,
+                text="诉求进度通知",
+                channel="template",
+                status="sent",
+                attempts=1,
+                template_msg_id=msgid,
+                created_at=datetime.now(UTC),
             )
         )
     status, _, raw = server.post(fixture("event_templatesendjobfinish", FromUserName=openid, MsgID=str(msgid)))
@@ -148,8 +153,12 @@ def test_get_url_verification(server: Server) -> None:
     from bot.wechat.protocol import signature
 
     token = server.settings.wechat.token
-    params = {"signature": signature(token, "1795747200", "42"), "timestamp": "1795747200", "nonce": "42",
-              "echostr": "8327845734756435"}
+    params = {
+        "signature": signature(token, "1795747200", "42"),
+        "timestamp": "1795747200",
+        "nonce": "42",
+        "echostr": "8327845734756435",
+    }
     ok = server.client.get("/wechat", params=params)
     assert ok.status_code == 200 and ok.text == "8327845734756435"
     forged = server.client.get("/wechat", params={**params, "signature": "f" * 40})

@@ -25,9 +25,7 @@ async def test_processes_share_one_token_and_refresh_it_once(redis_url: tuple[st
         https = [httpx.AsyncClient(timeout=5), httpx.AsyncClient(timeout=5)]
         apis = [client(api_url, cache, http) for cache, http in zip(caches, https, strict=True)]
         try:
-            results = await asyncio.gather(
-                *(apis[i % 2].send_text(openid=f"o_{i}", text="您好") for i in range(20))
-            )
+            results = await asyncio.gather(*(apis[i % 2].send_text(openid=f"o_{i}", text="您好") for i in range(20)))
             assert all(result.ok for result in results)
             assert len(api.tokens_issued) == 1
 

@@ -9,16 +9,23 @@ from bot.wechat.protocol import Codec, ProtocolError, parse_xml, render_xml, sig
 from tests.support.wechat import fixture, fixture_names
 
 # Tencent's official Official-Account sample (WXBizMsgCrypt demo): token, key, AppID and one message.
-TENCENT = {"token": "spamtest", "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-           "app_id": "wx2c2769f8efd9abc2"}
+TENCENT = {
+    "token": "spamtest",
+    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "app_id": "wx2c2769f8efd9abc2",
+}
 TENCENT_ENCRYPT = (
     "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9"
     "FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3y"
     "t+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v"
     "6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE="
 )
-TENCENT_QUERY = {"timestamp": "1409735669", "nonce": "1320562132", "encrypt_type": "aes",
-                 "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa"}
+TENCENT_QUERY = {
+    "timestamp": "1409735669",
+    "nonce": "1320562132",
+    "encrypt_type": "aes",
+    "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
+}
 
 
 def tencent_request() -> tuple[dict[str, str], bytes]:
@@ -61,8 +68,11 @@ def test_tencent_sample_refused_for_another_app_id() -> None:
 def test_url_verification_signature() -> None:
     codec = Codec(mode="plain", token="spamtest", app_id="", encoding_aes_key="")
     # sha1 of the sorted, joined token, timestamp and nonce
-    good = {"signature": signature("spamtest", "1409735669", "1320562132"), "timestamp": "1409735669",
-            "nonce": "1320562132"}
+    good = {
+        "signature": signature("spamtest", "1409735669", "1320562132"),
+        "timestamp": "1409735669",
+        "nonce": "1320562132",
+    }
     assert good["signature"] == __import__("hashlib").sha1(b"13205621321409735669spamtest").hexdigest()
     assert codec.verify_url(good)
     assert not codec.verify_url({**good, "nonce": "1"})
