@@ -46,7 +46,8 @@ ROLE_NAMES = {
     "system": "系统",
 }
 WARNING_TTL = 600.0
-_warning: tuple[float, str] = (0.0, "")
+# (when it was read, the text); None until first read. Not 0.0: the monotonic clock starts near 0 at boot.
+_warning: tuple[float, str] | None = None
 _sending: set[asyncio.Task[None]] = set()
 
 
@@ -113,19 +114,19 @@ def missing_years_text(years: list[int]) -> str:
 async def calendar_warning(request: Request) -> str:
     """The missing-holiday-years warning, read at most every ten minutes per process."""
     global _warning
-    checked, text = _warning
-    if time.monotonic() - checked < WARNING_TTL:
-        return text
+    if _warning is not None and time.monotonic() - _warning[0] < WARNING_TTL:
+        return _warning[1]
     today = datetime.now(UTC).date()
     years = await in_transaction(request, lambda s: routing_service.missing_years(session=s, today=today))
-    _warning = (time.monotonic(), missing_years_text(years))
-    return _warning[1]
+    text = missing_years_text(years)
+    _warning = (time.monotonic(), text)
+    return text
 
 
 def forget_calendar_warning() -> None:
     """Read the warning again on the next page (after the calendar changed, and in tests)."""
     global _warning
-    _warning = (0.0, "")
+    _warning = None
 
 
 async def chrome(request: Request, user: SignedIn) -> dict[str, Any]:
