@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,9 +38,9 @@ DEFAULT_URL = os.environ.get("APPEALBOT_TEST_DATABASE_URL", "postgresql+psycopg:
 ISO = """to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
 
-def populate(engine: object, *, appeals: int) -> None:
+def populate(engine: Engine, *, appeals: int) -> None:
     """Open appeals with sign and contact met and the reply limit running, due in 1-7 days."""
-    with engine.begin() as connection:  # type: ignore[attr-defined]
+    with engine.begin() as connection:
         connection.execute(
             text(f"""
             INSERT INTO appeals (reference, openid, enterprise, contact, phone, street, place, description,
@@ -75,9 +75,9 @@ def populate(engine: object, *, appeals: int) -> None:
         connection.execute(text("ANALYZE"))
 
 
-def make_due(engine: object, *, count: int, first: datetime, spread: float, gap: float = 0.0) -> None:
+def make_due(engine: Engine, *, count: int, first: datetime, spread: float, gap: float = 0.0) -> None:
     """Make `count` reply timers fall due: level 1 from `first`, spread over `spread` seconds."""
-    with engine.begin() as connection:  # type: ignore[attr-defined]
+    with engine.begin() as connection:
         connection.execute(text("DELETE FROM notifications"))
         connection.execute(text("DELETE FROM escalations"))
         connection.execute(
@@ -154,7 +154,7 @@ def latency(url: str, *, interval: float, due: int, workers: int) -> list[float]
         deadline = time.monotonic() + spread + 10 * interval + 30
         while time.monotonic() < deadline:
             with engine.connect() as connection:
-                if connection.scalar(select(func.count()).select_from(Escalation)) >= (due // 3) * 3:
+                if connection.execute(select(func.count()).select_from(Escalation)).scalar_one() >= (due // 3) * 3:
                     break
             time.sleep(0.5)
         with engine.connect() as connection:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 import redis
@@ -33,6 +34,17 @@ from bot.wechat.protocol import signature  # noqa: E402
 PG = os.environ.get("APPEALBOT_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("APPEALBOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 TOKEN = "benchtoken"
+
+
+class Run(TypedDict):
+    """What one wrk run measured: requests a second, latency percentiles in ms, counts, socket errors as wrk says."""
+
+    rps: float
+    p50: float
+    p99: float
+    requests: float
+    errors: float
+    socket_errors: str
 
 
 def free_port() -> int:
@@ -53,7 +65,7 @@ def wait_ready(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
-def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int, think_ms: int = 0) -> dict[str, float]:
+def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int, think_ms: int = 0) -> Run:
     timestamp, nonce = str(int(time.time())), "424242"
     query = f"?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid=o_bench"
     out = subprocess.run(
@@ -85,16 +97,22 @@ def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int,
         value, unit = float(found.group(1)), found.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
-    requests = float(re.search(r"^\s*(\d+) requests in", report, re.M).group(1))  # type: ignore[union-attr]
+    def number(pattern: str) -> float:
+        found = re.search(pattern, report, re.M)
+        if not found:
+            raise RuntimeError(report)
+        return float(found.group(1))
+
+    requests = number(r"^\s*(\d+) requests in")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
     socket_errors = re.search(r"Socket errors: (.*)$", report, re.M)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1)),  # type: ignore[union-attr]
+        "rps": number(r"Requests/sec:\s+([\d.]+)"),
         "p50": latency("50"),
         "p99": latency("99"),
         "requests": requests,
         "errors": float(errors.group(1)) if errors else 0.0,
-        "socket_errors": socket_errors.group(1) if socket_errors else "none",  # type: ignore[dict-item]
+        "socket_errors": socket_errors.group(1) if socket_errors else "none",
     }
 
 
@@ -165,7 +183,7 @@ def main() -> int:
         # warm both up, then measure each in turn with identical settings
         wrk(bare_url, duration=3, connections=args.connections, threads=args.threads, run_id=run_id)
         wrk(app_url, duration=3, connections=args.connections, threads=args.threads, run_id=run_id + 1)
-        rounds = {}
+        rounds: dict[str, list[Run]] = {}
         for label, think in (("saturation", 0), ("users", args.think)):
             rounds[label] = [
                 wrk(

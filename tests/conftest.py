@@ -11,7 +11,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
@@ -19,6 +19,9 @@ from sqlalchemy import create_engine, text
 
 from bot.platform import settings as settings_module
 from bot.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 PG_URL = os.environ.get("APPEALBOT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("APPEALBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -98,7 +101,7 @@ def production_settings(tmp_path: Path, pg_url: str, redis_url: tuple[str, str])
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """Debian Chromium through Playwright, one per test module (see tests/support/browser.py)."""
     from tests.support.browser import chromium
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import httpx
 from openpyxl import Workbook
@@ -23,6 +23,7 @@ from policies.models import Policy
 ADMIN = ("admin", "correct horse battery")
 STAFF = ("clerk", "staple horse battery")
 HEADERS = ["编号", "政策名称", "实施主体", "优惠内容"]
+T = TypeVar("T")
 
 
 def prepare(settings: Settings, *, demo: bool = True) -> None:
@@ -37,7 +38,7 @@ def prepare(settings: Settings, *, demo: bool = True) -> None:
         engine.dispose()
 
 
-def read(settings: Settings, work: Any) -> Any:
+def read(settings: Settings, work: Callable[[Session], T]) -> T:
     """Run `work(session)` against the settings' database and return its result."""
     engine = db.make_engine(settings.database_url)
     try:
@@ -56,7 +57,7 @@ def policies(settings: Settings) -> dict[str, Policy]:
     return dict(read(settings, load))
 
 
-def xlsx_bytes(rows: Sequence[Sequence[Any]]) -> bytes:
+def xlsx_bytes(rows: Sequence[Sequence[object]]) -> bytes:
     """A workbook with one sheet holding these rows."""
     workbook = Workbook()
     sheet = workbook.active
@@ -68,7 +69,7 @@ def xlsx_bytes(rows: Sequence[Sequence[Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def csv_text(rows: Sequence[Sequence[Any]]) -> str:
+def csv_text(rows: Sequence[Sequence[object]]) -> str:
     """Rows as CSV text."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)

@@ -17,6 +17,7 @@ import pytest
 from bot.cli import main as cli
 from bot.platform.settings import Settings
 from policies import exporting, importing
+from policies.columns import BY_KEY
 from tests.policies.support import HEADERS, csv_text, policies, prepare, read, write, xlsx_bytes
 
 GOOD = ["Q1", "首店奖励", "区商务局", "一次性奖励20万元"]
@@ -61,7 +62,7 @@ def test_csv_xlsx_and_json_import_with_chinese_or_english_headers(
     )  # fmt: skip
     assert q1.status == "published" and not q1.demo and q1.version == 1
     # Order free, Chinese headers with Excel's asterisks, a date cell: an .xlsx changes only what it names.
-    sheet = [
+    sheet: list[list[object]] = [
         ["优惠内容*", "编号*", "政策名称", "实施主体*", "生效日期"],
         ["奖励50万元", "Q1", "首店奖励", "区商务局", date(2025, 3, 1)],
     ]
@@ -288,4 +289,4 @@ def test_stray_cells_without_a_header(env: Settings, tmp_path: Path, capsys: pyt
 def test_exported_records_match_the_catalog(env: Settings) -> None:
     records = read(env, lambda session: exporting.records(session=session))
     assert [record["code"] for record in records] == sorted(policies(env))
-    assert set(records[0]) == {*importing.BY_KEY}
+    assert set(records[0]) == {*BY_KEY}

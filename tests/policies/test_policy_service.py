@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from policies import service
 from policies.catalog import doc_from_record, doc_from_row, read_demo_catalog
-from policies.models import Base, Policy
+from policies.models import Policy
 from policies.replies import format_policy_card
+from storage import Base
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ SEEDED_AT = datetime(2026, 11, 27, 2, tzinfo=UTC)
 MONDAY = datetime(2026, 11, 23, 10, tzinfo=ZONE).astimezone(UTC)
 
 
-def local(*args: int) -> datetime:
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A local (Asia/Shanghai) time as an aware UTC datetime."""
-    return datetime(*args, tzinfo=ZONE).astimezone(UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
 
 
 def unit_id(session: Session, name: str) -> int:

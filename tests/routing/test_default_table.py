@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from routing.table import UNIT_KINDS, category_doc_from_record, read_default_table
 
@@ -82,7 +83,7 @@ def test_categories_are_complete() -> None:
 
 
 def test_every_seed_task_is_covered_once_with_its_lead_units() -> None:
-    covered: dict[int, dict] = {}
+    covered: dict[int, dict[str, Any]] = {}
     for category in read_default_table()["categories"]:
         for task in tasks(category["seed_task"]):
             assert task not in covered, task

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -13,8 +13,8 @@ from routing.rules import load_calendar
 from tests.routing.support import MONDAY, file, local, staff
 
 
-def sweep(session: Session, at: object) -> list[tuple[str, int, str]]:
-    fired = escalation.sweep(session=session, now=at, worker="test")  # type: ignore[arg-type]
+def sweep(session: Session, at: datetime) -> list[tuple[str, int, str]]:
+    fired = escalation.sweep(session=session, now=at, worker="test")
     return [(item.stage, item.level, item.audience) for item in fired]
 
 

@@ -55,7 +55,7 @@ def test_a_csv_edited_in_excel_updates_one_table(session: Session, tmp_path: Pat
 def test_new_units_and_categories_with_streets_and_staff_placeholders(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "units.xlsx"
     workbook = openpyxl.Workbook()
-    units = workbook.active
+    units = workbook.worksheets[0]  # the new workbook's one (active) sheet
     units.title = "单位"
     units.append(["名称", "类型", "别名", "经办人", "经办人电话"])
     units.append(["桃园路街道办事处", "街道办事处", "桃园路；桃园", "赵六", "029-88888888"])
@@ -78,11 +78,11 @@ def test_every_problem_is_named_by_file_sheet_row_and_column_and_nothing_is_appl
 ) -> None:
     path = tmp_path / "bad.xlsx"
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "诉求类别"
-    sheet.append(["编码", "名称", "牵头单位", "颜色"])
-    sheet.append(["C01", "招商承诺未兑现（改名）", "区投资局", "红"])  # valid, but must not be applied
-    sheet.append(["C03", "企业经营困难", "区外星局", ""])
+    categories = workbook.worksheets[0]  # the new workbook's one (active) sheet
+    categories.title = "诉求类别"
+    categories.append(["编码", "名称", "牵头单位", "颜色"])
+    categories.append(["C01", "招商承诺未兑现（改名）", "区投资局", "红"])  # valid, but must not be applied
+    categories.append(["C03", "企业经营困难", "区外星局", ""])
     limits = workbook.create_sheet("办理时限")
     limits.append(["类别", "紧急程度", "签收", "答复"])
     limits.append(["*", "特急", "2h", "两周"])

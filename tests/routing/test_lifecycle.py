@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import TypedDict
 
 import pytest
 from sqlalchemy import select
@@ -18,10 +18,22 @@ from tests.routing.support import MONDAY, bring_to, staff, supervisor
 LATER = MONDAY + timedelta(hours=1)
 
 
-def actions(session: Session, appeal: Appeal) -> dict[str, Callable[[], Any]]:
+class At(TypedDict):
+    """The keyword arguments every action takes: which appeal, in which session, when."""
+
+    session: Session
+    appeal_id: int
+    now: datetime
+
+
+class ByActor(At):
+    actor: Actor
+
+
+def actions(session: Session, appeal: Appeal) -> dict[str, Callable[[], object]]:
     """Each public action with arguments that would be accepted from the right state, by the right actor."""
     lead, boss = staff(session, "区审批局"), supervisor(session)
-    at = {"session": session, "appeal_id": appeal.id, "now": LATER}
+    at: At = {"session": session, "appeal_id": appeal.id, "now": LATER}
     return {
         "sign": lambda: lifecycle.sign(actor=lead, **at),
         "contact": lambda: lifecycle.contact(actor=lead, **at),
@@ -237,7 +249,7 @@ def test_extension_is_refused_after_the_deadline_and_rejection_needs_a_reason(se
 def test_rectification_plan_with_dated_milestones_counted_apart(session: Session) -> None:
     appeal = bring_to(session, "handling")
     lead = staff(session, "区审批局")
-    plan = {"session": session, "appeal_id": appeal.id, "actor": lead, "now": LATER}
+    plan: ByActor = {"session": session, "appeal_id": appeal.id, "actor": lead, "now": LATER}
     with pytest.raises(Refused, match="至少需要一个时间节点"):
         rectification.file_plan(milestones=[], **plan)
     with pytest.raises(Refused, match="应晚于今天"):
@@ -269,7 +281,7 @@ def test_rectification_plan_with_dated_milestones_counted_apart(session: Session
 def test_satisfaction_visit_closes_or_reopens(session: Session) -> None:
     subjective = bring_to(session, "answered")
     enterprise = Actor.enterprise(subjective.openid)
-    visit = {"session": session, "appeal_id": subjective.id, "now": LATER}
+    visit: At = {"session": session, "appeal_id": subjective.id, "now": LATER}
     with pytest.raises(Refused, match="评价只能是：满意、基本满意、不满意"):
         lifecycle.visit(actor=enterprise, rating="还行", **visit)
     with pytest.raises(Refused, match="不满意须选择原因：D01"):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import Engine, inspect, select
 
 from bot.platform import db
 from routing import service
@@ -14,7 +14,7 @@ from routing.models import Unit
 from tests.routing.support import file
 
 
-def migrate(engine: db.Engine, revision: str, *, down: bool = False) -> None:
+def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
     with engine.begin() as connection:
         config = db.alembic_config(engine)
         config.attributes["connection"] = connection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,15 @@ from routing.models import Notification
 from routing.queue import Filters
 from routing.rules import load_calendar
 from tests.routing.support import MONDAY, bring_to, file, local, staff, supervisor, unit_id
+
+
+class Given(TypedDict, total=False):
+    """The text filters a test narrows the queue by."""
+
+    state: str
+    category: str
+    deadline: str
+    query: str
 
 
 def refs(page: queue.Page) -> list[str]:
@@ -45,7 +55,7 @@ def test_filters_by_state_category_deadline_and_search(session: Session) -> None
     closed = bring_to(session, "closed", now=MONDAY)
     approval, at = unit_id(session, "区审批局"), MONDAY + timedelta(minutes=40)
 
-    def find(**given: str) -> list[str]:
+    def find(**given: Unpack[Given]) -> list[str]:
         return refs(queue.queue(session=session, unit_id=approval, filters=Filters(**given), now=at))
 
     assert find(state="dispatched") == [first.reference]

@@ -8,17 +8,16 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from intents.matcher import Matcher
-from policies import models as policy_models
 from policies import service as policy_service
 from routing import models, service
 from routing.table import read_default_table
+from storage import Base
 
 
 @pytest.fixture
 def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
-    models.Base.metadata.create_all(engine)
-    policy_models.Base.metadata.create_all(engine)
+    Base.metadata.create_all(engine)  # routing's and policies' tables: they share one metadata
     with Session(engine) as session:
         yield session
     engine.dispose()

@@ -7,9 +7,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import uvicorn
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.platform.settings import Settings
+    from bot.wechat.standin import StandIn
 
 
 def free_port() -> int:
@@ -19,7 +25,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Any, *, startup_timeout: float = 60.0) -> Iterator[str]:
+def serving(app: FastAPI, *, startup_timeout: float = 60.0) -> Iterator[str]:
     """Run an ASGI app on 127.0.0.1 in a background thread; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
@@ -41,7 +47,7 @@ def serving(app: Any, *, startup_timeout: float = 60.0) -> Iterator[str]:
 
 
 @contextmanager
-def running(settings: Any, *, run_worker: bool = False) -> Iterator[tuple[str, Any]]:
+def running(settings: Settings, *, run_worker: bool = False) -> Iterator[tuple[str, FastAPI]]:
     """Our app on the given settings, served over HTTP; yields its base URL and the app."""
     from bot.app import create_app
 
@@ -51,7 +57,7 @@ def running(settings: Any, *, run_worker: bool = False) -> Iterator[tuple[str, A
 
 
 @contextmanager
-def standin() -> Iterator[tuple[str, Any]]:
+def standin() -> Iterator[tuple[str, StandIn]]:
     """The WeChat API stand-in on its own port; yields its base URL and its recorded state."""
     from bot.wechat.standin import StandIn, standin_app
 

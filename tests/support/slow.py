@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from bot.wechat.protocol import Inbound
 
 
 class Instrumented:
-    def __init__(self, app: Any, *, delay: float, only: str | None = None, fail: bool = False) -> None:
+    def __init__(self, app: FastAPI, *, delay: float, only: str | None = None, fail: bool = False) -> None:
         self.calls: list[str] = []
         self.finished = threading.Event()
         self.replies: list[str | None] = []
         dialogue = app.state.services.inbox.dialogue
-        original = dialogue.respond
+        original: Callable[[Inbound], Awaitable[str | None]] = dialogue.respond
 
-        async def respond(inbound: Any) -> str | None:
+        async def respond(inbound: Inbound) -> str | None:
             if only is not None and inbound.msg_type != only:
                 return await original(inbound)
             self.calls.append(inbound.dedup_key)

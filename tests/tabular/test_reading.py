@@ -6,9 +6,10 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypedDict, Unpack
 
 import pytest
 from openpyxl import Workbook
@@ -24,9 +25,14 @@ def write(path: Path, data: bytes | str, encoding: str = "utf-8") -> Path:
     return path
 
 
-def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
+class Options(TypedDict, total=False):
+    name: str | None
+    wording: Wording
+
+
+def workbook(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the new workbook's one (active) sheet
     for name, rows in sheets.items():
         sheet = book.create_sheet(name)
         for row in rows:
@@ -36,14 +42,16 @@ def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
     return buffer.getvalue()
 
 
-def read(path: Path, limits: Limits = LIMITS, **options: Any) -> tuple[Table, list[tuple[int, list[Any]]], str]:
+def read(
+    path: Path, limits: Limits = LIMITS, **options: Unpack[Options]
+) -> tuple[Table, list[tuple[int, list[Any]]], str]:
     """The first table, its rows and the encoding."""
     with TableFile(path, limits=limits, **options) as source:
         table = source.table()
         return table, list(table.rows), source.encoding
 
 
-def refusal(path: Path, limits: Limits = LIMITS, **options: Any) -> str:
+def refusal(path: Path, limits: Limits = LIMITS, **options: Unpack[Options]) -> str:
     with pytest.raises(Unreadable) as caught, TableFile(path, limits=limits, **options) as source:
         if source.suffix == ".json":
             source.document()
@@ -129,7 +137,7 @@ def test_a_50_mb_file_is_refused_from_its_size_without_being_opened(
     with path.open("wb") as handle:
         handle.truncate(50 * MB)  # sparse: 50 MB on paper
 
-    def no_reading(*args: object, **kwargs: object) -> Any:
+    def no_reading(*args: object, **kwargs: object) -> NoReturn:
         raise AssertionError("the file was read")
 
     monkeypatch.setattr(Path, "read_bytes", no_reading)

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from tabular import MB, Limits, Table, TableFile, csv_bytes, json_bytes, xlsx_bytes
 
 HEADER = ["编号", "名称", "说明"]
-ROWS = [(2, ["Q1", "=1+1", "@SUM(A1)"]), (3, ["Q2", "夜市补贴", None])]
+ROWS: list[tuple[int, list[str | None]]] = [(2, ["Q1", "=1+1", "@SUM(A1)"]), (3, ["Q2", "夜市补贴", None])]
 
 
 def read_back(path: Path) -> list[tuple[str, list[str], list[tuple[int, list[object]]]]]:

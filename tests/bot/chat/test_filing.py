@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from bot.chat.appeals import AppealChat
 from bot.platform import db
@@ -53,7 +53,7 @@ class Chat:
         self.engine = db.make_async_engine(self.url)
         self.filing = AppealChat(engine=self.engine)
 
-    def sync(self) -> db.Engine:
+    def sync(self) -> Engine:
         return db.make_engine(self.url)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from bot.chat.models import OutboundMessage
 from bot.platform.settings import Settings
@@ -14,10 +16,10 @@ from tests.support.slow import Instrumented
 from tests.support.wechat import fixture, post
 
 
-def wait_for(condition: object, timeout: float = 10.0) -> bool:
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.05)
     return False
@@ -26,8 +28,8 @@ def wait_for(condition: object, timeout: float = 10.0) -> bool:
 def outbound(settings: Settings, openid: str) -> list[OutboundMessage]:
     engine = create_engine(settings.database_url)
     try:
-        with engine.connect() as connection:
-            return list(connection.execute(select(OutboundMessage).where(OutboundMessage.openid == openid)))
+        with Session(engine) as session:
+            return list(session.scalars(select(OutboundMessage).where(OutboundMessage.openid == openid)))
     finally:
         engine.dispose()
 

@@ -7,8 +7,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 from sqlalchemy import Engine, delete
@@ -46,7 +47,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
-def add_policy(engine: Engine, record: dict[str, object] = NEW_POLICY) -> None:
+def add_policy(engine: Engine, record: Mapping[str, object] = NEW_POLICY) -> None:
     with db.transaction(db.session_factory(engine)) as session:
         session.add(policy_from_record(record))
 
@@ -60,8 +61,13 @@ async def eventually(check: Callable[[], bool], *, within: float = 5.0) -> float
     return time.monotonic() - started
 
 
-def new_index(settings: Settings, **options: object) -> MatchIndex:
-    return MatchIndex(database_url=settings.database_url, timezone=settings.app.timezone, **options)  # type: ignore[arg-type]
+class IndexOptions(TypedDict, total=False):
+    broadcast: Broadcast | None
+    interval: float
+
+
+def new_index(settings: Settings, **options: Unpack[IndexOptions]) -> MatchIndex:
+    return MatchIndex(database_url=settings.database_url, timezone=settings.app.timezone, **options)
 
 
 async def test_refresh_rebuilds_only_on_change_and_swaps_whole(settings: Settings, engine: Engine) -> None:

@@ -35,7 +35,7 @@ def round_trip(url: str) -> None:
             reads.mark_seen(session=session, appeal_id=appeal_id, user_id=user_id, now=now)
             reads.mark_seen(session=session, appeal_id=appeal_id, user_id=user_id, now=now)  # an upsert
         with db.session_factory(engine)() as session:
-            assert session.scalar(select(func.count()).select_from(reads.AppealRead)) == 1
+            assert session.scalar(select(func.count()).select_from(accounts.AppealRead)) == 1
         migrate(engine, "0003", down=True)
         assert "appeal_reads" not in inspect(engine).get_table_names()
         with db.session_factory(engine)() as session:  # nothing else touched, nothing cascaded away

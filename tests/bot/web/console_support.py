@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import insert, select
@@ -24,6 +24,7 @@ CLERK = ("clerk", "staple horse battery")  # staff of 区审批局 (tests.polici
 HEAD = ("head", "approval head battery")  # unit head of 区审批局
 JUDGE = ("judge", "justice clerk battery")  # staff of 区司法局
 BOSS = ("boss", "business office battery")  # 区营商办
+T = TypeVar("T")
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
@@ -47,7 +48,7 @@ def transaction(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-def run(settings: Settings, work: Callable[[Session], Any]) -> Any:
+def run(settings: Settings, work: Callable[[Session], T]) -> T:
     """Run work(session) in one committed transaction and return its result."""
     with transaction(settings) as session:
         return work(session)
@@ -82,10 +83,10 @@ def file(
 def act(
     settings: Settings,
     reference: str,
-    step: Callable[..., Any],
+    step: Callable[..., object],
     unit: str = "区审批局",
     role: str = "staff",
-    **arguments: Any,
+    **arguments: object,
 ) -> None:
     """Take a lifecycle step as a user of `unit` (or 区营商办 as the supervisor)."""
 
@@ -102,7 +103,13 @@ def sign(settings: Settings, reference: str) -> None:
 
 
 def wrote(
-    settings: Settings, openid: str, text: str, *, msg_type: str = "text", ago: timedelta = timedelta(0), **fields: Any
+    settings: Settings,
+    openid: str,
+    text: str,
+    *,
+    msg_type: str = "text",
+    ago: timedelta = timedelta(0),
+    **fields: object,
 ) -> None:
     """The enterprise sent a message (as the callback stores it)."""
     moment = datetime.now(UTC) - ago

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from routing.models import Unit
 
 
 @pytest.fixture
-def session(settings: Settings) -> Session:
+def session(settings: Settings) -> Iterator[Session]:
     engine = db.make_engine(settings.database_url)
     prepare_database(engine, load_demo=False)
     with db.session_factory(engine)() as session:

@@ -10,10 +10,10 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from bot.platform.settings import Settings
@@ -32,7 +32,7 @@ NEW_ROW = [
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[str, Any]]:
+def live(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     prepare(settings)
     with running(settings) as served:
         yield served
@@ -67,7 +67,7 @@ def sign_in_with_keyboard(page: Page) -> None:
 
 
 def test_admin_imports_previews_commits_edits_and_the_bot_answers(
-    browser: Browser, live: tuple[str, Any], tmp_path: Path
+    browser: Browser, live: tuple[str, FastAPI], tmp_path: Path
 ) -> None:
     url, _ = live
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
@@ -162,7 +162,7 @@ def _row(record: dict[str, str]) -> list[str]:
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_pages_fit_the_screen_and_escape_markup(
-    browser: Browser, live: tuple[str, Any], viewport: ViewportSize
+    browser: Browser, live: tuple[str, FastAPI], viewport: ViewportSize
 ) -> None:
     url, _ = live
     size = "phone" if viewport == PHONE else "desktop"

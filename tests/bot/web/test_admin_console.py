@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from bot.platform.settings import Settings
@@ -42,14 +42,14 @@ FORM = {
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[str, Any]]:
+def live(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     prepare(settings)
     with running(settings) as served:
         yield served
 
 
 @pytest.fixture
-def admin(live: tuple[str, Any]) -> Iterator[tuple[httpx.Client, str]]:
+def admin(live: tuple[str, FastAPI]) -> Iterator[tuple[httpx.Client, str]]:
     client, token = admin_client(live[0])
     yield client, token
     client.close()
@@ -59,14 +59,14 @@ def codes(url: str, text: str) -> list[str]:
     return [hit["code"] for hit in httpx.post(f"{url}/api/match", json={"text": text}).json()["policies"]]
 
 
-def eventually(check: Any, within: float = 10.0) -> None:
+def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
     deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, "not within the time limit"
         time.sleep(0.2)
 
 
-def test_pages_need_a_signed_in_admin(live: tuple[str, Any]) -> None:
+def test_pages_need_a_signed_in_admin(live: tuple[str, FastAPI]) -> None:
     url, _ = live
     with httpx.Client(base_url=url) as anonymous:
         response = anonymous.get("/admin/policies?q=稳岗", follow_redirects=False)
@@ -101,7 +101,7 @@ def test_session_cookie_flags(settings: Settings) -> None:
             assert ("Secure" in session) is secure
 
 
-def test_wrong_password_then_lockout(live: tuple[str, Any]) -> None:
+def test_wrong_password_then_lockout(live: tuple[str, FastAPI]) -> None:
     url, _ = live
     with httpx.Client(base_url=url) as client:
         for _ in range(4):
@@ -115,7 +115,7 @@ def test_wrong_password_then_lockout(live: tuple[str, Any]) -> None:
         assert "appealbot_session" not in response.headers.get("set-cookie", "")
 
 
-def test_login_form_needs_its_own_token(live: tuple[str, Any]) -> None:
+def test_login_form_needs_its_own_token(live: tuple[str, FastAPI]) -> None:
     url, _ = live
     with httpx.Client(base_url=url) as client:
         response = client.post("/login", data={"username": ADMIN[0], "password": ADMIN[1], "csrf_token": "x"})
@@ -131,7 +131,7 @@ POSTS = [
 
 @pytest.mark.parametrize("token", ["", "forged"])
 def test_every_form_needs_the_session_token(
-    live: tuple[str, Any], admin: tuple[httpx.Client, str], settings: Settings, token: str
+    live: tuple[str, FastAPI], admin: tuple[httpx.Client, str], settings: Settings, token: str
 ) -> None:
     client, _ = admin
     before = {code: policy.version for code, policy in policies(settings).items()}
@@ -154,7 +154,7 @@ def test_a_form_posted_from_another_site_is_refused(admin: tuple[httpx.Client, s
 
 
 def test_create_validate_publish_withdraw_and_the_bot_follows(
-    live: tuple[str, Any], admin: tuple[httpx.Client, str], settings: Settings
+    live: tuple[str, FastAPI], admin: tuple[httpx.Client, str], settings: Settings
 ) -> None:
     url, _ = live
     client, token = admin
@@ -226,7 +226,7 @@ def upload(client: httpx.Client, token: str, name: str, data: bytes, **fields: s
 
 
 def staged_count(settings: Settings) -> int:
-    return int(read(settings, lambda session: session.scalar(select(func.count()).select_from(StagedImport))))
+    return read(settings, lambda session: session.execute(select(func.count()).select_from(StagedImport)).scalar_one())
 
 
 def test_preview_refuses_row_by_row_and_stages_nothing(admin: tuple[httpx.Client, str], settings: Settings) -> None:
@@ -245,7 +245,7 @@ def test_preview_refuses_row_by_row_and_stages_nothing(admin: tuple[httpx.Client
 
 
 def test_commit_applies_the_preview_unless_the_catalog_moved(
-    live: tuple[str, Any], admin: tuple[httpx.Client, str], settings: Settings
+    live: tuple[str, FastAPI], admin: tuple[httpx.Client, str], settings: Settings
 ) -> None:
     url, _ = live
     client, token = admin
@@ -279,7 +279,7 @@ def test_commit_applies_the_preview_unless_the_catalog_moved(
 
 
 def test_upload_above_the_limit_is_refused_before_it_is_read(
-    live: tuple[str, Any], admin: tuple[httpx.Client, str]
+    live: tuple[str, FastAPI], admin: tuple[httpx.Client, str]
 ) -> None:
     url, _ = live
     client, token = admin

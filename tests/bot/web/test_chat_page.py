@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, Request, ViewportSize, expect
 
 from bot.app import create_app
@@ -26,7 +26,7 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[str, Any]]:
+def live(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     """The real app (simulator on, safe mode, no worker) on a free port: its base URL and the app."""
     assert settings.simulator.enabled and settings.wechat.mode == "safe"
     app = create_app(settings, run_worker=False)
@@ -68,7 +68,7 @@ Opener = Callable[..., Chat]
 
 
 @pytest.fixture
-def open_chat(browser: Browser, live: tuple[str, Any]) -> Iterator[Opener]:
+def open_chat(browser: Browser, live: tuple[str, FastAPI]) -> Iterator[Opener]:
     url, _ = live
     contexts: list[BrowserContext] = []
 
@@ -90,7 +90,7 @@ def only_local(chat: Chat, base: str) -> None:
     assert chat.errors == [], f"JavaScript errors: {chat.errors}"
 
 
-def push_text(app: Any, openid: str, text: str) -> None:
+def push_text(app: FastAPI, openid: str, text: str) -> None:
     """Put a customer-service text message in the stand-in's inbox, as the bot's push would."""
     message = {"kind": "customer_service", "touser": openid, "msgtype": "text", "text": {"content": text}}
     app.state.standin.received[openid].append(message)
@@ -103,7 +103,7 @@ def screenshot(page: Page, name: str) -> None:
 
 @pytest.mark.parametrize(("viewport", "shot"), [(DESKTOP, "chat-desktop.png"), (PHONE, "chat-phone.png")])
 def test_page_loads_and_greets_a_new_subscriber(
-    open_chat: Opener, live: tuple[str, Any], viewport: ViewportSize, shot: str
+    open_chat: Opener, live: tuple[str, FastAPI], viewport: ViewportSize, shot: str
 ) -> None:
     chat = open_chat(viewport)
     page = chat.page
@@ -170,7 +170,7 @@ def test_policy_question_then_detail(open_chat: Opener) -> None:
 def test_menu_click_sends_a_click_event(open_chat: Opener) -> None:
     chat = open_chat(PHONE)
     chat.wait_bot_count(1)
-    sent: list[Any] = []
+    sent: list[object] = []
 
     def record(request: Request) -> None:
         if request.url.endswith("/simulator/send"):
@@ -190,7 +190,7 @@ def test_menu_click_sends_a_click_event(open_chat: Opener) -> None:
     expect(chat.bot.last).to_contain_text("没有在办的诉求")
 
 
-def test_markup_in_messages_is_shown_as_text(open_chat: Opener, live: tuple[str, Any]) -> None:
+def test_markup_in_messages_is_shown_as_text(open_chat: Opener, live: tuple[str, FastAPI]) -> None:
     chat = open_chat(PHONE)
     chat.wait_bot_count(1)
     chat.say(XSS)
@@ -211,7 +211,7 @@ def test_markup_in_messages_is_shown_as_text(open_chat: Opener, live: tuple[str,
     assert chat.page.locator("#messages img, #messages script").count() == 0
 
 
-def test_pushed_messages_appear(open_chat: Opener, live: tuple[str, Any]) -> None:
+def test_pushed_messages_appear(open_chat: Opener, live: tuple[str, FastAPI]) -> None:
     chat = open_chat(PHONE)
     chat.wait_bot_count(1)
     openid = chat.openid()
@@ -251,7 +251,7 @@ def test_pushed_messages_appear(open_chat: Opener, live: tuple[str, Any]) -> Non
     assert chat.openid() == openid
 
 
-def test_late_reply_shows_processing_until_the_push(open_chat: Opener, live: tuple[str, Any]) -> None:
+def test_late_reply_shows_processing_until_the_push(open_chat: Opener, live: tuple[str, FastAPI]) -> None:
     chat = open_chat(PHONE)
     chat.wait_bot_count(1)
     # The server answered "success" (reply: null): the answer will come as a push.

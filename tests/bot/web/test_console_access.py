@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from tests.support.servers import running
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[str, Any]]:
+def live(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     prepare_console(settings)
     with running(settings) as served:
         yield served
@@ -39,8 +39,8 @@ def changes(settings: Settings) -> tuple[int, int]:
     return run(
         settings,
         lambda session: (
-            session.scalar(select(func.count()).select_from(AppealEvent)),
-            session.scalar(select(func.count()).select_from(EnterpriseNotice)),
+            session.execute(select(func.count()).select_from(AppealEvent)).scalar_one(),
+            session.execute(select(func.count()).select_from(EnterpriseNotice)).scalar_one(),
         ),
     )
 
@@ -54,7 +54,7 @@ def escalate_twenty_days_on(session: Session) -> None:
     notify.release_notifications(session=session, now=later, digest_minutes=60, calendar=calendar)
 
 
-def test_each_role_lands_on_its_own_pages(live: tuple[str, Any]) -> None:
+def test_each_role_lands_on_its_own_pages(live: tuple[str, FastAPI]) -> None:
     url, _ = live
     with httpx.Client(base_url=url) as anonymous:
         response = anonymous.get("/console/appeals/LH-20261123-0001", follow_redirects=False)
@@ -75,7 +75,7 @@ def test_each_role_lands_on_its_own_pages(live: tuple[str, Any]) -> None:
 
 
 def test_another_units_appeal_is_a_404_on_every_page_endpoint_and_form(
-    backend: Settings, live_backend: tuple[str, Any]
+    backend: Settings, live_backend: tuple[str, FastAPI]
 ) -> None:
     url, _ = live_backend
     reference = file(backend, openid="o_private", enterprise="西安保密科技有限公司")
@@ -119,13 +119,13 @@ def test_another_units_appeal_is_a_404_on_every_page_endpoint_and_form(
 
 
 @pytest.fixture
-def live_backend(backend: Settings) -> Iterator[tuple[str, Any]]:
+def live_backend(backend: Settings) -> Iterator[tuple[str, FastAPI]]:
     prepare_console(backend)
     with running(backend) as served:
         yield served
 
 
-def test_every_console_form_needs_the_session_token(live: tuple[str, Any], settings: Settings) -> None:
+def test_every_console_form_needs_the_session_token(live: tuple[str, FastAPI], settings: Settings) -> None:
     url, _ = live
     reference = file(settings)
     clerk, _ = client(url, CLERK)
@@ -138,7 +138,7 @@ def test_every_console_form_needs_the_session_token(live: tuple[str, Any], setti
     clerk.close()
 
 
-def test_console_pages_allow_only_their_own_script(live: tuple[str, Any], settings: Settings) -> None:
+def test_console_pages_allow_only_their_own_script(live: tuple[str, FastAPI], settings: Settings) -> None:
     url, _ = live
     reference = file(settings)
     clerk, _ = client(url, CLERK)
@@ -156,7 +156,7 @@ def test_console_pages_allow_only_their_own_script(live: tuple[str, Any], settin
 ESCAPED = "&lt;script&gt;window.__xss=1&lt;/script&gt;&lt;img src=x onerror=&#34;window.__xss=2&#34;&gt;"
 
 
-def test_markup_from_the_enterprise_is_escaped_on_every_page(live: tuple[str, Any], settings: Settings) -> None:
+def test_markup_from_the_enterprise_is_escaped_on_every_page(live: tuple[str, FastAPI], settings: Settings) -> None:
     url, _ = live
     reference = file(settings, openid="o_xss", enterprise=f"西安{XSS}有限公司", description=f"执照{XSS}")
     wrote(settings, "o_xss", XSS)
@@ -186,7 +186,9 @@ def test_markup_from_the_enterprise_is_escaped_on_every_page(live: tuple[str, An
     boss.close()
 
 
-def test_admins_and_supervisors_are_warned_of_missing_holiday_years(live: tuple[str, Any], settings: Settings) -> None:
+def test_admins_and_supervisors_are_warned_of_missing_holiday_years(
+    live: tuple[str, FastAPI], settings: Settings
+) -> None:
     url, _ = live
     today = datetime.now(UTC).date()
     missing = run(settings, lambda session: service.missing_years(session=session, today=today))
@@ -214,7 +216,7 @@ def test_admins_and_supervisors_are_warned_of_missing_holiday_years(live: tuple[
 
 
 def test_the_queue_marks_new_enterprise_messages_until_the_appeal_is_opened(
-    live_backend: tuple[str, Any], backend: Settings
+    live_backend: tuple[str, FastAPI], backend: Settings
 ) -> None:
     url, _ = live_backend
     settings = backend
@@ -239,7 +241,7 @@ def test_the_queue_marks_new_enterprise_messages_until_the_appeal_is_opened(
     head.close()
 
 
-def test_staff_notices_are_read_and_marked_per_unit(live_backend: tuple[str, Any], backend: Settings) -> None:
+def test_staff_notices_are_read_and_marked_per_unit(live_backend: tuple[str, FastAPI], backend: Settings) -> None:
     url, _ = live_backend
     reference = file(backend, openid="o_notice")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from tests.support.servers import running
 
 
 @pytest.fixture
-def live(backend: Settings) -> Iterator[tuple[str, Any]]:
+def live(backend: Settings) -> Iterator[tuple[str, FastAPI]]:
     prepare_console(backend)
     with running(backend) as served:
         yield served
@@ -55,7 +55,7 @@ def history(settings: Settings, reference: str) -> list[tuple[str, str, str, str
             .where(Appeal.reference == reference)
             .order_by(AppealEvent.id)
         )
-        return [tuple(row) for row in rows][2:]  # type: ignore[misc]
+        return [(action, state, actor, role) for action, state, actor, role in rows][2:]
 
     return list(run(settings, read))
 
@@ -66,8 +66,8 @@ def told(settings: Settings, reference: str) -> list[tuple[str, str]]:
         run(
             settings,
             lambda session: [
-                tuple(row)
-                for row in session.execute(
+                (event, text)
+                for event, text in session.execute(
                     select(EnterpriseNotice.event, EnterpriseNotice.text)
                     .join(Appeal, Appeal.id == EnterpriseNotice.appeal_id)
                     .where(Appeal.reference == reference)
@@ -83,7 +83,7 @@ def state(settings: Settings, reference: str) -> str:
 
 
 def test_the_main_line_sign_reply_suspend_extend_plan_answer_and_visit(
-    live: tuple[str, Any], backend: Settings
+    live: tuple[str, FastAPI], backend: Settings
 ) -> None:
     url, _ = live
     clerk, boss = Desk(url, CLERK), Desk(url, BOSS)
@@ -158,7 +158,7 @@ def test_the_main_line_sign_reply_suspend_extend_plan_answer_and_visit(
 
 
 def test_return_transfer_arbitrate_and_close_move_the_appeal_between_units(
-    live: tuple[str, Any], backend: Settings
+    live: tuple[str, FastAPI], backend: Settings
 ) -> None:
     url, _ = live
     clerk, judge, boss = Desk(url, CLERK), Desk(url, JUDGE), Desk(url, BOSS)
@@ -199,7 +199,7 @@ def test_return_transfer_arbitrate_and_close_move_the_appeal_between_units(
 
 
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
-def test_refused_actions_show_the_reason_and_keep_what_was_typed(live: tuple[str, Any], backend: Settings) -> None:
+def test_refused_actions_show_the_reason_and_keep_what_was_typed(live: tuple[str, FastAPI], backend: Settings) -> None:
     url, _ = live
     clerk, boss = Desk(url, CLERK), Desk(url, BOSS)
     ref = file(backend)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ WAIT_MS = 15_000
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[str, Any]]:
+def live(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     prepare_console(settings)
     with running(settings) as served:
         yield served
@@ -77,7 +77,7 @@ class Pages:
 
 
 @pytest.fixture
-def pages(browser: Browser, live: tuple[str, Any]) -> Iterator[Pages]:
+def pages(browser: Browser, live: tuple[str, FastAPI]) -> Iterator[Pages]:
     opened = Pages(browser, live[0])
     yield opened
     opened.close()
@@ -124,7 +124,7 @@ def denied(page: Page, url: str) -> None:
 
 
 def test_an_appeal_from_the_chat_to_the_queue_signed_answered_transferred_and_closed(
-    pages: Pages, live: tuple[str, Any]
+    pages: Pages, live: tuple[str, FastAPI]
 ) -> None:
     url, _ = live
     clerk = pages.staff(CLERK)
@@ -304,7 +304,7 @@ def seed_supervision(settings: Settings) -> None:
 
 
 def test_phone_sized_pages_fit_and_work_from_the_keyboard(
-    pages: Pages, live: tuple[str, Any], settings: Settings
+    pages: Pages, live: tuple[str, FastAPI], settings: Settings
 ) -> None:
     url, _ = live
     reference = seed_busy_unit(settings)
@@ -349,7 +349,7 @@ def test_phone_sized_pages_fit_and_work_from_the_keyboard(
 
 
 def test_markup_from_the_enterprise_is_shown_as_text_on_every_page(
-    pages: Pages, live: tuple[str, Any], settings: Settings
+    pages: Pages, live: tuple[str, FastAPI], settings: Settings
 ) -> None:
     url, _ = live
     reference = file(settings, openid="o_xss", enterprise=f"西安{XSS}有限公司", description=f"执照问题{XSS}")
@@ -358,7 +358,7 @@ def test_markup_from_the_enterprise_is_shown_as_text_on_every_page(
     wrote(settings, "o_xss", "", msg_type="image", PicUrl="javascript:window.__xss=3")
     wrote(settings, "o_xss", XSS, msg_type="link", Title=XSS, Url="javascript:window.__xss=4")
 
-    def notices(session: Any) -> None:  # 督办 notices carry the enterprise's name
+    def notices(session: Session) -> None:  # 督办 notices carry the enterprise's name
         calendar = load_calendar(session=session)
         later = calendar.next_working_moment(datetime.now(UTC) + timedelta(days=20))
         escalation.sweep(session=session, now=later)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from bot.chat.models import InboundMessage, OutboundMessage, Subscriber
+from bot.platform.settings import Settings
 from bot.wechat.peer import Peer
 from bot.wechat.protocol import signature
 from tests.bot.wechat.test_wechat_protocol import BILLION_LAUGHS, XXE
@@ -20,8 +21,14 @@ from tests.support.slow import Instrumented
 from tests.support.wechat import fixture, peer, post
 
 
+class Server(TypedDict):
+    client: httpx.Client
+    settings: Settings
+    engine: Engine
+
+
 @pytest.fixture(scope="module", params=["plain", "safe"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     settings = base_settings(tmp_path_factory.mktemp("bad-" + request.param), mode=request.param)
     with running(settings) as (url, _app), httpx.Client(base_url=url, timeout=10) as client:
         engine = create_engine(settings.database_url)
@@ -29,7 +36,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         engine.dispose()
 
 
-def stored(server: dict[str, Any]) -> int:
+def stored(server: Server) -> int:
     with server["engine"].connect() as connection:
         return sum(
             int(connection.scalar(select(func.count()).select_from(model)) or 0)
@@ -37,15 +44,15 @@ def stored(server: dict[str, Any]) -> int:
         )
 
 
-def send(server: dict[str, Any], query: dict[str, str], body: bytes) -> httpx.Response:
+def send(server: Server, query: dict[str, str], body: bytes) -> httpx.Response:
     return server["client"].post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
 
 
-def signed_plain(server: dict[str, Any]) -> dict[str, str]:
+def signed_plain(server: Server) -> dict[str, str]:
     return peer(server["settings"]).sign_query()
 
 
-def test_forged_signature(server: dict[str, Any]) -> None:
+def test_forged_signature(server: Server) -> None:
     query, body = peer(server["settings"]).request_xml(fixture("text"))
     before = stored(server)
     response = send(server, {**query, "signature": "0" * 40}, body)
@@ -53,14 +60,14 @@ def test_forged_signature(server: dict[str, Any]) -> None:
     assert stored(server) == before
 
 
-def test_missing_signature(server: dict[str, Any]) -> None:
+def test_missing_signature(server: Server) -> None:
     _, body = peer(server["settings"]).request_xml(fixture("text"))
     before = stored(server)
     assert send(server, {}, body).status_code == 403
     assert stored(server) == before
 
 
-def test_signed_by_someone_with_another_token(server: dict[str, Any]) -> None:
+def test_signed_by_someone_with_another_token(server: Server) -> None:
     settings = server["settings"].wechat
     intruder = Peer(
         token="not-our-token", app_id=settings.app_id, encoding_aes_key=settings.encoding_aes_key, mode=settings.mode
@@ -70,7 +77,7 @@ def test_signed_by_someone_with_another_token(server: dict[str, Any]) -> None:
     assert stored(server) == before
 
 
-def test_message_for_another_app_id(server: dict[str, Any]) -> None:
+def test_message_for_another_app_id(server: Server) -> None:
     settings = server["settings"].wechat
     # Always an encrypted envelope: a plain-mode server cannot read it at all, a safe-mode one sees the AppID.
     other = Peer(
@@ -86,7 +93,7 @@ def test_message_for_another_app_id(server: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE], ids=["billion-laughs", "xxe"])
-def test_entity_declarations(server: dict[str, Any], document: str) -> None:
+def test_entity_declarations(server: Server, document: str) -> None:
     before = stored(server)
     # Signed correctly (and encrypted in safe mode): the attacker knows the keys, the XML is still refused.
     response = send(server, *peer(server["settings"]).request_xml(document))
@@ -110,14 +117,14 @@ def test_entity_declarations(server: dict[str, Any], document: str) -> None:
     ],
     ids=["empty", "blank", "text", "json", "truncated", "unclosed", "binary"],
 )
-def test_bodies_that_are_not_messages(server: dict[str, Any], body: bytes) -> None:
+def test_bodies_that_are_not_messages(server: Server, body: bytes) -> None:
     before = stored(server)
     response = send(server, signed_plain(server), body)
     assert 400 <= response.status_code < 500, response.text
     assert stored(server) == before
 
 
-def test_oversized_body(server: dict[str, Any]) -> None:
+def test_oversized_body(server: Server) -> None:
     before = stored(server)
     huge = fixture("text", Content="长" * 30_000)  # 90 KB of UTF-8, over the 64 KiB limit
     response = send(server, *peer(server["settings"]).request_xml(huge))
@@ -133,13 +140,13 @@ def test_oversized_body(server: dict[str, Any]) -> None:
     assert stored(server) == before
 
 
-def test_server_still_answers_after_the_abuse(server: dict[str, Any]) -> None:
+def test_server_still_answers_after_the_abuse(server: Server) -> None:
     status_ok = send(server, *peer(server["settings"]).request_xml(fixture("text", FromUserName="o_after_abuse")))
     assert status_ok.status_code == 200
     assert server["client"].get("/healthz").json()["status"] == "ok"
 
 
-def test_plain_signature_is_what_wechat_computes(server: dict[str, Any]) -> None:
+def test_plain_signature_is_what_wechat_computes(server: Server) -> None:
     token = server["settings"].wechat.token
     query = signed_plain(server)
     assert query["signature"] == signature(token, query["timestamp"], query["nonce"])

@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
+from fastapi import FastAPI
+from sqlalchemy import create_engine, func, insert, select
 
 from bot.chat.models import InboundMessage, OutboundMessage, Subscriber
 from bot.platform.settings import Settings
+from storage import Base
 from tests.conftest import base_settings
 from tests.support.servers import running
 from tests.support.wechat import fixture, post
@@ -39,7 +41,7 @@ EXPECTED: dict[str, str | None] = {
 
 
 class Server:
-    def __init__(self, url: str, app: Any, settings: Settings) -> None:
+    def __init__(self, url: str, app: FastAPI, settings: Settings) -> None:
         self.url, self.app, self.settings = url, app, settings
         self.client = httpx.Client(base_url=url, timeout=10)
         self.engine = create_engine(settings.database_url)
@@ -47,7 +49,7 @@ class Server:
     def post(self, xml: str) -> tuple[int, dict[str, Any] | None, str]:
         return post(self.client, self.settings, xml)
 
-    def count(self, model: Any) -> int:
+    def count(self, model: type[Base]) -> int:
         with self.engine.connect() as connection:
             return int(connection.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -67,15 +69,16 @@ def test_every_message_type_gets_its_answer(server: Server, name: str) -> None:
     openid = f"o_{name}_{server.settings.wechat.mode}"
     status, reply, raw = server.post(fixture(name, FromUserName=openid))
     assert status == 200, raw
-    if EXPECTED[name] is None:
+    expected = EXPECTED[name]
+    if expected is None:
         assert raw == "success"
         return
     assert reply is not None, raw
     assert reply["MsgType"] == "text"
     assert reply["ToUserName"] == openid
-    assert EXPECTED[name] in reply["Content"]
+    assert expected in reply["Content"]
     if server.settings.wechat.mode == "safe":
-        assert "<Encrypt>" in raw and EXPECTED[name] not in raw
+        assert "<Encrypt>" in raw and expected not in raw
 
 
 def test_inbound_and_reply_are_stored(server: Server) -> None:
@@ -132,7 +135,7 @@ def test_template_delivery_status_is_recorded(server: Server) -> None:
 
     with server.engine.begin() as connection:
         connection.execute(
-            OutboundMessage.__table__.insert().values(
+            insert(OutboundMessage).values(
                 openid=openid,
                 text="诉求进度通知",
                 channel="template",
