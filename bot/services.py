@@ -29,15 +29,20 @@ log = logging.getLogger(__name__)
 
 
 def prepare_database(engine: Engine, *, load_demo: bool) -> None:
-    """Migrate to head; load the seed's routing table, and the demo policy list if asked, into empty tables."""
-    db.upgrade(engine)
-    with db.transaction(db.session_factory(engine)) as session:
-        if routing_service.ensure_default_table(session=session):
-            log.info("loaded the default routing table")
-        if load_demo:
-            added = policy_service.load_demo(session=session)
-            if added:
-                log.info("loaded the demo policy list", extra={"policies": added})
+    """Migrate to head; load the seed's routing table, and the demo policy list if asked, into empty tables.
+
+    Under the start-up lock: processes started together (app instances, workers) do this one at a time, and
+    the later ones find the tables filled.
+    """
+    with db.startup_lock(engine):
+        db.migrate(engine)
+        with db.transaction(db.session_factory(engine)) as session:
+            if routing_service.ensure_default_table(session=session):
+                log.info("loaded the default routing table")
+            if load_demo:
+                added = policy_service.load_demo(session=session)
+                if added:
+                    log.info("loaded the demo policy list", extra={"policies": added})
 
 
 @dataclass
@@ -97,6 +102,7 @@ async def open_services(
     """Migrate, load defaults and the match index, connect the cache; everything before the first message."""
     sync_engine = db.make_engine(settings.database_url)
     try:
+        await asyncio.to_thread(db.wait_for_database, sync_engine, patience=settings.database.startup_wait)
         await asyncio.to_thread(prepare_database, sync_engine, load_demo=load_demo)
     finally:
         sync_engine.dispose()

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.platform import db
 from bot.platform.settings import Settings
-from routing import exporting, importing, service, views
+from routing import exporting, importing, views
 from routing.lifecycle import STATES
 from routing.rules import load_calendar
 
@@ -20,10 +20,10 @@ MAX_PROBLEMS = 50
 
 def _prepared(settings: Settings) -> Any:
     """The migrated database with the default routing table loaded when it has none."""
+    from bot.services import prepare_database
+
     engine = db.make_engine(settings.database_url)
-    db.upgrade(engine)
-    with db.transaction(db.session_factory(engine)) as session:
-        service.ensure_default_table(session=session)
+    prepare_database(engine, load_demo=False)
     return engine
 
 

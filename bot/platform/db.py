@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from filelock import FileLock, Timeout
 from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +27,9 @@ from storage import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 METADATA: MetaData = Base.metadata
+STARTUP_LOCK = 727274  # PostgreSQL advisory lock key of migrations and first-start seeding (arbitrary, ours)
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -128,11 +135,95 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Run the Alembic migrations to head (one process at a time: app instances may start together)."""
+def migrate(engine: Engine) -> None:
+    """Run the Alembic migrations to head; the caller holds `startup_lock`."""
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))  # arbitrary, ours
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def upgrade(engine: Engine) -> None:
+    """Run the Alembic migrations to head, one process at a time."""
+    with startup_lock(engine):
+        migrate(engine)
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Hold the start-up lock: migrations and first-start seeding run in one process at a time.
+
+    PostgreSQL: a session advisory lock, released with its connection even if the process dies. SQLite: a
+    file lock beside the database file. A process that finds the lock taken waits, then finds the work done.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": STARTUP_LOCK}):
+                log.info("another process is preparing the database; waiting for it")
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK})
+            connection.commit()  # the lock is the session's; no transaction stays open while we work
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK})
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock = FileLock(f"{database}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("another process is preparing the database; waiting for it", extra={"lock": lock.lock_file})
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def wait_for_database(engine: Engine, *, patience: float, clock: Callable[[], float] = time.monotonic) -> None:
+    """Return once the database answers; retry with a log line until `patience` seconds have passed.
+
+    Containers start together: the database may still be starting when the app or the worker does.
+    """
+    deadline = clock() + patience
+    delay = 0.5
+    attempt = 1
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            if attempt > 1:
+                log.info("database reachable", extra={"attempts": attempt})
+            return
+        except OperationalError as exc:
+            left = deadline - clock()
+            if left <= 0:
+                raise DatabaseUnreachable(
+                    f"database not reachable after {patience:g} s: "
+                    f"{engine.url.render_as_string(hide_password=True)}: {_first_line(exc)}"
+                ) from exc
+            log.warning(
+                "database not reachable yet; retrying",
+                extra={
+                    "database": engine.url.render_as_string(hide_password=True),
+                    "attempt": attempt,
+                    "retry_in_s": round(min(delay, left), 1),
+                    "error": _first_line(exc),
+                },
+            )
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+            attempt += 1
+
+
+class DatabaseUnreachable(Exception):
+    """The database did not answer within the configured patience (database.startup_wait)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__

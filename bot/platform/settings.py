@@ -39,6 +39,7 @@ class ServerSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""
+    startup_wait: float = 120.0
 
 
 @dataclass(frozen=True)

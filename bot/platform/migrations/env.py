@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that bot.db.upgrade hands over."""
+"""Alembic environment: runs on the connection that bot.platform.db.migrate hands over."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from bot.platform.db import METADATA
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with `appealbot db upgrade` (bot.db.upgrade), not the alembic CLI")
+    raise RuntimeError("run migrations with `appealbot db upgrade` (bot.platform.db.upgrade), not the alembic CLI")
 
 context.configure(
     connection=connection,
