@@ -47,7 +47,7 @@ class StandIn:
 router = APIRouter()
 
 
-def _state(request: Request) -> StandIn:
+async def _state(request: Request) -> StandIn:
     """The stand-in state of the app serving this request."""
     state: StandIn = request.app.state.standin
     return state
