@@ -19,7 +19,7 @@ import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -144,55 +144,74 @@ def wratio_baseline(policies: Sequence[PolicyDoc], categories: Sequence[Category
     return guess
 
 
+@dataclass
+class Tally:
+    """The counts of an evaluation so far: overall, by message feature, and one line per error."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    by_feature: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, message: dict[str, Any], result: Guess) -> None:
+        """Count one labelled message and what the system said about it."""
+        intent_ok = result.intent == message["intent"]
+        self.counts["messages"] += 1
+        self.counts["intent"] += intent_ok
+        wrong = [] if intent_ok else [f"intent {result.intent}"]
+        if message["intent"] == "policy":
+            wrong += self._policy(message, result, intent_ok)
+        elif message["intent"] == "appeal":
+            wrong += self._appeal(message, result, intent_ok)
+        if wrong:
+            self.errors.append(f"{message['intent']:8} {message['text']}  ->  " + "; ".join(wrong))
+
+    def _policy(self, message: dict[str, Any], result: Guess, intent_ok: bool) -> list[str]:
+        expected = set(message["policies"])
+        self.counts["policy"] += 1
+        self.counts["hit1"] += bool(result.policies[:1]) and result.policies[0] in expected
+        hit3 = bool(expected & set(result.policies[:3]))
+        self.counts["hit3"] += hit3
+        self._by_feature(message, intent_ok and hit3)
+        return [] if hit3 else [f"policies {list(result.policies[:3])} want {sorted(expected)}"]
+
+    def _appeal(self, message: dict[str, Any], result: Guess, intent_ok: bool) -> list[str]:
+        self.counts["appeal"] += 1
+        self.counts["lead"] += result.lead_unit == message["lead_unit"]
+        self.counts["category"] += result.category == message["category"]
+        self._by_feature(message, intent_ok and result.lead_unit == message["lead_unit"])
+        if result.category != message["category"]:
+            return [f"category {result.category} want {message['category']}"]
+        return []
+
+    def _by_feature(self, message: dict[str, Any], ok: bool) -> None:
+        for feature in message.get("features") or ["plain"]:
+            self.by_feature[feature]["n"] += 1
+            self.by_feature[feature]["ok"] += ok
+
+    def figures(self) -> dict[str, float]:
+        """Accuracy figures in percent, then the accuracy for each message feature."""
+
+        def percent(part: str, whole: str) -> float:
+            return 100.0 * self.counts[part] / self.counts[whole] if self.counts[whole] else 0.0
+
+        figures = {
+            "intent": percent("intent", "messages"),
+            "hit@1": percent("hit1", "policy"),
+            "hit@3": percent("hit3", "policy"),
+            "lead unit": percent("lead", "appeal"),
+            "category": percent("category", "appeal"),
+        }
+        for feature, counter in sorted(self.by_feature.items()):
+            figures[f"  {feature} (n={counter['n']})"] = 100.0 * counter["ok"] / counter["n"]
+        return figures
+
+
 def evaluate(messages: list[dict[str, Any]], guess: Callable[[str], Guess]) -> tuple[dict[str, float], list[str]]:
     """Accuracy figures (percent) and one line per error."""
-    counts: Counter[str] = Counter()
-    by_feature: dict[str, Counter[str]] = defaultdict(Counter)
-    errors: list[str] = []
+    tally = Tally()
     for message in messages:
-        result = guess(message["text"])
-        intent_ok = result.intent == message["intent"]
-        counts["messages"] += 1
-        counts["intent"] += intent_ok
-        wrong = [] if intent_ok else [f"intent {result.intent}"]
-        features = message.get("features") or ["plain"]
-        if message["intent"] == "policy":
-            expected = set(message["policies"])
-            counts["policy"] += 1
-            hit1 = bool(result.policies[:1]) and result.policies[0] in expected
-            hit3 = bool(expected & set(result.policies[:3]))
-            counts["hit1"] += hit1
-            counts["hit3"] += hit3
-            if not hit3:
-                wrong.append(f"policies {list(result.policies[:3])} want {sorted(expected)}")
-            for feature in features:
-                by_feature[feature]["n"] += 1
-                by_feature[feature]["ok"] += intent_ok and hit3
-        elif message["intent"] == "appeal":
-            counts["appeal"] += 1
-            counts["lead"] += result.lead_unit == message["lead_unit"]
-            counts["category"] += result.category == message["category"]
-            if result.category != message["category"]:
-                wrong.append(f"category {result.category} want {message['category']}")
-            for feature in features:
-                by_feature[feature]["n"] += 1
-                by_feature[feature]["ok"] += intent_ok and result.lead_unit == message["lead_unit"]
-        if wrong:
-            errors.append(f"{message['intent']:8} {message['text']}  ->  " + "; ".join(wrong))
-
-    def percent(part: str, whole: str) -> float:
-        return 100.0 * counts[part] / counts[whole] if counts[whole] else 0.0
-
-    figures = {
-        "intent": percent("intent", "messages"),
-        "hit@1": percent("hit1", "policy"),
-        "hit@3": percent("hit3", "policy"),
-        "lead unit": percent("lead", "appeal"),
-        "category": percent("category", "appeal"),
-    }
-    for feature, counter in sorted(by_feature.items()):
-        figures[f"  {feature} (n={counter['n']})"] = 100.0 * counter["ok"] / counter["n"]
-    return figures, errors
+        tally.add(message, guess(message["text"]))
+    return tally.figures(), tally.errors
 
 
 def main(argv: Sequence[str] | None = None) -> int:

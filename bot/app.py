@@ -7,11 +7,12 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -21,8 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.jobs import worker
 from bot.platform.logs import request_id
 from bot.platform.settings import Settings
-from bot.services import Services, open_services
+from bot.services import open_services
 from bot.web import callback, simulator
+from bot.web.deps import ServicesDep
 from bot.wechat.standin import StandIn, standin_app
 
 log = logging.getLogger(__name__)
@@ -71,11 +73,43 @@ class MatchRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
 
-def create_app(
-    settings: Settings, *, run_worker: bool = True, load_demo: bool = True, ready_message: str | None = None
-) -> FastAPI:
-    """The web app. With the simulator enabled, outbound WeChat calls go to the built-in stand-in."""
-    standin = StandIn()
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz(services: ServicesDep) -> JSONResponse:
+    """Whether the database and the cache answer (503 when one does not)."""
+    database_ok = True
+    try:
+        async with services.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "down"
+        log.warning("health check: database unreachable", extra={"error": str(exc)})
+        database_ok = False
+    cache_ok = await services.cache.ping()
+    body: dict[str, Any] = {
+        "status": "ok" if database_ok and cache_ok else "unavailable",
+        "database": {"ok": database_ok, "backend": services.engine.dialect.name},
+        "redis": {"ok": cache_ok, "backend": services.cache.backend},
+    }
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/api/match")
+async def match(item: MatchRequest, services: ServicesDep) -> dict[str, Any]:
+    """What the engine understands of a message, as in docs/interfaces.md."""
+    return services.matcher.match(item.text).to_dict()
+
+
+def _lifespan(
+    settings: Settings, standin: StandIn, *, run_worker: bool, load_demo: bool, ready_message: str | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the services (and start the worker) before the first request; close them after the last."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,40 +137,21 @@ def create_app(
                     await background
             await services.close()
 
+    return lifespan
+
+
+def create_app(
+    settings: Settings, *, run_worker: bool = True, load_demo: bool = True, ready_message: str | None = None
+) -> FastAPI:
+    """The web app. With the simulator enabled, outbound WeChat calls go to the built-in stand-in."""
+    standin = StandIn()
+    lifespan = _lifespan(settings, standin, run_worker=run_worker, load_demo=load_demo, ready_message=ready_message)
     app = FastAPI(title="appealbot", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.add_middleware(RequestContext)
     app.include_router(callback.router)
-
-    @app.get("/healthz")
-    async def healthz(request: Request) -> JSONResponse:
-        services: Services = request.app.state.services
-        database_ok = True
-        try:
-            async with services.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # any driver error means "down"
-            log.warning("health check: database unreachable", extra={"error": str(exc)})
-            database_ok = False
-        cache_ok = await services.cache.ping()
-        body: dict[str, Any] = {
-            "status": "ok" if database_ok and cache_ok else "unavailable",
-            "database": {"ok": database_ok, "backend": services.engine.dialect.name},
-            "redis": {"ok": cache_ok, "backend": services.cache.backend},
-        }
-        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.post("/api/match")
-    async def match(item: MatchRequest, request: Request) -> dict[str, Any]:
-        """What the engine understands of a message, as in docs/interfaces.md."""
-        services: Services = request.app.state.services
-        return services.matcher.match(item.text).to_dict()
-
+    app.include_router(router)
     if settings.simulator.enabled:
-        simulator.mount(app, standin)
+        simulator.mount(app, standin, settings.wechat)
     # -- login and the admin console at /admin/ (bot/web/auth.py, bot/web/admin/) --
     from bot.web import admin
 

@@ -9,6 +9,7 @@ mid-sweep rolls back, and the next sweep finds the same rows due. Staff notices 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -18,7 +19,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from routing.models import Appeal, AppealTimer, Escalation
-from routing.rules import load_rules
+from routing.rules import Level, load_rules
 
 TIMERS = cast(Table, AppealTimer.__table__)
 APPEALS = cast(Table, Appeal.__table__)
@@ -37,6 +38,33 @@ class Fired:
     level: int
     audience: str
     scheduled_at: datetime
+
+
+def _due_levels(
+    row: Any, levels: Sequence[Level], *, unit_id: int, now: datetime, worker: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The escalation rows of a claimed timer's levels that are due, and where its ladder goes on from."""
+    fire = [datetime.fromisoformat(moment) for moment in row.fire_times]
+    last = min(len(fire), len(levels))
+    level = row.next_level
+    fired = []
+    while level <= last and fire[level - 1] <= now:
+        rung = levels[level - 1]
+        fired.append(
+            {
+                "appeal_id": row.appeal_id,
+                "timer_id": row.id,
+                "level": level,
+                "name": rung.name,
+                "audience": rung.audience,
+                "unit_id": unit_id,
+                "scheduled_at": fire[level - 1],
+                "fired_at": now,
+                "worker": worker,
+            }
+        )
+        level += 1
+    return fired, {"timer": row.id, "level": level, "fire": fire[level - 1] if level <= last else None}
 
 
 def sweep(*, session: Session, now: datetime, worker: str = "", limit: int = BATCH) -> list[Fired]:
@@ -64,27 +92,10 @@ def sweep(*, session: Session, now: datetime, worker: str = "", limit: int = BAT
     advances: list[dict[str, Any]] = []
     stages: dict[int, str] = {}
     for row in rows:
-        fire = [datetime.fromisoformat(moment) for moment in row.fire_times]
-        last = min(len(fire), len(levels))
-        level = row.next_level
-        while level <= last and fire[level - 1] <= now:
-            rung = levels[level - 1]
-            escalations.append(
-                {
-                    "appeal_id": row.appeal_id,
-                    "timer_id": row.id,
-                    "level": level,
-                    "name": rung.name,
-                    "audience": rung.audience,
-                    "unit_id": appeals[row.appeal_id].unit_id,
-                    "scheduled_at": fire[level - 1],
-                    "fired_at": now,
-                    "worker": worker,
-                }
-            )
-            level += 1
+        fired, advance = _due_levels(row, levels, unit_id=appeals[row.appeal_id].unit_id, now=now, worker=worker)
+        escalations += fired
+        advances.append(advance)
         stages[row.id] = row.stage
-        advances.append({"timer": row.id, "level": level, "fire": fire[level - 1] if level <= last else None})
     write = _write_postgresql if session.get_bind().dialect.name == "postgresql" else _write_portable
     created = write(session, escalations, advances)
     scheduled = {(item["timer_id"], item["level"]): item for item in escalations}

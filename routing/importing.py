@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from routing.deadlines import LimitError, parse_limit
 from routing.models import Category, Unit
-from routing.rules import SETTING_KEYS, RulesError, rules_from, setting_values
+from routing.rules import SETTING_KEYS, Rules, RulesError, rules_from, setting_values
 from routing.service import Applied, apply_table
 from tabular import MB, Limits, Problem, Table, TableFile, Unreadable, Wording
 
@@ -49,9 +49,14 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
     "calendar": ("节假日", (Column("date", "日期", True), Column("workday", "上班", True), Column("name", "名称"))),
     "settings": ("参数", (Column("key", "参数", True), Column("value", "值", True), Column("note", "说明"))),
 }  # fmt: skip
+LABELS = {(table, column.key): column.label for table, (_, columns) in TABLES.items() for column in columns}
 KINDS = {"department": "区级部门", "street": "街道办事处", "court": "法院", "office": "督办机构"}
 YES = {"是", "上班", "工作日", "true", "yes", "y", "1", "√"}
 NO = {"否", "休息", "休", "放假", "false", "no", "n", "0", ""}
+# Settings whose text is always JSON (numbers); other settings are JSON when they start with [ or {.
+JSON_SETTINGS = {"max_returns", "reply_max_days", "digest_minutes"}
+# The urgencies time limits may use while no valid settings are known.
+DEFAULT_URGENCIES = {"normal": "一般", "urgent": "紧急"}
 SEPARATORS = (";", "；", "、", ",", "，", "\n")
 LIMITS = Limits(max_bytes=20 * MB)
 # The words operators have always been told; the policy list's importer words some of these refusals at more length.
@@ -66,6 +71,10 @@ WORDING = Wording(
     json_syntax="JSON 格式错误：{reason}",
     json_line_as_row=True,
 )
+
+
+# A table's records by column key, each with its row number in the file (for JSON, the item's position).
+Records = list[tuple[int, dict[str, Any]]]
 
 
 class ImportRefused(Exception):
@@ -108,7 +117,15 @@ class Reader:
     ) -> None:
         self.problems.append(Problem(self.file, message, sheet=sheet, row=row, column=column, unit=self.unit))
 
-    def sheet_records(self, sheet: Table, table: str, name: str | None) -> list[tuple[int, dict[str, Any]]]:
+    def field_problem(self, table: str, row: int, key: str | None, message: str) -> None:
+        """A problem with one field of a record, named as the file names it (JSON: the key path)."""
+        if self.unit == "条":  # JSON: name the key path, e.g. categories.lead_unit
+            column = f"{table}.{key}" if key and table != "settings" else key
+        else:
+            column = LABELS.get((table, key), key) if key else None
+        self.problem(message, sheet=self.sheets.get(table), row=row or None, column=column)
+
+    def sheet_records(self, sheet: Table, table: str, name: str | None) -> Records:
         """The records of a sheet by column key, with their row numbers; header problems recorded."""
         _, columns = TABLES[table]
         by_header = {name: column for column in columns for name in (column.label, column.key)}
@@ -145,13 +162,13 @@ def _table_of(sheet: Table) -> str | None:
     return best[1] if best else None
 
 
-def read_file(path: Path) -> tuple[dict[str, list[tuple[int, dict[str, Any]]]], Reader]:
+def read_file(path: Path) -> tuple[dict[str, Records], Reader]:
     """Records by table from a file (row numbers as in the file; for JSON, the item's position)."""
     with TableFile(path, limits=LIMITS, wording=WORDING) as source:
         reader = Reader(source.file, unit=source.unit)
         if source.suffix == ".json":
             return _json_tables(source.document(), reader), reader
-        tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        tables: dict[str, Records] = {}
         csv_file = source.suffix == ".csv"
         for sheet in source.tables():
             if not sheet.header:
@@ -167,7 +184,7 @@ def read_file(path: Path) -> tuple[dict[str, list[tuple[int, dict[str, Any]]]], 
         return tables, reader
 
 
-def _json_tables(document: Any, reader: Reader) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+def _json_tables(document: Any, reader: Reader) -> dict[str, Records]:
     """Records by table from a document shaped like default_table.json; settings as the 参数 table."""
     if not isinstance(document, Mapping):
         raise Unreadable(Problem(reader.file, 'JSON 顶层应为对象：{"units": [...], "categories": [...], ...}'))
@@ -175,7 +192,7 @@ def _json_tables(document: Any, reader: Reader) -> dict[str, list[tuple[int, dic
     for key in document:
         if key not in known:
             reader.problem(f"未知的键「{key}」", column=str(key))
-    tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    tables: dict[str, Records] = {}
     for table in ("units", "categories", "time_limits", "calendar"):
         _, columns = TABLES[table]
         keys = {column.key for column in columns}
@@ -197,142 +214,197 @@ def _json_tables(document: Any, reader: Reader) -> dict[str, list[tuple[int, dic
     return tables
 
 
-def check(
-    *, session: Session, tables: Mapping[str, list[tuple[int, dict[str, Any]]]], reader: Reader
-) -> dict[str, Any]:
+def check(*, session: Session, tables: Mapping[str, Records], reader: Reader) -> dict[str, Any]:
     """Validate records against each other and the database; the clean table (problems in reader)."""
-    label_of = {(table, column.key): column.label for table, (_, columns) in TABLES.items() for column in columns}
-
-    def bad(table: str, row: int, key: str | None, message: str) -> None:
-        if reader.unit == "条":  # JSON: name the key path, e.g. categories.lead_unit
-            column = f"{table}.{key}" if key and table != "settings" else key
-        else:
-            column = label_of.get((table, key), key) if key else None
-        reader.problem(message, sheet=reader.sheets.get(table), row=row or None, column=column)
-
-    out: dict[str, Any] = {}
-    unit_names = set(session.scalars(select(Unit.name)))
-    units = []
-    for row, record in tables.get("units", []):
-        name = str(record.get("name") or "").strip()
-        if not name:
-            bad("units", row, "name", "单位名称不能为空")
-            continue
-        kind = str(record.get("kind") or "department").strip()
-        kind = next((code for code, label in KINDS.items() if kind in (code, label)), kind)
-        if kind not in KINDS:
-            bad("units", row, "kind", f"类型应为 {'、'.join(KINDS.values())} 之一")
-        item: dict[str, Any] = {"name": name, "kind": kind}
-        if "aliases" in record:
-            item["aliases"] = split_list(record["aliases"])
-        for key in ("contact_name", "contact_phone", "head_name", "head_phone"):
-            if key in record:
-                item[key] = str(record[key] or "").strip()
-        units.append(item)
-        unit_names.add(name)
-    out["units"] = units
-    codes = set(session.scalars(select(Category.code)))
-    categories = []
-    for row, record in tables.get("categories", []):
-        code, name = str(record.get("code") or "").strip(), str(record.get("name") or "").strip()
-        if not code or not name:
-            bad("categories", row, "code" if not code else "name", "编码和名称不能为空")
-            continue
-        lead = str(record.get("lead_unit") or "").strip()
-        if lead not in unit_names:
-            bad("categories", row, "lead_unit", f"没有名为「{lead}」的单位（请先在“单位”表中添加）")
-        co_units = split_list(record.get("units"))
-        for unit in co_units:
-            if unit not in unit_names:
-                bad("categories", row, "units", f"没有名为「{unit}」的单位")
-        asks = _truth(record.get("asks_place"))
-        if asks is None:
-            bad("categories", row, "asks_place", "应填 是 或 否")
-        categories.append(
-            {
-                "code": code,
-                "name": name,
-                "lead_unit": lead,
-                "units": co_units,
-                "keywords": split_list(record.get("keywords")),
-                "description": str(record.get("description") or ""),
-                "seed_task": str(record.get("seed_task") or ""),
-                "asks_place": bool(asks),
-            }
-        )
-        codes.add(code)
-    out["categories"] = categories
-    settings = dict(setting_values(session=session))
-    setting_rows: dict[str, int] = {}
-    for row, record in tables.get("settings", []):
-        key, value = str(record.get("key") or "").strip(), record.get("value")
-        if key not in SETTING_KEYS:
-            bad("settings", row, "key", f"未知的参数「{key}」（可用：{'、'.join(SETTING_KEYS)}）")
-            continue
-        structured = isinstance(value, str) and value.strip()[:1] in ("[", "{")
-        if structured or key in {"max_returns", "reply_max_days", "digest_minutes"}:
-            try:
-                value = json.loads(value) if isinstance(value, str) else value
-            except json.JSONDecodeError as exc:
-                bad("settings", row, "value", f"值应为 JSON：{exc.msg}")
-                continue
-        settings[key], setting_rows[key] = value, row
-        out[key] = value
-    if tables.get("settings"):
-        try:
-            rules = rules_from(settings)
-        except RulesError as exc:
-            named = next((name for name in setting_rows if name in str(exc)), "")
-            bad("settings", setting_rows.get(named, 0), "value", str(exc))
-            rules = None
-    else:
-        try:
-            rules = rules_from(settings) if settings else None
-        except RulesError:
-            rules = None
-    urgencies = {item.code: item.name for item in rules.urgencies} if rules else {"normal": "一般", "urgent": "紧急"}
-    limits = []
-    for row, record in tables.get("time_limits", []):
-        category = str(record.get("category") or "").strip()
-        category = "*" if category in {"*", "全部", "所有类别"} else category
-        if category != "*" and category not in codes:
-            bad("time_limits", row, "category", f"没有编码为「{category}」的类别（所有类别请填 *）")
-        urgency = str(record.get("urgency") or "").strip()
-        urgency = next((code for code, label in urgencies.items() if urgency in (code, label)), urgency)
-        if urgency not in urgencies:
-            bad("time_limits", row, "urgency", f"紧急程度应为 {'、'.join(urgencies.values())} 之一")
-        item = {"category": category, "urgency": urgency}
-        for stage in ("sign", "contact", "reply"):
-            if record.get(stage) not in (None, ""):
-                try:
-                    parse_limit(str(record[stage]))
-                    item[stage] = str(record[stage]).strip()
-                except LimitError as exc:
-                    bad("time_limits", row, stage, str(exc))
-        limits.append(item)
+    units = _check_units(tables.get("units", []), reader)
+    unit_names = set(session.scalars(select(Unit.name))) | {unit["name"] for unit in units}
+    categories = _check_categories(tables.get("categories", []), reader, unit_names=unit_names)
+    codes = set(session.scalars(select(Category.code))) | {category["code"] for category in categories}
+    settings = _check_settings(tables.get("settings", []), reader)
+    urgencies = _urgencies(
+        stored=setting_values(session=session), imported=settings, given=bool(tables.get("settings")), reader=reader
+    )
+    limits = _check_time_limits(tables.get("time_limits", []), reader, codes=codes, urgencies=urgencies)
+    days = _check_calendar(tables.get("calendar", []), reader)
+    out: dict[str, Any] = {"units": units, "categories": categories}
+    out.update((key, value) for key, (_, value) in settings.items())
     out["time_limits"] = limits
-    days = []
-    for row, record in tables.get("calendar", []):
-        raw = record.get("date")
-        try:
-            day = (
-                raw.date()
-                if isinstance(raw, datetime)
-                else raw
-                if isinstance(raw, date)
-                else date.fromisoformat(str(raw).strip().replace("/", "-"))
-            )
-        except ValueError:
-            bad("calendar", row, "date", f"日期「{raw}」应写成 YYYY-MM-DD")
-            continue
-        workday = _truth(record.get("workday"))
-        if workday is None:
-            bad("calendar", row, "workday", "应填 上班 或 休息")
-            continue
-        days.append({"date": day.isoformat(), "workday": workday, "name": str(record.get("name") or "")})
     if days:
         out["calendar"] = days
     return out
+
+
+def _check_units(records: Records, reader: Reader) -> list[dict[str, Any]]:
+    """The 单位 table's units (a nameless row is left out)."""
+    units = []
+    for row, record in records:
+        unit = _unit(row, record, reader)
+        if unit is not None:
+            units.append(unit)
+    return units
+
+
+def _unit(row: int, record: dict[str, Any], reader: Reader) -> dict[str, Any] | None:
+    name = str(record.get("name") or "").strip()
+    if not name:
+        reader.field_problem("units", row, "name", "单位名称不能为空")
+        return None
+    kind = str(record.get("kind") or "department").strip()
+    kind = next((code for code, label in KINDS.items() if kind in (code, label)), kind)
+    if kind not in KINDS:
+        reader.field_problem("units", row, "kind", f"类型应为 {'、'.join(KINDS.values())} 之一")
+    unit: dict[str, Any] = {"name": name, "kind": kind}
+    if "aliases" in record:
+        unit["aliases"] = split_list(record["aliases"])
+    for key in ("contact_name", "contact_phone", "head_name", "head_phone"):
+        if key in record:
+            unit[key] = str(record[key] or "").strip()
+    return unit
+
+
+def _check_categories(records: Records, reader: Reader, *, unit_names: set[str]) -> list[dict[str, Any]]:
+    """The 诉求类别 table's categories; their units must exist (in the database or the file)."""
+    categories = []
+    for row, record in records:
+        category = _category(row, record, reader, unit_names=unit_names)
+        if category is not None:
+            categories.append(category)
+    return categories
+
+
+def _category(row: int, record: dict[str, Any], reader: Reader, *, unit_names: set[str]) -> dict[str, Any] | None:
+    code, name = str(record.get("code") or "").strip(), str(record.get("name") or "").strip()
+    if not code or not name:
+        reader.field_problem("categories", row, "code" if not code else "name", "编码和名称不能为空")
+        return None
+    lead = str(record.get("lead_unit") or "").strip()
+    if lead not in unit_names:
+        reader.field_problem("categories", row, "lead_unit", f"没有名为「{lead}」的单位（请先在“单位”表中添加）")
+    co_units = split_list(record.get("units"))
+    for unit in co_units:
+        if unit not in unit_names:
+            reader.field_problem("categories", row, "units", f"没有名为「{unit}」的单位")
+    asks = _truth(record.get("asks_place"))
+    if asks is None:
+        reader.field_problem("categories", row, "asks_place", "应填 是 或 否")
+    return {
+        "code": code,
+        "name": name,
+        "lead_unit": lead,
+        "units": co_units,
+        "keywords": split_list(record.get("keywords")),
+        "description": str(record.get("description") or ""),
+        "seed_task": str(record.get("seed_task") or ""),
+        "asks_place": bool(asks),
+    }
+
+
+def _check_settings(records: Records, reader: Reader) -> dict[str, tuple[int, Any]]:
+    """The 参数 table's values by key, each with its row; unknown keys and bad JSON are problems."""
+    settings: dict[str, tuple[int, Any]] = {}
+    for row, record in records:
+        key, value = str(record.get("key") or "").strip(), record.get("value")
+        if key not in SETTING_KEYS:
+            reader.field_problem("settings", row, "key", f"未知的参数「{key}」（可用：{'、'.join(SETTING_KEYS)}）")
+            continue
+        try:
+            settings[key] = (row, _setting_value(key, value))
+        except json.JSONDecodeError as exc:
+            reader.field_problem("settings", row, "value", f"值应为 JSON：{exc.msg}")
+    return settings
+
+
+def _setting_value(key: str, value: Any) -> Any:
+    """A setting's value as stored: JSON text (a list, an object, or a number setting) decoded."""
+    structured = isinstance(value, str) and value.strip()[:1] in ("[", "{")
+    if structured or key in JSON_SETTINGS:
+        return json.loads(value) if isinstance(value, str) else value
+    return value
+
+
+def _urgencies(
+    *, stored: dict[str, Any], imported: dict[str, tuple[int, Any]], given: bool, reader: Reader
+) -> dict[str, str]:
+    """The urgency names by code that time limits may use: from the settings as they will be after the import."""
+    values = {**stored, **{key: value for key, (_, value) in imported.items()}}
+    rules = _rules(values, imported, reader) if given else _stored_rules(values)
+    return {item.code: item.name for item in rules.urgencies} if rules else dict(DEFAULT_URGENCIES)
+
+
+def _rules(values: dict[str, Any], imported: dict[str, tuple[int, Any]], reader: Reader) -> Rules | None:
+    """The rules the imported settings make; when they do not hold, a problem on the row named in the reason."""
+    try:
+        return rules_from(values)
+    except RulesError as exc:
+        named = next((name for name in imported if name in str(exc)), "")
+        reader.field_problem("settings", imported[named][0] if named else 0, "value", str(exc))
+        return None
+
+
+def _stored_rules(values: dict[str, Any]) -> Rules | None:
+    """The rules the stored settings make (none stored, or not valid: None)."""
+    try:
+        return rules_from(values) if values else None
+    except RulesError:
+        return None
+
+
+def _check_time_limits(
+    records: Records, reader: Reader, *, codes: set[str], urgencies: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The 办理时限 table's rows, by category (or * for all) and urgency, with the limits of their stages."""
+    limits = []
+    for row, record in records:
+        category = str(record.get("category") or "").strip()
+        category = "*" if category in {"*", "全部", "所有类别"} else category
+        if category != "*" and category not in codes:
+            reader.field_problem("time_limits", row, "category", f"没有编码为「{category}」的类别（所有类别请填 *）")
+        urgency = str(record.get("urgency") or "").strip()
+        urgency = next((code for code, label in urgencies.items() if urgency in (code, label)), urgency)
+        if urgency not in urgencies:
+            reader.field_problem("time_limits", row, "urgency", f"紧急程度应为 {'、'.join(urgencies.values())} 之一")
+        limits.append({"category": category, "urgency": urgency, **_stage_limits(row, record, reader)})
+    return limits
+
+
+def _stage_limits(row: int, record: dict[str, Any], reader: Reader) -> dict[str, str]:
+    """The filled-in stage limits of a 办理时限 row (签收, 联系企业, 答复) that can be read."""
+    stages = {}
+    for stage in ("sign", "contact", "reply"):
+        if record.get(stage) not in (None, ""):
+            try:
+                parse_limit(str(record[stage]))
+                stages[stage] = str(record[stage]).strip()
+            except LimitError as exc:
+                reader.field_problem("time_limits", row, stage, str(exc))
+    return stages
+
+
+def _check_calendar(records: Records, reader: Reader) -> list[dict[str, Any]]:
+    """The 节假日 table's days (a row with a bad date or workday is left out)."""
+    days = []
+    for row, record in records:
+        raw = record.get("date")
+        try:
+            day = _day(raw)
+        except ValueError:
+            reader.field_problem("calendar", row, "date", f"日期「{raw}」应写成 YYYY-MM-DD")
+            continue
+        workday = _truth(record.get("workday"))
+        if workday is None:
+            reader.field_problem("calendar", row, "workday", "应填 上班 或 休息")
+            continue
+        days.append({"date": day.isoformat(), "workday": workday, "name": str(record.get("name") or "")})
+    return days
+
+
+def _day(raw: Any) -> date:
+    """A cell's date: a date or datetime as it is, text as YYYY-MM-DD (or YYYY/MM/DD); ValueError otherwise."""
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    return date.fromisoformat(str(raw).strip().replace("/", "-"))
 
 
 def import_file(*, session: Session, path: Path, now: datetime | None = None) -> Applied:

@@ -40,9 +40,26 @@ class Applied:
 def apply_table(*, session: Session, table: Mapping[str, Any], now: datetime | None = None) -> Applied:
     """Upsert a checked routing table: units by name, categories by code, limits, settings, calendar days."""
     now = now or datetime.now(UTC)
-    applied = Applied()
     units = {unit.name: unit for unit in session.scalars(select(Unit))}
-    for record in table.get("units") or []:
+    applied = Applied(units=_apply_units(session, table.get("units") or [], units))
+    session.flush()
+    applied.categories = _apply_categories(session, table.get("categories") or [], units)
+    applied.time_limits = _apply_time_limits(session, table.get("time_limits") or [])
+    applied.settings = _apply_settings(session, table)
+    days = table.get("calendar") or []
+    applied.calendar_days = _apply_calendar(session, days, now=now)
+    session.flush()
+    everything = "working_hours" in table or "escalation" in table
+    if days or everything:
+        applied.recomputed = timers.recompute(
+            session=session, calendar=load_calendar(session=session), now=now, only_provisional=not everything
+        )
+    return applied
+
+
+def _apply_units(session: Session, records: list[Mapping[str, Any]], units: dict[str, Unit]) -> int:
+    """Add or update units by name (`units` gains the new ones); how many records were applied."""
+    for record in records:
         found = units.get(record["name"])
         if found is None:
             found = units[record["name"]] = Unit(name=record["name"], kind="department", aliases=[])
@@ -50,10 +67,13 @@ def apply_table(*, session: Session, table: Mapping[str, Any], now: datetime | N
         for field in UNIT_FIELDS:
             if field in record and record[field] is not None:
                 setattr(found, field, list(record[field]) if field == "aliases" else record[field])
-        applied.units += 1
-    session.flush()
+    return len(records)
+
+
+def _apply_categories(session: Session, records: list[Mapping[str, Any]], units: dict[str, Unit]) -> int:
+    """Add or update categories by code, with their lead and co-responsible units in order."""
     categories = {category.code: category for category in session.scalars(select(Category))}
-    for record in table.get("categories") or []:
+    for record in records:
         category = categories.get(record["code"])
         if category is None:
             category = Category(code=record["code"], lead_unit_id=units[record["lead_unit"]].id)
@@ -68,9 +88,14 @@ def apply_table(*, session: Session, table: Mapping[str, Any], now: datetime | N
         session.execute(delete(CategoryUnit).where(CategoryUnit.category_id == category.id))
         for position, name in enumerate(record.get("units") or []):
             session.add(CategoryUnit(category_id=category.id, unit_id=units[name].id, position=position))
-        applied.categories += 1
+    return len(records)
+
+
+def _apply_time_limits(session: Session, records: list[Mapping[str, Any]]) -> int:
+    """Set the limits filled in, by category, urgency and stage; how many stage limits were set."""
     limits = {(row.category_code, row.urgency, row.stage): row for row in session.scalars(select(TimeLimit))}
-    for record in table.get("time_limits") or []:
+    count = 0
+    for record in records:
         for stage in STAGE_KEYS:
             if not record.get(stage):
                 continue
@@ -83,7 +108,13 @@ def apply_table(*, session: Session, table: Mapping[str, Any], now: datetime | N
                 )
                 session.add(row)
             row.amount, row.unit = amount, unit
-            applied.time_limits += 1
+            count += 1
+    return count
+
+
+def _apply_settings(session: Session, table: Mapping[str, Any]) -> int:
+    """Store the settings the table has; how many."""
+    count = 0
     for key in SETTING_KEYS:
         if key in table:
             setting = session.get(RoutingSetting, key)
@@ -91,21 +122,18 @@ def apply_table(*, session: Session, table: Mapping[str, Any], now: datetime | N
                 session.add(RoutingSetting(key=key, value=table[key]))
             else:
                 setting.value = table[key]
-            applied.settings += 1
-    days = table.get("calendar") or []
-    for record in days:
+            count += 1
+    return count
+
+
+def _apply_calendar(session: Session, records: list[Mapping[str, Any]], *, now: datetime) -> int:
+    """Enter calendar days; a year gets an admin entry the first time one of its days is entered."""
+    for record in records:
         day = record["date"] if isinstance(record["date"], date) else date.fromisoformat(str(record["date"]))
         session.merge(CalendarDay(day=day, workday=bool(record["workday"]), name=str(record.get("name") or "")))
         if session.get(CalendarYear, day.year) is None:
             session.add(CalendarYear(year=day.year, source="admin", entered_at=now))
-        applied.calendar_days += 1
-    session.flush()
-    everything = "working_hours" in table or "escalation" in table
-    if days or everything:
-        applied.recomputed = timers.recompute(
-            session=session, calendar=load_calendar(session=session), now=now, only_provisional=not everything
-        )
-    return applied
+    return len(records)
 
 
 def seed_calendar(*, session: Session, now: datetime | None = None) -> list[int]:

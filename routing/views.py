@@ -143,70 +143,72 @@ def _views(session: Session, appeals: list[Appeal], now: datetime, *, full: bool
     timers: dict[int, list[AppealTimer]] = {}
     for timer in session.scalars(select(AppealTimer).where(AppealTimer.appeal_id.in_(ids)).order_by(AppealTimer.id)):
         timers.setdefault(timer.appeal_id, []).append(timer)
-    views = []
-    for appeal in appeals:
-        extra: dict[str, Any] = {}
-        if full:
-            extra["history"] = tuple(
-                {
-                    "action": event.action,
-                    "action_label": ACTIONS.get(event.action, event.action),
-                    "from": event.from_state,
-                    "to": event.to_state,
-                    "actor": event.actor,
-                    "role": event.actor_role,
-                    "reason_code": event.reason_code,
-                    "reason": event.reason,
-                    "data": event.data,
-                    "at": event.at,
-                }
-                for event in session.scalars(
-                    select(AppealEvent).where(AppealEvent.appeal_id == appeal.id).order_by(AppealEvent.id)
-                )
-            )
-            extra["milestones"] = tuple(
-                {
-                    "position": item.position,
-                    "title": item.title,
-                    "due_on": item.due_on.isoformat(),
-                    "progress": item.progress,
-                    "reported": item.reported_at is not None,
-                }
-                for item in session.scalars(
-                    select(Milestone).where(Milestone.appeal_id == appeal.id).order_by(Milestone.position)
-                )
-            )
-            extra["escalations"] = tuple(
-                {"level": item.level, "name": item.name, "audience": item.audience, "fired_at": item.fired_at}
-                for item in session.scalars(
-                    select(Escalation).where(Escalation.appeal_id == appeal.id).order_by(Escalation.id)
-                )
-            )
-        views.append(
-            AppealView(
-                id=appeal.id,
-                reference=appeal.reference,
-                state=appeal.state,
-                category=categories.get(appeal.category_id, ("", "")),
-                unit=units.get(appeal.unit_id, ""),
-                co_units=tuple(appeal.co_units or ()),
-                enterprise=appeal.enterprise,
-                contact=appeal.contact,
-                phone=appeal.phone,
-                street=appeal.street,
-                place=appeal.place,
-                description=appeal.description,
-                urgency=appeal.urgency,
-                needs_call=appeal.needs_call,
-                created_at=appeal.created_at,
-                deadlines=_deadlines(timers.get(appeal.id, []), now),
-                outcome=appeal.outcome,
-                rating=appeal.rating,
-                answer=appeal.answer,
-                **extra,
-            )
+    return [
+        AppealView(
+            id=appeal.id,
+            reference=appeal.reference,
+            state=appeal.state,
+            category=categories.get(appeal.category_id, ("", "")),
+            unit=units.get(appeal.unit_id, ""),
+            co_units=tuple(appeal.co_units or ()),
+            enterprise=appeal.enterprise,
+            contact=appeal.contact,
+            phone=appeal.phone,
+            street=appeal.street,
+            place=appeal.place,
+            description=appeal.description,
+            urgency=appeal.urgency,
+            needs_call=appeal.needs_call,
+            created_at=appeal.created_at,
+            deadlines=_deadlines(timers.get(appeal.id, []), now),
+            outcome=appeal.outcome,
+            rating=appeal.rating,
+            answer=appeal.answer,
+            **(_details(session, appeal.id) if full else {}),
         )
-    return views
+        for appeal in appeals
+    ]
+
+
+def _details(session: Session, appeal_id: int) -> dict[str, Any]:
+    """What the full view adds: the appeal's history, milestones and escalations, oldest first."""
+    return {
+        "history": tuple(
+            {
+                "action": event.action,
+                "action_label": ACTIONS.get(event.action, event.action),
+                "from": event.from_state,
+                "to": event.to_state,
+                "actor": event.actor,
+                "role": event.actor_role,
+                "reason_code": event.reason_code,
+                "reason": event.reason,
+                "data": event.data,
+                "at": event.at,
+            }
+            for event in session.scalars(
+                select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.id)
+            )
+        ),
+        "milestones": tuple(
+            {
+                "position": item.position,
+                "title": item.title,
+                "due_on": item.due_on.isoformat(),
+                "progress": item.progress,
+                "reported": item.reported_at is not None,
+            }
+            for item in session.scalars(
+                select(Milestone).where(Milestone.appeal_id == appeal_id).order_by(Milestone.position)
+            )
+        ),
+        "escalations": tuple(
+            {"level": item.level, "name": item.name, "audience": item.audience, "fired_at": item.fired_at}
+            for item in session.scalars(
+                select(Escalation).where(Escalation.appeal_id == appeal_id).order_by(Escalation.id)
+            )
+        ),
+    }
 
 
 def state_code(value: str) -> str | None:

@@ -184,7 +184,7 @@ class AppealChat:
         return _save(session, row, data, now)
 
 
-def _accept(session: Session, step: str, said: str, data: dict[str, Any]) -> str | None:
+def _accept(session: Session, step: str, said: str, data: dict[str, Any]) -> str | None:  # noqa: C901 -- one branch per question of the draft; the filing rewrite replaces it
     """Store the answer to `step` in data; the reason it is refused, if it is."""
     if said in CONFIRM | EDIT and step in QUESTIONS:
         # "确认" typed one step early is a reply to the wrong question, not a company called 确认.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -63,7 +64,41 @@ def _follow_pushes(client: httpx.Client, openid: str, stop: threading.Event) -> 
             print(f"\n公众号（客服消息）：{text}\n> ", end="", flush=True)
 
 
+def _lines(interactive: bool) -> Iterator[str]:
+    """What the user types, line by line (blank lines skipped), until the input ends or /quit."""
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return
+        line = line.strip()
+        if line == "/quit":
+            return
+        if line:
+            yield line
+
+
+def _exchange(client: httpx.Client, peer: Peer, action: Outgoing, *, base: str) -> bool:
+    """Send one action to /wechat as WeChat would and show the reply; False when the server cannot be reached."""
+    query, body = peer.request(message_fields(action, now=int(time.time())))
+    try:
+        response = client.post("/wechat", params=query, content=body)
+    except httpx.HTTPError as exc:
+        print(f"无法连接服务器 {base}：{exc}", file=sys.stderr)
+        return False
+    if response.status_code != 200:
+        print(f"服务器拒绝了消息（HTTP {response.status_code}）：{response.text}", file=sys.stderr)
+        return True
+    try:
+        _show(peer.open_reply(response.content))
+    except ProtocolError as exc:
+        print(f"回复无法解密或验签：{exc.reason}", file=sys.stderr)
+    return True
+
+
 def run_chat(*, url: str | None, openid: str, settings: Settings) -> int:
+    """Talk to the server at `url` (or the configured base URL) as the WeChat user `openid`; the exit status."""
     wechat = settings.wechat
     peer = Peer(token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode)
     base = (url or settings.app.base_url).rstrip("/")
@@ -74,34 +109,12 @@ def run_chat(*, url: str | None, openid: str, settings: Settings) -> int:
             print(f"已连接 {base}/wechat（{wechat.mode} 模式），用户 {openid}。{HELP}")
             threading.Thread(target=_follow_pushes, args=(client, openid, stop), daemon=True).start()
         try:
-            while True:
-                if interactive:
-                    print("> ", end="", flush=True)
-                line = sys.stdin.readline()
-                if not line:
-                    break
-                line = line.strip()
-                if not line:
-                    continue
-                if line == "/quit":
-                    break
+            for line in _lines(interactive):
                 action = _action(line, openid)
                 if action is None:
                     print(HELP)
-                    continue
-                query, body = peer.request(message_fields(action, now=int(time.time())))
-                try:
-                    response = client.post("/wechat", params=query, content=body)
-                except httpx.HTTPError as exc:
-                    print(f"无法连接服务器 {base}：{exc}", file=sys.stderr)
+                elif not _exchange(client, peer, action, base=base):
                     return 1
-                if response.status_code != 200:
-                    print(f"服务器拒绝了消息（HTTP {response.status_code}）：{response.text}", file=sys.stderr)
-                    continue
-                try:
-                    _show(peer.open_reply(response.content))
-                except ProtocolError as exc:
-                    print(f"回复无法解密或验签：{exc.reason}", file=sys.stderr)
         finally:
             stop.set()
     return 0

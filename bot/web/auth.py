@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import accounts
 from bot.accounts import SignedIn
-from bot.web.deps import in_transaction
+from bot.web.deps import in_transaction, services
 from bot.web.pages import render
 
 SESSION_COOKIE = "appealbot_session"
@@ -42,7 +42,7 @@ class Forbidden(Exception):
 
 
 def _secure(request: Request) -> bool:
-    return str(request.app.state.services.settings.app.base_url).startswith("https://")
+    return str(services(request).settings.app.base_url).startswith("https://")
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, *, path: str = "/") -> None:
@@ -66,7 +66,7 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or request.headers.get("sec-fetch-site") == "same-origin":
         return True
-    base = str(request.app.state.services.settings.app.base_url)
+    base = str(services(request).settings.app.base_url)
     return urlsplit(origin).netloc in {request.url.netloc, urlsplit(base).netloc}
 
 

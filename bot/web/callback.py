@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from bot.platform import metrics
-from bot.services import Services
+from bot.web.deps import ServicesDep
 from bot.wechat.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 @router.get("/wechat", include_in_schema=False)
-async def verify_url(request: Request) -> Response:
+async def verify_url(request: Request, services: ServicesDep) -> Response:
     """WeChat checks the URL once, when the server address is saved in the official-account settings."""
-    services: Services = request.app.state.services
     if not services.codec.verify_url(request.query_params):
         metrics.REQUESTS.labels("forged").inc()
         return PlainTextResponse("invalid signature", status_code=403)
@@ -44,9 +43,9 @@ async def verify_url(request: Request) -> Response:
 
 
 @router.post("/wechat", include_in_schema=False)
-async def receive(request: Request) -> Response:
+async def receive(request: Request, services: ServicesDep) -> Response:
+    """A message or event from WeChat: the passive reply, or "success" when the answer goes out later."""
     started = time.monotonic()
-    services: Services = request.app.state.services
     try:
         body = await _read_body(request, services.settings.wechat.max_body_bytes)
         inbound, encrypt = services.codec.open(request.query_params, body)

@@ -14,16 +14,17 @@ import itertools
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from bot.platform.settings import WeChatSettings
 from bot.wechat.peer import Peer
 from bot.wechat.protocol import ProtocolError
-from bot.wechat.standin import StandIn
+from bot.wechat.standin import StandIn, StandInDep
 
 PAGE = Path(__file__).resolve().parent / "static" / "chat.html"
 ACCOUNT = "gh_appealbot_demo"
@@ -92,15 +93,22 @@ def message_fields(item: Outgoing, *, account: str = ACCOUNT, now: int | None = 
     }
 
 
-def peer_for(request: Request) -> Peer:
-    wechat = request.app.state.services.settings.wechat
+def peer_for(wechat: WeChatSettings) -> Peer:
+    """WeChat's side of the callback for this official account (its token, AppID, key and mode)."""
     return Peer(token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode)
 
 
+async def _peer(request: Request) -> Peer:
+    peer: Peer = request.app.state.simulator_peer
+    return peer
+
+
+PeerDep = Annotated[Peer, Depends(_peer)]
+
+
 @router.post("/send")
-async def send(item: Outgoing, request: Request) -> dict[str, Any]:
+async def send(item: Outgoing, request: Request, peer: PeerDep) -> dict[str, Any]:
     """Deliver one action to /wechat as WeChat would, and return the passive reply (if any)."""
-    peer = peer_for(request)
     query, body = peer.request(message_fields(item))
     started = time.monotonic()
     # Call this very server on the address the page reached it at, never through a proxy's public name.
@@ -118,9 +126,10 @@ async def send(item: Outgoing, request: Request) -> dict[str, Any]:
 
 
 @router.get("/inbox")
-async def inbox(request: Request, openid: str = Query(pattern=OPENID), after: int = Query(0, ge=0)) -> dict[str, Any]:
+async def inbox(
+    standin: StandInDep, openid: str = Query(pattern=OPENID), after: int = Query(0, ge=0)
+) -> dict[str, Any]:
     """Messages pushed to this user through the WeChat API stand-in, from position `after` on."""
-    standin: StandIn = request.app.state.standin
     items = standin.received.get(openid, [])
     return {"next": len(items), "messages": items[after:]}
 
@@ -137,9 +146,10 @@ def content_security_policy(page: str) -> str:
     )
 
 
-def mount(app: FastAPI, standin: StandIn) -> None:
-    """Add the chat page and the simulator endpoints to the app."""
+def mount(app: FastAPI, standin: StandIn, wechat: WeChatSettings) -> None:
+    """Add the chat page and the simulator endpoints to the app, playing WeChat for this official account."""
     app.state.standin = standin
+    app.state.simulator_peer = peer_for(wechat)
     app.include_router(router)
     page = PAGE.read_text(encoding="utf-8")
     headers = {"Content-Security-Policy": content_security_policy(page), "X-Content-Type-Options": "nosniff"}

@@ -11,9 +11,9 @@ import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 
 @dataclass
@@ -44,49 +44,68 @@ class StandIn:
         return None
 
 
+router = APIRouter()
+
+
+async def _state(request: Request) -> StandIn:
+    """The stand-in state of the app serving this request."""
+    state: StandIn = request.app.state.standin
+    return state
+
+
+StandInDep = Annotated[StandIn, Depends(_state)]
+
+
+async def _payload(request: Request) -> dict[str, Any]:
+    """The JSON object posted (an empty one when the body is not one)."""
+    try:
+        return dict(json.loads(await request.body()))
+    except (ValueError, TypeError):
+        return {}
+
+
+@router.get("/cgi-bin/token")
+async def token(state: StandInDep, grant_type: str = "", appid: str = "", secret: str = "") -> dict[str, Any]:
+    """A new access token (the ones before it stop working)."""
+    if grant_type != "client_credential" or not appid or not secret:
+        return {"errcode": 40002, "errmsg": "invalid grant_type"}
+    return {"access_token": state.issue_token(), "expires_in": 7200}
+
+
+@router.post("/cgi-bin/message/custom/send")
+async def custom_send(request: Request, state: StandInDep, access_token: str | None = None) -> dict[str, Any]:
+    """A customer-service message, kept for its openid, or the failure the stand-in was told to answer."""
+    refused = state.check(access_token)
+    if refused:
+        return refused
+    payload = await _payload(request)
+    openid = str(payload.get("touser", ""))
+    if not openid:
+        return {"errcode": 40003, "errmsg": "invalid openid"}
+    if openid in state.failures:
+        return {"errcode": state.failures[openid], "errmsg": "refused by stand-in"}
+    state.received[openid].append({"kind": "customer_service", **payload})
+    return {"errcode": 0, "errmsg": "ok"}
+
+
+@router.post("/cgi-bin/message/template/send")
+async def template_send(request: Request, state: StandInDep, access_token: str | None = None) -> dict[str, Any]:
+    """A template message, kept for its openid with a new msgid."""
+    refused = state.check(access_token)
+    if refused:
+        return refused
+    payload = await _payload(request)
+    openid = str(payload.get("touser", ""))
+    if not openid or not payload.get("template_id"):
+        return {"errcode": 40037, "errmsg": "invalid template_id"}
+    msgid = next(state._msgids)
+    state.received[openid].append({"kind": "template", "msgid": msgid, **payload})
+    return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+
 def standin_app(state: StandIn | None = None) -> FastAPI:
     """A FastAPI app answering like api.weixin.qq.com for the calls appealbot makes."""
-    state = state or StandIn()
     app = FastAPI(title="WeChat API stand-in", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.standin = state
-
-    @app.get("/cgi-bin/token")
-    async def token(grant_type: str = "", appid: str = "", secret: str = "") -> dict[str, Any]:
-        if grant_type != "client_credential" or not appid or not secret:
-            return {"errcode": 40002, "errmsg": "invalid grant_type"}
-        return {"access_token": state.issue_token(), "expires_in": 7200}
-
-    async def _payload(request: Request) -> dict[str, Any]:
-        try:
-            return dict(json.loads(await request.body()))
-        except (ValueError, TypeError):
-            return {}
-
-    @app.post("/cgi-bin/message/custom/send")
-    async def custom_send(request: Request, access_token: str | None = None) -> dict[str, Any]:
-        refused = state.check(access_token)
-        if refused:
-            return refused
-        payload = await _payload(request)
-        openid = str(payload.get("touser", ""))
-        if not openid:
-            return {"errcode": 40003, "errmsg": "invalid openid"}
-        if openid in state.failures:
-            return {"errcode": state.failures[openid], "errmsg": "refused by stand-in"}
-        state.received[openid].append({"kind": "customer_service", **payload})
-        return {"errcode": 0, "errmsg": "ok"}
-
-    @app.post("/cgi-bin/message/template/send")
-    async def template_send(request: Request, access_token: str | None = None) -> dict[str, Any]:
-        refused = state.check(access_token)
-        if refused:
-            return refused
-        payload = await _payload(request)
-        openid = str(payload.get("touser", ""))
-        if not openid or not payload.get("template_id"):
-            return {"errcode": 40037, "errmsg": "invalid template_id"}
-        msgid = next(state._msgids)
-        state.received[openid].append({"kind": "template", "msgid": msgid, **payload})
-        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
-
+    app.state.standin = state or StandIn()
+    app.include_router(router)
     return app

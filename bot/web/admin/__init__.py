@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,6 +23,16 @@ async def warn_of_missing_years(request: Request) -> None:
         request.state.calendar_warning = await calendar_warning(request)
 
 
+def invalid_message(exc: RequestValidationError) -> str:
+    """What is wrong with a request's parameters, in words (e.g. 链接中的参数有误：page「abc」应为整数)."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][-1]) if error.get("loc") else ""
+        given = str(error.get("input") or "")[:40]
+        problems.append(f"{name}「{given}」" + ("应为整数" if error.get("type") == "int_parsing" else "无效"))
+    return "链接中的参数有误：" + "；".join(problems)
+
+
 def mount(app: FastAPI) -> None:
     """Add login, the console pages, the upload limit and HTML error pages to the app."""
     auth.install(app)
@@ -37,8 +48,15 @@ def mount(app: FastAPI) -> None:
         title = TITLES.get(exc.status_code, "出错了")
         return pages.render(request, "error.html", status=exc.status_code, title=title, message=str(exc.detail))
 
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not request.url.path.startswith(HTML_AREAS):
+            return await request_validation_exception_handler(request, exc)
+        return pages.render(request, "error.html", status=422, title=TITLES[422], message=invalid_message(exc))
+
     async def too_large(request: Request, exc: Exception) -> Response:
         return too_large_page(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, html_errors)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(TooLarge, too_large)

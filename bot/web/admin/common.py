@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import Request
-
+from bot.services import Services
 from bot.web.pages import environment
 from policies.columns import BY_KEY, STRUCTURED_TAGS, FieldError, format_tags, parse_tags
 from policies.models import STATUS_LABELS
@@ -38,9 +37,9 @@ def notice(code: str, **numbers: int) -> str:
     return text
 
 
-async def catalog_changed(request: Request) -> None:
+async def catalog_changed(services: Services) -> None:
     """Tell the matching engine that policies or the lexicon changed, so the bot answers from them in seconds."""
-    notify = getattr(getattr(request.app.state.services, "match_index", None), "notify_changed", None)
+    notify = getattr(getattr(services, "match_index", None), "notify_changed", None)
     if notify is None:
         return
     try:

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.web.admin.common import catalog_changed
 from bot.web.auth import AdminUser
-from bot.web.deps import in_transaction
+from bot.web.deps import ServicesDep, in_transaction
 from bot.web.pages import render
 from policies import exporting, import_plan, importing
 from policies.import_plan import ACTION_LABELS, Plan
@@ -152,7 +152,7 @@ def _parsed_again(staged: StagedImport) -> Parsed:
 
 
 @router.post("/import/{staged_id}/commit")
-async def commit(request: Request, user: AdminUser, staged_id: str) -> Response:
+async def commit(request: Request, user: AdminUser, services: ServicesDep, staged_id: str) -> Response:
     """Apply a previewed import in one transaction, if the catalog has not moved since the preview."""
     form = await request.form()
     digest = str(form.get("digest") or "")
@@ -184,7 +184,7 @@ async def commit(request: Request, user: AdminUser, staged_id: str) -> Response:
         notice = "预览之后政策清单已有变动，下面是按最新清单重新生成的预览，请核对后再确认。"
         return _preview(request, parsed=parsed, plan=plan, staged=staged_id, new_status=new_status, notice=notice)
     if result["add"] or result["change"]:
-        await catalog_changed(request)
+        await catalog_changed(services)
     query = "&".join(f"{key}={result[key]}" for key in ("add", "change", "same"))
     return RedirectResponse(f"/admin/policies?done=imported&{query}", status_code=303)
 

@@ -6,9 +6,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from bot.services import Services
 from bot.web.admin.common import catalog_changed, notice
 from bot.web.auth import AdminUser
-from bot.web.deps import in_transaction
+from bot.web.deps import ServicesDep, in_transaction
 from bot.web.pages import render
 from policies import lexicon
 from policies.lexicon import LexiconError
@@ -30,7 +31,7 @@ async def lexicon_page(request: Request, user: AdminUser, q: str = "", done: str
     )
 
 
-async def _save(request: Request, username: str, entry_id: int | None) -> Response:
+async def _save(request: Request, services: Services, username: str, entry_id: int | None) -> Response:
     form = await request.form()
     values = _form_values(*(str(form.get(key) or "")[:2000] for key in ("term", "aliases", "note")))
 
@@ -51,14 +52,14 @@ async def _save(request: Request, username: str, entry_id: int | None) -> Respon
         return render(
             request, "admin/lexicon_edit.html", status=422, entry_id=entry_id, values=values, error=str(error)
         )
-    await catalog_changed(request)
+    await catalog_changed(services)
     return RedirectResponse("/admin/lexicon?done=lexicon_saved", status_code=303)
 
 
 @router.post("/lexicon")
-async def add_entry(request: Request, user: AdminUser) -> Response:
+async def add_entry(request: Request, user: AdminUser, services: ServicesDep) -> Response:
     """Add a synonym group."""
-    return await _save(request, user.username, None)
+    return await _save(request, services, user.username, None)
 
 
 @router.get("/lexicon/{entry_id}/edit")
@@ -74,14 +75,14 @@ async def edit_entry(request: Request, user: AdminUser, entry_id: int) -> Respon
 
 
 @router.post("/lexicon/{entry_id}/edit")
-async def save_entry(request: Request, user: AdminUser, entry_id: int) -> Response:
+async def save_entry(request: Request, user: AdminUser, services: ServicesDep, entry_id: int) -> Response:
     """Save one group."""
-    return await _save(request, user.username, entry_id)
+    return await _save(request, services, user.username, entry_id)
 
 
 @router.post("/lexicon/{entry_id}/delete")
-async def delete_entry(request: Request, user: AdminUser, entry_id: int) -> Response:
+async def delete_entry(request: Request, user: AdminUser, services: ServicesDep, entry_id: int) -> Response:
     """Delete one group."""
     if await in_transaction(request, lambda s: lexicon.delete_entry(session=s, entry_id=entry_id)):
-        await catalog_changed(request)
+        await catalog_changed(services)
     return RedirectResponse("/admin/lexicon?done=lexicon_deleted", status_code=303)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from bot.web.admin.common import STATUSES, catalog_changed, form_values, notice, raw_from_form
 from bot.web.auth import AdminUser
-from bot.web.deps import in_transaction
+from bot.web.deps import ServicesDep, Today, in_transaction
 from bot.web.pages import render
 from policies import service, versions
 from policies.models import MODES, Policy
@@ -35,10 +34,6 @@ VIEW_LABELS = [
 ]  # fmt: skip
 
 
-def _today(request: Request) -> date:
-    return datetime.now(ZoneInfo(request.app.state.services.settings.app.timezone)).date()
-
-
 def _found(session: Session, policy_id: int) -> Policy:
     policy = service.get(session=session, policy_id=policy_id)
     if policy is None:
@@ -52,41 +47,54 @@ async def home(user: AdminUser) -> Response:
     return RedirectResponse("/admin/policies", status_code=303)
 
 
+class PolicyListQuery(BaseModel):
+    """The policy list's query string: a search, filters, the page, and the notice of the action that led here."""
+
+    search: str = Field("", alias="q")
+    status: str = ""
+    mode: str = ""
+    tag: str = ""  # key:value
+    validity: str = ""
+    page: int = 1
+    done: str = ""  # a notice code (bot.web.admin.common.NOTICES)
+    add: int = 0  # an import's counts, shown with done=imported
+    change: int = 0
+    same: int = 0
+
+    def filters(self) -> Filters:
+        """The search and filters as the policy service takes them."""
+        key, _, value = self.tag.partition(":")
+        return Filters(
+            query=self.search[:100], status=self.status, mode=self.mode, tag_key=key, tag_value=value,
+            validity=self.validity,
+        )  # fmt: skip
+
+    def link(self, page: int) -> str:
+        """The query string of the same search and filters on another page."""
+        base = {"q": self.search, "status": self.status, "mode": self.mode, "tag": self.tag, "validity": self.validity}
+        return urlencode({**{key: value for key, value in base.items() if value}, "page": page})
+
+    def done_notice(self) -> str:
+        """The message of the action that led here, if any."""
+        return notice(self.done, add=self.add, change=self.change, same=self.same)
+
+
 @router.get("/policies")
 async def list_policies(
-    request: Request,
-    user: AdminUser,
-    q: str = "",
-    status: str = "",
-    mode: str = "",
-    tag: str = "",
-    validity: str = "",
-    page: int = 1,
-    done: str = "",
-    add: int = 0,
-    change: int = 0,
-    same: int = 0,
+    request: Request, user: AdminUser, query: Annotated[PolicyListQuery, Query()], today: Today
 ) -> Response:
     """The list, narrowed by a search and filters, one page at a time."""
-    key, _, value = tag.partition(":")
-    filters = Filters(query=q[:100], status=status, mode=mode, tag_key=key, tag_value=value, validity=validity)
-    today = _today(request)
+    filters = query.filters()
 
     def load(session: Session) -> tuple[list[Policy], int, dict[str, list[str]]]:
-        rows, total = service.search(session=session, filters=filters, today=today, page=page, per_page=PER_PAGE)
+        rows, total = service.search(session=session, filters=filters, today=today, page=query.page, per_page=PER_PAGE)
         return rows, total, service.tag_choices(session=session)
 
     rows, total, choices = await in_transaction(request, load)
-    base = {"q": q, "status": status, "mode": mode, "tag": tag, "validity": validity}
-
-    def query_for(number: int) -> str:
-        return urlencode({**{k: v for k, v in base.items() if v}, "page": number})
-
     return render(
-        request, "admin/policies.html", rows=rows, total=total, filters=filters, tag=tag, statuses=STATUSES,
-        modes=MODES, tag_choices=choices, validities=VALIDITIES, page=max(1, page),
-        pages=max(1, math.ceil(total / PER_PAGE)), query_for=query_for,
-        notice=notice(done, add=add, change=change, same=same),
+        request, "admin/policies.html", rows=rows, total=total, filters=filters, tag=query.tag, statuses=STATUSES,
+        modes=MODES, tag_choices=choices, validities=VALIDITIES, page=max(1, query.page),
+        pages=max(1, math.ceil(total / PER_PAGE)), query_for=query.link, notice=query.done_notice(),
     )  # fmt: skip
 
 
@@ -104,7 +112,7 @@ def _errors(invalid: PolicyInvalid, raw: dict[str, Any]) -> dict[str, str]:
 
 
 @router.post("/policies/new")
-async def create_policy(request: Request, user: AdminUser) -> Response:
+async def create_policy(request: Request, user: AdminUser, services: ServicesDep) -> Response:
     """Save a new policy as a draft, or publish it at once."""
     form = await request.form()
     raw, values = raw_from_form(form)
@@ -127,15 +135,14 @@ async def create_policy(request: Request, user: AdminUser) -> Response:
             request, "admin/policy_form.html", status=422, policy=None, values=values, errors=errors, modes=MODES
         )
     if publish:
-        await catalog_changed(request)
+        await catalog_changed(services)
     return RedirectResponse(f"/admin/policies/{policy_id}?done={'published' if publish else 'created'}", 303)
 
 
 @router.get("/policies/{policy_id}")
-async def show_policy(request: Request, user: AdminUser, policy_id: int, done: str = "") -> Response:
+async def show_policy(request: Request, user: AdminUser, today: Today, policy_id: int, done: str = "") -> Response:
     """Every field of one policy, with its status actions."""
     policy = await in_transaction(request, lambda s: _found(s, policy_id))
-    today = _today(request)
     current = (policy.valid_from is None or policy.valid_from <= today) and (
         policy.valid_to is None or policy.valid_to >= today
     )
@@ -156,7 +163,7 @@ async def edit_policy(request: Request, user: AdminUser, policy_id: int) -> Resp
 
 
 @router.post("/policies/{policy_id}/edit")
-async def save_policy(request: Request, user: AdminUser, policy_id: int) -> Response:
+async def save_policy(request: Request, user: AdminUser, services: ServicesDep, policy_id: int) -> Response:
     """Save the form; refuse if someone else saved in between."""
     form = await request.form()
     raw, values = raw_from_form(form)
@@ -181,12 +188,12 @@ async def save_policy(request: Request, user: AdminUser, policy_id: int) -> Resp
             policy=policy, version=expected, values=values, errors=errors, modes=MODES,
         )  # fmt: skip
     if changed and policy.status == "published":
-        await catalog_changed(request)
+        await catalog_changed(services)
     return RedirectResponse(f"/admin/policies/{policy_id}?done={'saved' if changed else 'unchanged'}", 303)
 
 
 @router.post("/policies/{policy_id}/status")
-async def change_status(request: Request, user: AdminUser, policy_id: int) -> Response:
+async def change_status(request: Request, user: AdminUser, services: ServicesDep, policy_id: int) -> Response:
     """Publish, withdraw, or turn back into a draft."""
     status = str((await request.form()).get("status") or "")
     if status not in STATUSES:
@@ -197,7 +204,7 @@ async def change_status(request: Request, user: AdminUser, policy_id: int) -> Re
         return service.set_status(session=session, policy=policy, status=status, author=user.username)
 
     if await in_transaction(request, apply):
-        await catalog_changed(request)
+        await catalog_changed(services)
     return RedirectResponse(f"/admin/policies/{policy_id}?done={status}", 303)
 
 
@@ -230,7 +237,9 @@ async def show_version(request: Request, user: AdminUser, policy_id: int, number
 
 
 @router.post("/policies/{policy_id}/versions/{number}/restore")
-async def restore_version(request: Request, user: AdminUser, policy_id: int, number: int) -> Response:
+async def restore_version(
+    request: Request, user: AdminUser, services: ServicesDep, policy_id: int, number: int
+) -> Response:
     """Bring back an earlier version's fields as a new version."""
 
     def restore(session: Session) -> tuple[list[str], str]:
@@ -245,5 +254,5 @@ async def restore_version(request: Request, user: AdminUser, policy_id: int, num
         message = "；".join(error.message for error in invalid.errors)
         return render(request, "error.html", status=409, title="无法恢复", message=message)
     if changed and status == "published":
-        await catalog_changed(request)
+        await catalog_changed(services)
     return RedirectResponse(f"/admin/policies/{policy_id}?done={'restored' if changed else 'unchanged'}", 303)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.web.console.appeal_pages import appeal_response
 from bot.web.console.common import ConsoleUser, actor, deliver_soon, not_found, run, scope
+from bot.web.deps import ServicesDep
 from policies import service as policy_service
 from policies.replies import format_policy_card
 from routing import conversation as talk
@@ -156,7 +157,9 @@ DONE = {
 
 
 @router.post("/appeals/{reference}/{action}")
-async def take_action(request: Request, user: ConsoleUser, reference: str, action: str) -> Response:
+async def take_action(
+    request: Request, user: ConsoleUser, services: ServicesDep, reference: str, action: str
+) -> Response:
     """Run one action on the appeal as this user; the page again with the reason when it is refused."""
     handler = HANDLERS.get(action)
     if handler is None:
@@ -178,7 +181,7 @@ async def take_action(request: Request, user: ConsoleUser, reference: str, actio
         return await appeal_response(
             request, user, reference[:32], status=422, error=str(refused), action=action, values=form
         )
-    deliver_soon(request)
+    deliver_soon(services)
     target = f"/console/appeals/{ref}?done={done}" if still_visible else f"/console/?done={done}"
     if form.get("back") == "supervise" and user.role == "supervisor":
         target = f"/console/supervise?done={done}"

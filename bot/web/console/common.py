@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts import SignedIn, supervisor_unit
 from bot.chat import notices
+from bot.services import Services
 from bot.web import pages
 from bot.web.auth import require_role
 from bot.web.deps import in_transaction
@@ -155,9 +156,8 @@ def render(request: Request, name: str, *, status: int = 200, **context: Any) ->
     return pages.render(request, name, status=status, headers=HEADERS, **context)
 
 
-def deliver_soon(request: Request) -> None:
+def deliver_soon(services: Services) -> None:
     """Send queued enterprise notices now instead of at the next worker pass (the claim keeps it once)."""
-    services = request.app.state.services
 
     async def send() -> None:
         try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,16 +35,42 @@ def live_stamp(session: Session, unit_id: int | None) -> str:
     return f"{opened}.{last_event}.{last_message}"
 
 
-def _filters(request: Request, supervisor: bool) -> Filters:
-    params = request.query_params
-    unit = params.get("unit", "")
-    return Filters(
-        state=params.get("state", "")[:16] if params.get("state", "") in {*STATE_FILTERS, "closed"} else "",
-        category=params.get("category", "")[:64],
-        deadline=params.get("deadline", "") if params.get("deadline", "") in DEADLINE_FILTERS else "",
-        query=params.get("q", "")[:64],
-        unit=int(unit) if supervisor and unit.isdigit() else None,
+@dataclass(frozen=True)
+class QueueQuery:
+    """The queue's query string, parsed: its filters, the page, and the notice of the action that led here."""
+
+    filters: Filters
+    page: int
+    done: str
+
+
+async def queue_query(
+    user: ConsoleUser,
+    state: str = "",
+    category: str = "",
+    deadline: str = "",
+    q: str = "",
+    unit: str = "",
+    page: str = "1",
+    done: str = "",
+) -> QueueQuery:
+    """The queue's filters from a link; unknown values are ignored, and a unit outside the all-units scope."""
+    filters = Filters(
+        state=state[:16] if state in {*STATE_FILTERS, "closed"} else "",
+        category=category[:64],
+        deadline=deadline if deadline in DEADLINE_FILTERS else "",
+        query=q[:64],
+        unit=_number(unit) if scope(user) is None else None,
     )
+    return QueueQuery(filters, _number(page) or 1, done)
+
+
+def _number(text: str) -> int | None:
+    """A whole number written in digits; None for anything else."""
+    try:
+        return int(text) if text.isdecimal() else None
+    except ValueError:  # more digits than int() reads
+        return None
 
 
 def page_link(filters: Filters, page: int) -> str:
@@ -62,18 +89,18 @@ def page_link(filters: Filters, page: int) -> str:
 
 
 @router.get("/")
-async def queue_page(request: Request, user: ConsoleUser) -> Response:
+async def queue_page(
+    request: Request, user: ConsoleUser, query: Annotated[QueueQuery, Depends(queue_query)]
+) -> Response:
     """The queue: counts on top, filters, the appeals nearest their deadline first."""
     supervisor = user.role == "supervisor"
-    filters = _filters(request, supervisor)
-    raw_page = request.query_params.get("page", "1")
-    number = int(raw_page) if raw_page.isdigit() else 1
+    filters = query.filters
     unit_id = scope(user)
     now = datetime.now(UTC)
 
     def read(session: Session) -> dict[str, Any]:
         clocks = queue.deadlines(session=session, unit_id=unit_id, now=now)
-        found = queue.queue(session=session, unit_id=unit_id, filters=filters, now=now, page=number, clocks=clocks)
+        found = queue.queue(session=session, unit_id=unit_id, filters=filters, now=now, page=query.page, clocks=clocks)
         unread = reads.unread_messages(
             session=session,
             user_id=user.user_id,
@@ -98,7 +125,7 @@ async def queue_page(request: Request, user: ConsoleUser) -> Response:
         deadlines=DEADLINE_FILTERS,
         page_link=page_link,
         supervisor=supervisor,
-        notice=NOTICES.get(request.query_params.get("done", ""), ""),
+        notice=NOTICES.get(query.done, ""),
         **data,
         **await chrome(request, user),
     )

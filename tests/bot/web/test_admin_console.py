@@ -182,6 +182,16 @@ def test_create_validate_publish_withdraw_and_the_bot_follows(
     assert "夜市摊位补贴" in filtered and "小型微利企业" not in filtered
 
 
+def test_the_list_reads_its_query_and_refuses_a_bad_page_in_words(admin: tuple[httpx.Client, str]) -> None:
+    client, _ = admin
+    listed = client.get("/admin/policies?q=稳岗&status=published&page=1&done=imported&add=1&change=2&same=0")
+    assert listed.status_code == 200 and "导入完成：新增 1 条，修改 2 条，不变 0 条" in listed.text
+    assert "稳岗返还" in listed.text and "小型微利企业" not in listed.text
+    for query, name in (("page=abc", "page"), ("add=x", "add")):
+        refused = client.get(f"/admin/policies?{query}")
+        assert refused.status_code == 422 and f"链接中的参数有误：{name}「" in refused.text, query
+
+
 def test_edit_conflict_versions_and_restore(admin: tuple[httpx.Client, str], settings: Settings) -> None:
     client, token = admin
     p05 = policies(settings)["P05"]

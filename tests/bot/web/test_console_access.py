@@ -20,7 +20,7 @@ from bot.platform.settings import Settings
 from bot.web.console import actions
 from bot.web.console.common import forget_calendar_warning
 from routing import escalation, notify, service
-from routing.models import AppealEvent, CalendarYear, EnterpriseNotice
+from routing.models import AppealEvent, CalendarYear, EnterpriseNotice, Unit
 from routing.rules import load_calendar
 from tests.bot.web.console_support import BOSS, CLERK, HEAD, JUDGE, XSS, client, file, prepare_console, run, sign, wrote
 from tests.policies.support import ADMIN, login
@@ -266,3 +266,23 @@ def test_staff_notices_are_read_and_marked_per_unit(live_backend: tuple[str, Fas
     assert "督办汇总：3 件诉求需要督办" in boss.get("/console/notices").text  # (3 limits of one appeal)
     for signed in (clerk, head, judge, boss):
         signed.close()
+
+
+def test_the_queue_reads_its_filters_from_the_link_and_ignores_what_it_does_not_know(
+    live: tuple[str, Any], settings: Settings
+) -> None:
+    url, _ = live
+    waiting, signed = file(settings, openid="o_waiting"), file(settings, openid="o_signed")
+    sign(settings, signed)
+    units = dict(run(settings, lambda session: session.execute(select(Unit.name, Unit.id)).all()))
+    clerk, _ = client(url, CLERK)
+    boss, _ = client(url, BOSS)
+    dispatched = clerk.get("/console/", params={"state": "dispatched"}).text
+    assert waiting in dispatched and signed not in dispatched
+    for params in ({"state": "bogus", "deadline": "x", "page": "²"}, {"page": "abc", "unit": str(units["区司法局"])}):
+        page = clerk.get("/console/", params=params)  # a unit is a filter of the all-units scope only
+        assert page.status_code == 200 and waiting in page.text and signed in page.text, params
+    assert signed in boss.get("/console/", params={"unit": str(units["区审批局"])}).text
+    assert signed not in boss.get("/console/", params={"unit": str(units["区司法局"])}).text
+    clerk.close()
+    boss.close()
