@@ -269,7 +269,7 @@ def test_staff_notices_are_read_and_marked_per_unit(live_backend: tuple[str, Fas
 
 
 def test_the_queue_reads_its_filters_from_the_link_and_ignores_what_it_does_not_know(
-    live: tuple[str, Any], settings: Settings
+    live: tuple[str, FastAPI], settings: Settings
 ) -> None:
     url, _ = live
     waiting, signed = file(settings, openid="o_waiting"), file(settings, openid="o_signed")
