@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from routing.models import Appeal, AppealTimer, Escalation
+from routing.models import Appeal, AppealTimer, Audience, Escalation, Stage
 from routing.rules import load_rules
 
 TIMERS = cast(Table, AppealTimer.__table__)
@@ -33,9 +33,9 @@ class Fired:
     escalation_id: int
     appeal_id: int
     reference: str
-    stage: str
+    stage: Stage
     level: int
-    audience: str
+    audience: Audience
     scheduled_at: datetime
 
 
@@ -62,7 +62,7 @@ def sweep(*, session: Session, now: datetime, worker: str = "", limit: int = BAT
     levels = load_rules(session=session).levels
     escalations: list[dict[str, Any]] = []
     advances: list[dict[str, Any]] = []
-    stages: dict[int, str] = {}
+    stages: dict[int, Stage] = {}
     for row in rows:
         fire = [datetime.fromisoformat(moment) for moment in row.fire_times]
         last = min(len(fire), len(levels))

@@ -20,6 +20,7 @@ from bot.chat.appeals import AppealChat
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
 from intents.matcher import Matcher, MatchResult
+from policies.models import PolicyMode
 from policies.replies import format_policy_detail, format_policy_list, format_question
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ class Dialogue:
             if not docs:
                 return NO_POLICY
             # 免申即享 first (no application needed); the numbers the user replies with follow this order.
-            docs.sort(key=lambda doc: doc.mode != "免申即享")
+            docs.sort(key=lambda doc: doc.mode != PolicyMode.NO_APPLICATION)
             state.choices = [doc.code for doc in docs]
             return await self._paged(openid, state, format_policy_list(docs))
         if result.intent in {"appeal", "progress"}:  # e.g. "2" answering a clarifying question

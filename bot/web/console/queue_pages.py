@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.accounts import Role
 from bot.chat.models import InboundMessage
 from bot.web.console import reads
 from bot.web.console.common import ConsoleUser, chrome, render, run, scope
 from routing import queue
-from routing.models import Category, Unit
+from routing.models import AppealState, Category, Unit
 from routing.queue import DEADLINE_FILTERS, STATE_FILTERS, Filters
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -38,7 +39,7 @@ def _filters(request: Request, supervisor: bool) -> Filters:
     params = request.query_params
     unit = params.get("unit", "")
     return Filters(
-        state=params.get("state", "")[:16] if params.get("state", "") in {*STATE_FILTERS, "closed"} else "",
+        state=params.get("state", "")[:16] if params.get("state", "") in {*STATE_FILTERS, AppealState.CLOSED} else "",
         category=params.get("category", "")[:64],
         deadline=params.get("deadline", "") if params.get("deadline", "") in DEADLINE_FILTERS else "",
         query=params.get("q", "")[:64],
@@ -64,7 +65,7 @@ def page_link(filters: Filters, page: int) -> str:
 @router.get("/")
 async def queue_page(request: Request, user: ConsoleUser) -> Response:
     """The queue: counts on top, filters, the appeals nearest their deadline first."""
-    supervisor = user.role == "supervisor"
+    supervisor = user.role == Role.SUPERVISOR
     filters = _filters(request, supervisor)
     raw_page = request.query_params.get("page", "1")
     number = int(raw_page) if raw_page.isdigit() else 1
