@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from intents.records import MatchResult
+from intents.records import Intent, MatchResult
 from routing import dispatch, lifecycle, views
 from routing.deadlines import DeadlineStatus
 from routing.lifecycle import Actor, Refused
@@ -149,9 +149,11 @@ class AppealChat:
         """Answer a pending question, file or rate an appeal, or report progress; None to let the dialogue go on."""
         moment = now or datetime.now(UTC)
         said = text.strip()
-        maybe_ours = said in PROGRESS or result.intent in {"progress", "appeal"} or said.rstrip("。！!") in RATINGS
+        maybe_ours = (
+            said in PROGRESS or result.intent in {Intent.PROGRESS, Intent.APPEAL} or said.rstrip("。！!") in RATINGS
+        )
         if not maybe_ours and not await self._has_draft(openid):
-            if result.intent == "other" and not result.choices:  # perhaps an answer to staff who wrote
+            if result.intent == Intent.OTHER and not result.choices:  # perhaps an answer to staff who wrote
                 async with self._sessions() as session:
                     return await session.run_sync(lambda sync: _forwarded(sync, openid, moment))
             return None  # most messages: one cheap read instead of a locking transaction
@@ -168,7 +170,7 @@ class AppealChat:
         if row is not None and now - row.updated_at > self._ttl:
             session.delete(row)
             row = None
-        if said in PROGRESS or (result.intent == "progress" and row is None):
+        if said in PROGRESS or (result.intent == Intent.PROGRESS and row is None):
             reply = progress(session, openid, result.reference or normalize_reference(said), now)
             if row is not None:
                 reply += f"\n\n（您有一件诉求正在登记，请继续：{_question(session, row.step, row.data)}）"
@@ -183,7 +185,7 @@ class AppealChat:
         rating = RATINGS.get(said.rstrip("。！!"))
         if rating is not None:
             return _rate(session, openid, rating, now)
-        if result.intent == "appeal" and said not in NOT_AN_APPEAL and not result.choices:
+        if result.intent == Intent.APPEAL and said not in NOT_AN_APPEAL and not result.choices:
             return _start(session, openid, said, result, now)  # (when unsure, the dialogue asks first)
         return None
 
