@@ -1,8 +1,9 @@
 """Tables of the routing domain: the routing table (units, categories, time limits, calendar) and appeals.
 
-The words the tables store (states, actions, roles, stages, audiences, notice events and statuses) are
-StrEnums here, beside the columns that hold them, with their Chinese labels; routing.lifecycle,
-routing.rules and routing.notify re-export them. Each member's value is the stored string.
+The words the tables store (states, actions, roles, ratings, stages, audiences, notice events and statuses)
+are StrEnums here, beside the columns that hold them, with their Chinese labels; each member's value is the
+stored string. They live here rather than in routing.lifecycle, routing.rules or routing.notify because those
+import the models; they keep the label mappings under their old names (STATES, ACTIONS, STAGES, AUDIENCES).
 """
 
 from __future__ import annotations
