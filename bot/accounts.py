@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,11 +17,31 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, delete, select, up
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from routing.models import Appeal, RoutingSetting, Unit
-from storage import Base
+from storage import Base, EnumString
 
-ROLES = ("staff", "unit_head", "supervisor", "admin")
-ROLE_LABELS = {"staff": "经办人员", "unit_head": "单位负责人", "supervisor": "区营商办督办", "admin": "系统管理员"}
-UNIT_ROLES = ("staff", "unit_head")  # roles that belong to one unit
+
+class Role(StrEnum):
+    """What an account may do: unit staff and unit heads (console, their unit), 区营商办 (console, every unit),
+    admins (the admin pages). The value is the role as stored and as `appealbot users create --role` takes it."""
+
+    STAFF = "staff"
+    UNIT_HEAD = "unit_head"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLES = tuple(Role)
+ROLE_LABELS: dict[Role, str] = {
+    Role.STAFF: "经办人员",
+    Role.UNIT_HEAD: "单位负责人",
+    Role.SUPERVISOR: "区营商办督办",
+    Role.ADMIN: "系统管理员",
+}
+UNIT_ROLES = (Role.STAFF, Role.UNIT_HEAD)  # roles that belong to one unit
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,64}")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -40,7 +61,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(EnumString(Role, 16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey(Unit.__table__.c.id), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -81,7 +102,7 @@ class SignedIn:
 
     user_id: int
     username: str
-    role: str
+    role: Role
     unit_id: int | None
     csrf: str
 
@@ -132,13 +153,13 @@ def supervisor_unit(*, session: Session) -> Unit | None:
     return session.scalars(select(Unit).where(Unit.name == name)).first()
 
 
-def _unit_for(session: Session, role: str, unit: str | None) -> Unit | None:
+def _unit_for(session: Session, role: Role, unit: str | None) -> Unit | None:
     """The unit of an account: its own for unit roles, 区营商办 for supervisors, none for admins."""
     if role in UNIT_ROLES:
         if not unit:
             raise AccountError(f"角色 {role} 属于某个单位，请用 --unit 指定单位名称或编号")
         return find_unit(session=session, unit=unit)
-    if role == "admin":
+    if role == Role.ADMIN:
         if unit:
             raise AccountError("角色 admin（系统管理员）不属于任何单位，请去掉 --unit")
         return None
@@ -157,14 +178,15 @@ def create_user(*, session: Session, username: str, password: str, role: str, un
         raise AccountError(f"用户名「{username}」无效：须为 3-64 位字母、数字或 _ . @ -")
     if role not in ROLES:
         raise AccountError(f"角色「{role}」无效，应为 {', '.join(ROLES)} 之一")
+    chosen = Role(role)
     if session.scalars(select(User).where(User.username == username)).first() is not None:
         raise AccountError(f"用户「{username}」已存在")
-    unit_row = _unit_for(session, role, unit)
+    unit_row = _unit_for(session, chosen, unit)
     check_password_rules(password)
     user = User(
         username=username,
         password_hash=hash_password(password),
-        role=role,
+        role=chosen,
         unit_id=unit_row.id if unit_row else None,
         active=True,
         failed_logins=0,

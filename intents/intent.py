@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from intents.lexicon import CUE_KINDS, Lexicon
 from intents.phrases import PhraseScanner
+from intents.records import Intent
 
 # A policy score that makes a message a policy question even without a cue word.
 POLICY_ALONE = 0.45
@@ -31,7 +32,7 @@ CLOSE_CALL = 0.75
 class IntentCall:
     """The intent chosen, and whether policy and appeal were a close call."""
 
-    intent: str
+    intent: Intent
     close: bool = False
 
 
@@ -64,24 +65,24 @@ def decide(
 ) -> IntentCall:
     """The intent of a message from its cues, its best policy score and its category coverage."""
     if has_reference:
-        return IntentCall("progress")
+        return IntentCall(Intent.PROGRESS)
     strong, weak = cues["appeal_strong"], cues["appeal"]
     asks_state, earlier = cues["progress"], cues["progress_ref"]
     if asks_state and (earlier or not strong):
-        return IntentCall("progress")
+        return IntentCall(Intent.PROGRESS)
     if strong:
-        return IntentCall("appeal")
+        return IntentCall(Intent.APPEAL)
     appeal_score = WEAK_CUE * len(weak) + min(CATEGORY_CAP, CATEGORY_CHAR * category_coverage)
     policy_score = min(POLICY_CUE_CAP, len(cues["policy"])) + POLICY_SCORE_WEIGHT * best_policy
     close = appeal_score >= APPEAL_MIN and best_policy >= POLICY_ALONE and abs(appeal_score - policy_score) < CLOSE_CALL
     if appeal_score >= APPEAL_MIN and appeal_score > policy_score and not (cues["other"] and not weak):
-        return IntentCall("appeal", close)
+        return IntentCall(Intent.APPEAL, close)
     if best_policy >= POLICY_ALONE or (cues["policy"] and best_policy >= POLICY_WITH_CUE):
-        return IntentCall("policy", close)
+        return IntentCall(Intent.POLICY, close)
     if cues["other"]:
-        return IntentCall("other")
+        return IntentCall(Intent.OTHER)
     if appeal_score >= WEAK_CUE and weak:
-        return IntentCall("appeal")
+        return IntentCall(Intent.APPEAL)
     if earlier:
-        return IntentCall("progress")
-    return IntentCall("other")
+        return IntentCall(Intent.PROGRESS)
+    return IntentCall(Intent.OTHER)

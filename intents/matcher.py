@@ -16,7 +16,7 @@ from intents.lexicon import Lexicon, load_lexicon
 from intents.normalize import compact
 from intents.policy_index import PolicyIndex
 from intents.query import Query, Vocabulary
-from intents.records import CategoryDoc, Choice, MatchResult, PolicyDoc, PolicyHit
+from intents.records import CategoryDoc, Choice, Intent, MatchResult, PolicyDoc, PolicyHit
 from intents.segment import Segmenter
 
 __all__ = ["CategoryDoc", "Choice", "MatchResult", "Matcher", "PolicyDoc", "PolicyHit", "find_reference"]
@@ -95,11 +95,11 @@ class Matcher:
         """The message as the indexes see it (normalised, repaired, its concepts)."""
         return self.vocabulary.read(text)
 
-    def match(self, text: str, *, intent: str | None = None) -> MatchResult:
+    def match(self, text: str, *, intent: Intent | None = None) -> MatchResult:
         """Intent, matching policies and (for an appeal) category of one message; `intent` forces the intent."""
         query = self.vocabulary.read(text)
         if not query.flat:
-            return MatchResult(text=text, intent="other", policies=(), category=None)
+            return MatchResult(text=text, intent=Intent.OTHER, policies=(), category=None)
         reference = find_reference(text)
         cues = self._cues.read(query.flat)
         hits = self._policy_index.search(query)
@@ -113,16 +113,18 @@ class Matcher:
         )
         chosen = intent or call.intent
         category: CategoryDoc | None = None
-        if chosen == "appeal":
+        if chosen == Intent.APPEAL:
             category = category_match.category if category_match else self._category_index.fallback
         kept: tuple[PolicyHit, ...] = ()
-        if chosen == "policy":
+        if chosen == Intent.POLICY:
             kept = tuple(hits)
-        elif chosen == "appeal":
+        elif chosen == Intent.APPEAL:
             # An appeal names a policy only clearly (e.g. a subsidy not paid), never through a stray word.
             kept = tuple(hit for hit in hits if hit.score >= POLICY_ALONE)[:1]
         choices: tuple[Choice, ...] = ()
-        if intent is None and not (cues["broad"] and call.intent == "policy"):  # a question for a list gets the list
+        if intent is None and not (
+            cues["broad"] and call.intent == Intent.POLICY
+        ):  # a question for a list gets the list
             choices = self._choices(call, hits, category_match.category if category_match else None)
         return MatchResult(
             text=text, intent=chosen, policies=kept, category=category, reference=reference, choices=choices
@@ -137,14 +139,14 @@ class Matcher:
     def _choices(self, call: IntentCall, hits: Sequence[PolicyHit], category: CategoryDoc | None) -> tuple[Choice, ...]:
         """Numbered choices when the engine is unsure; empty when it is sure enough to answer."""
         if call.close and hits:
-            appeal = Choice("反映办理中遇到的问题", "appeal", category.code if category else None)
-            return (Choice(f"了解“{hits[0].name}”", "policy", hits[0].code), appeal)
-        if call.intent == "policy" and len(hits) >= 2:
+            appeal = Choice("反映办理中遇到的问题", Intent.APPEAL, category.code if category else None)
+            return (Choice(f"了解“{hits[0].name}”", Intent.POLICY, hits[0].code), appeal)
+        if call.intent == Intent.POLICY and len(hits) >= 2:
             top = hits[0].score
             close = [hit for hit in hits if hit.score >= top * ASK_RATIO]
             if top < ASK_BELOW and len(close) >= 2:
-                return tuple(Choice(hit.name, "policy", hit.code) for hit in close[:MAX_CHOICES])
-        if call.intent == "other" and hits and hits[0].score >= ASK_OTHER:
-            offered = [Choice(hit.name, "policy", hit.code) for hit in hits[: MAX_CHOICES - 1]]
-            return (*offered, Choice("都不是，我要反映问题", "appeal", None))
+                return tuple(Choice(hit.name, Intent.POLICY, hit.code) for hit in close[:MAX_CHOICES])
+        if call.intent == Intent.OTHER and hits and hits[0].score >= ASK_OTHER:
+            offered = [Choice(hit.name, Intent.POLICY, hit.code) for hit in hits[: MAX_CHOICES - 1]]
+            return (*offered, Choice("都不是，我要反映问题", Intent.APPEAL, None))
         return ()

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-INTENTS = ("policy", "appeal", "progress", "other")
+
+class Intent(StrEnum):
+    """What a message wants: a policy, to file an appeal, the progress of one, or something else."""
+
+    POLICY = "policy"
+    APPEAL = "appeal"
+    PROGRESS = "progress"
+    OTHER = "other"
+
+
+INTENTS = tuple(Intent)
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ class Choice:
     """One numbered answer to a clarifying question: an intent and, for a policy, its code."""
 
     label: str
-    intent: str
+    intent: Intent
     code: str | None = None
 
 
@@ -65,7 +76,7 @@ class MatchResult:
     """What a message wants, the policies it matches and, for an appeal, where it goes."""
 
     text: str
-    intent: str
+    intent: Intent
     policies: tuple[PolicyHit, ...]
     category: CategoryDoc | None
     # An appeal reference found in the text (e.g. "LH-20261127-0042"), upper-case; not part of to_dict().
@@ -75,7 +86,7 @@ class MatchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the match result in docs/interfaces.md."""
-        category = self.category if self.intent == "appeal" else None
+        category = self.category if self.intent == Intent.APPEAL else None
         return {
             "text": self.text,
             "intent": self.intent,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from intents.records import PolicyDoc
-from policies.models import Policy
+from policies.models import Policy, PolicyMode, PolicyStatus
 
 DEMO_CATALOG_PATH = Path(__file__).with_name("demo_catalog.json")
 
@@ -41,13 +41,13 @@ def policy_from_record(record: Mapping[str, Any], *, demo: bool = False) -> Poli
         content=str(record["content"]),
         process=str(record.get("process") or ""),
         materials=str(record.get("materials") or ""),
-        mode=str(record.get("mode") or "依申请"),
+        mode=PolicyMode(record.get("mode") or PolicyMode.ON_APPLICATION),
         tags={str(key): str(value) for key, value in dict(record.get("tags") or {}).items()},
         keywords=[str(keyword) for keyword in record.get("keywords") or []],
         valid_from=parse_day(record.get("valid_from")),
         valid_to=parse_day(record.get("valid_to")),
         url=str(record.get("url") or ""),
-        status="published",
+        status=PolicyStatus.PUBLISHED,
         demo=demo,
     )
 
@@ -62,7 +62,7 @@ def doc_from_record(record: Mapping[str, Any]) -> PolicyDoc:
         eligibility=str(record.get("eligibility") or ""),
         process=str(record.get("process") or ""),
         materials=str(record.get("materials") or ""),
-        mode=str(record.get("mode") or "依申请"),
+        mode=str(record.get("mode") or PolicyMode.ON_APPLICATION),
         tags=tuple((str(key), str(value)) for key, value in dict(record.get("tags") or {}).items()),
         keywords=tuple(str(keyword) for keyword in record.get("keywords") or []),
         url=str(record.get("url") or ""),
@@ -79,7 +79,7 @@ def doc_from_row(policy: Policy) -> PolicyDoc:
         eligibility=policy.eligibility or "",
         process=policy.process or "",
         materials=policy.materials or "",
-        mode=policy.mode or "依申请",
+        mode=policy.mode,
         tags=tuple((str(key), str(value)) for key, value in (policy.tags or {}).items()),
         keywords=tuple(str(keyword) for keyword in policy.keywords or []),
         url=policy.url or "",

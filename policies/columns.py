@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from policies.models import MODES, STATUS_LABELS
+from policies.models import MODES, STATUS_LABELS, STATUSES, PolicyMode, PolicyStatus
 from tabular import cell_text
 
 
@@ -41,7 +41,10 @@ COLUMNS = (
 BY_KEY = {column.key: column for column in COLUMNS}
 STRUCTURED_TAGS = ("行业", "规模", "街道", "资质", "类型")
 SCALE_NOISE = re.compile(r"[型企业、/，,\s]")
-STATUS_BY_WORD = {**{label: key for key, label in STATUS_LABELS.items()}, **{key: key for key in STATUS_LABELS}}
+STATUS_BY_WORD: dict[str, PolicyStatus] = {
+    **{label: status for status, label in STATUS_LABELS.items()},
+    **{status: status for status in PolicyStatus},
+}
 KEYWORD_SEPARATORS = re.compile(r"[;；,，、]")
 TAG_SEPARATORS = re.compile(r"[;；]")
 DATE_FORMS = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
@@ -132,16 +135,16 @@ def parse_keywords(value: Any) -> list[str]:
     return words
 
 
-def _mode(value: Any) -> str:
+def _mode(value: Any) -> PolicyMode:
     text = unicodedata.normalize("NFKC", cell_text(value)).replace(" ", "")
     if not text:
-        return "依申请"
+        return PolicyMode.ON_APPLICATION
     if text not in MODES:
         raise FieldError("mode", f"「{text[:20]}」不是有效的兑现方式，应为 {' / '.join(MODES)} 之一（留空即依申请）")
-    return text
+    return PolicyMode(text)
 
 
-def _status(value: Any) -> str | None:
+def _status(value: Any) -> PolicyStatus | None:
     text = cell_text(value)
     if not text:
         return None
@@ -187,5 +190,6 @@ def record_cells(record: Mapping[str, Any]) -> dict[str, str]:
     cells = {key: cell_text(record.get(key)) for key in BY_KEY}
     cells["tags"] = format_tags(record.get("tags") or {})
     cells["keywords"] = ";".join(record.get("keywords") or [])
-    cells["status"] = STATUS_LABELS.get(str(record.get("status") or ""), "")
+    status = str(record.get("status") or "")
+    cells["status"] = PolicyStatus(status).label if status in STATUSES else ""
     return cells

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -14,9 +15,28 @@ from sqlalchemy.orm import Session
 from policies import service, versions
 from policies.columns import BY_KEY
 from policies.importing import Parsed
-from policies.models import Policy
+from policies.models import Policy, PolicyStatus, VersionAction
 
-ACTION_LABELS = {"add": "新增", "change": "修改", "same": "不变", "refuse": "拒绝"}
+
+class PlanAction(StrEnum):
+    """What an import does to one row's policy."""
+
+    ADD = "add"
+    CHANGE = "change"
+    SAME = "same"
+    REFUSE = "refuse"
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self]
+
+
+ACTION_LABELS: dict[PlanAction, str] = {
+    PlanAction.ADD: "新增",
+    PlanAction.CHANGE: "修改",
+    PlanAction.SAME: "不变",
+    PlanAction.REFUSE: "拒绝",
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +46,7 @@ class Step:
     row: int
     code: str
     name: str
-    action: str
+    action: PlanAction
     changes: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
 
@@ -37,14 +57,14 @@ class Plan:
 
     steps: list[Step] = field(default_factory=list)
 
-    def count(self, action: str) -> int:
+    def count(self, action: PlanAction) -> int:
         """How many rows take this action."""
         return sum(1 for step in self.steps if step.action == action)
 
     @property
     def committable(self) -> bool:
         """True when no row is refused and something would change."""
-        return self.count("refuse") == 0 and (self.count("add") + self.count("change")) > 0
+        return self.count(PlanAction.REFUSE) == 0 and (self.count(PlanAction.ADD) + self.count(PlanAction.CHANGE)) > 0
 
     def digest(self) -> str:
         """A short fingerprint of the steps."""
@@ -91,15 +111,16 @@ def plan(*, session: Session, parsed: Parsed) -> Plan:
         name = str(row.raw.get("name") or "")
         if row.record is None:
             reasons = tuple(f"{problem.column}：{problem.message}" for problem in row.problems)
-            result.steps.append(Step(row.number, code, name, "refuse", reasons=reasons))
+            result.steps.append(Step(row.number, code, name, PlanAction.REFUSE, reasons=reasons))
             continue
         policy = existing.get(row.record["code"])
         if policy is None:
-            result.steps.append(Step(row.number, row.record["code"], row.record["name"], "add"))
+            result.steps.append(Step(row.number, row.record["code"], row.record["name"], PlanAction.ADD))
             continue
         changes = _changes(policy, row.record)
         labels = tuple(BY_KEY[name].header for name in changes)
-        result.steps.append(Step(row.number, policy.code, row.record["name"], "change" if changes else "same", labels))
+        action = PlanAction.CHANGE if changes else PlanAction.SAME
+        result.steps.append(Step(row.number, policy.code, row.record["name"], action, labels))
     return result
 
 
@@ -109,12 +130,12 @@ def apply(
     records: list[dict[str, Any]],
     author: str,
     source: str,
-    new_status: str = "published",
+    new_status: PolicyStatus = PolicyStatus.PUBLISHED,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Upsert clean records by code in the caller's transaction; counts of added, changed and unchanged rows."""
     existing = _existing(session, [record["code"] for record in records])
-    counts = {"add": 0, "change": 0, "same": 0}
+    counts: dict[str, int] = {PlanAction.ADD: 0, PlanAction.CHANGE: 0, PlanAction.SAME: 0}
     note = f"文件 {source}"[:255]
     for record in records:
         policy = existing.get(record["code"])
@@ -122,8 +143,8 @@ def apply(
             policy = Policy(status=record.get("status") or new_status, demo=False)
             service.assign(policy, record)
             session.add(policy)
-            versions.record(session=session, policy=policy, action="imported", author=author, note=note)
-            counts["add"] += 1
+            versions.record(session=session, policy=policy, action=VersionAction.IMPORTED, author=author, note=note)
+            counts[PlanAction.ADD] += 1
         else:
             changes = _changes(policy, record)
             if changes:
@@ -131,9 +152,14 @@ def apply(
                 policy.status = record.get("status") or policy.status
                 policy.demo = False
                 versions.record(
-                    session=session, policy=policy, action="imported", author=author, changed=changes, note=note
+                    session=session,
+                    policy=policy,
+                    action=VersionAction.IMPORTED,
+                    author=author,
+                    changed=changes,
+                    note=note,
                 )
-            counts["change" if changes else "same"] += 1
+            counts[PlanAction.CHANGE if changes else PlanAction.SAME] += 1
         if progress:
             progress(1)
     return counts

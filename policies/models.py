@@ -3,16 +3,69 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage import Base
+from storage import Base, EnumString
 
-MODES = ("免申即享", "即申即享", "依申请")
-STATUSES = ("draft", "published", "withdrawn")
-STATUS_LABELS = {"draft": "草稿", "published": "已发布", "withdrawn": "已撤回"}
+
+class PolicyMode(StrEnum):
+    """兑现方式, how an enterprise gets the benefit; the value is the Chinese name, as lists and replies write it."""
+
+    NO_APPLICATION = "免申即享"  # nothing to apply for: whoever qualifies gets it
+    INSTANT = "即申即享"  # granted at once on application
+    ON_APPLICATION = "依申请"  # granted after the application is reviewed (the default)
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class PolicyStatus(StrEnum):
+    """Where a policy stands: only published ones (within their validity) are recommended by the bot."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+class VersionAction(StrEnum):
+    """What made a new version of a policy (PolicyVersion.action)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+    RESTORED = "restored"
+    IMPORTED = "imported"
+
+    @property
+    def label(self) -> str:
+        return VERSION_ACTION_LABELS[self]
+
+
+MODES = tuple(PolicyMode)
+STATUSES = tuple(PolicyStatus)
+STATUS_LABELS: dict[PolicyStatus, str] = {
+    PolicyStatus.DRAFT: "草稿",
+    PolicyStatus.PUBLISHED: "已发布",
+    PolicyStatus.WITHDRAWN: "已撤回",
+}
+VERSION_ACTION_LABELS: dict[VersionAction, str] = {
+    VersionAction.CREATED: "新建",
+    VersionAction.UPDATED: "修改",
+    VersionAction.PUBLISHED: "发布",
+    VersionAction.WITHDRAWN: "撤回",
+    VersionAction.RESTORED: "恢复旧版本",
+    VersionAction.IMPORTED: "导入",
+}
 
 
 class Policy(Base):
@@ -28,14 +81,16 @@ class Policy(Base):
     content: Mapped[str] = mapped_column(Text)
     process: Mapped[str] = mapped_column(Text, default="")
     materials: Mapped[str] = mapped_column(Text, default="")
-    mode: Mapped[str] = mapped_column(String(16), default="依申请")
+    mode: Mapped[PolicyMode] = mapped_column(EnumString(PolicyMode, 16), default=PolicyMode.ON_APPLICATION)
     # {key: value} in the list's order, e.g. {"行业": "制造业", "规模": "小微"}; mirrored in policy_tags.
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     url: Mapped[str] = mapped_column(String(1024), default="")
-    status: Mapped[str] = mapped_column(String(16), default="published", index=True)
+    status: Mapped[PolicyStatus] = mapped_column(
+        EnumString(PolicyStatus, 16), default=PolicyStatus.PUBLISHED, index=True
+    )
     # True for the shipped demo catalog, so that nobody mistakes it for a district's real list.
     demo: Mapped[bool] = mapped_column(default=False)
     # The number of the latest entry in policy_versions (0 before the first); edits name it to detect conflicts.
@@ -65,8 +120,7 @@ class PolicyVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    # created | updated | published | withdrawn | restored | imported
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[VersionAction] = mapped_column(EnumString(VersionAction, 16))
     changed: Mapped[list[str]] = mapped_column(JSON, default=list)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     author: Mapped[str] = mapped_column(String(64), default="")

@@ -6,12 +6,14 @@ import re
 from collections.abc import Sequence
 
 from intents.records import PolicyDoc
+from policies.models import PolicyMode
 
-NO_APPLICATION = "免申即享"
-MODE_LABELS = {
-    "免申即享": "免申即享（无需申请，符合条件直接享受）",
-    "即申即享": "即申即享（提交申请后即时兑现）",
-    "依申请": "依申请（提交申请，审核通过后兑现）",
+NO_APPLICATION = PolicyMode.NO_APPLICATION
+# The modes as enterprises read them in a policy's detail (a PolicyDoc's mode is a plain string).
+MODE_LABELS: dict[str, str] = {
+    PolicyMode.NO_APPLICATION: "免申即享（无需申请，符合条件直接享受）",
+    PolicyMode.INSTANT: "即申即享（提交申请后即时兑现）",
+    PolicyMode.ON_APPLICATION: "依申请（提交申请，审核通过后兑现）",
 }
 SUMMARY_LENGTH = 60
 # The list is read on a phone: two lines a policy, the benefit cut to this many characters.
@@ -34,7 +36,7 @@ _MATERIAL_SEPARATORS = re.compile(r"[；;\n]+")
 
 def mode_label(mode: str) -> str:
     """The mode with a short explanation for enterprises."""
-    return MODE_LABELS.get(mode, mode or "依申请")
+    return MODE_LABELS.get(mode, mode or PolicyMode.ON_APPLICATION)
 
 
 def summary(content: str, *, limit: int = SUMMARY_LENGTH) -> str:
@@ -62,7 +64,7 @@ def short_body(body: str, *, limit: int = BODY_LENGTH) -> str:
 
 def mode_mark(mode: str) -> str:
     """The mode as a short mark after the policy name; 免申即享 says that no application is needed."""
-    return "【免申即享·无需申请】" if mode == NO_APPLICATION else f"【{mode or '依申请'}】"
+    return "【免申即享·无需申请】" if mode == NO_APPLICATION else f"【{mode or PolicyMode.ON_APPLICATION}】"
 
 
 def materials_list(materials: str) -> list[str]:

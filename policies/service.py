@@ -14,7 +14,7 @@ from intents.records import PolicyDoc
 from policies import lexicon, versions
 from policies.catalog import doc_from_row, policy_from_record, read_demo_catalog
 from policies.columns import FieldError, clean_record
-from policies.models import STATUSES, Policy, PolicyTag
+from policies.models import STATUSES, Policy, PolicyMode, PolicyStatus, PolicyTag, VersionAction
 
 DEMO_AUTHOR = "演示数据"
 
@@ -44,14 +44,14 @@ def load_demo(*, session: Session) -> int:
     session.add_all(rows)
     session.flush()
     for row in rows:
-        versions.record(session=session, policy=row, action="created", author=DEMO_AUTHOR)
+        versions.record(session=session, policy=row, action=VersionAction.CREATED, author=DEMO_AUTHOR)
     return len(rows)
 
 
 def _published_on(statement: Any, today: date) -> Any:
     """The statement narrowed to published policies valid on `today` (valid_from <= today <= valid_to where set)."""
     return (
-        statement.where(Policy.status == "published")
+        statement.where(Policy.status == PolicyStatus.PUBLISHED)
         .where(or_(Policy.valid_from.is_(None), Policy.valid_from <= today))
         .where(or_(Policy.valid_to.is_(None), Policy.valid_to >= today))
     )
@@ -182,19 +182,21 @@ def assign(policy: Policy, record: Mapping[str, Any], *, partial: bool = False) 
         elif name == "keywords":
             value = list(value or [])
         elif name == "mode":
-            value = value or "依申请"
+            value = PolicyMode(value or PolicyMode.ON_APPLICATION)
         elif value is None:
             value = ""
         setattr(policy, name, value)
 
 
-def create(*, session: Session, raw: Mapping[str, Any], author: str, status: str = "draft") -> Policy:
+def create(
+    *, session: Session, raw: Mapping[str, Any], author: str, status: PolicyStatus = PolicyStatus.DRAFT
+) -> Policy:
     """A new policy from raw field values (a draft unless told otherwise), with its first version."""
     record = validate(session=session, raw=raw)
     policy = Policy(status=record.get("status") or status, demo=False)
     assign(policy, record)
     session.add(policy)
-    versions.record(session=session, policy=policy, action="created", author=author)
+    versions.record(session=session, policy=policy, action=VersionAction.CREATED, author=author)
     return policy
 
 
@@ -212,7 +214,7 @@ def update(
     changed = versions.differences(before, versions.snapshot(policy))
     if changed:
         policy.demo = False
-        versions.record(session=session, policy=policy, action="updated", author=author, changed=changed)
+        versions.record(session=session, policy=policy, action=VersionAction.UPDATED, author=author, changed=changed)
     return changed
 
 
@@ -222,8 +224,11 @@ def set_status(*, session: Session, policy: Policy, status: str, author: str) ->
         raise ValueError(f"unknown status {status!r}")
     if policy.status == status:
         return False
-    policy.status = status
-    action = {"published": "published", "withdrawn": "withdrawn"}.get(status, "updated")
+    policy.status = PolicyStatus(status)
+    action = {
+        PolicyStatus.PUBLISHED: VersionAction.PUBLISHED,
+        PolicyStatus.WITHDRAWN: VersionAction.WITHDRAWN,
+    }.get(policy.status, VersionAction.UPDATED)
     versions.record(session=session, policy=policy, action=action, author=author, changed=["status"])
     return True
 
@@ -242,5 +247,7 @@ def restore(*, session: Session, policy: Policy, number: int, author: str) -> li
     changed = versions.differences(before, versions.snapshot(policy))
     if changed:
         note = f"恢复到第 {number} 版"
-        versions.record(session=session, policy=policy, action="restored", author=author, changed=changed, note=note)
+        versions.record(
+            session=session, policy=policy, action=VersionAction.RESTORED, author=author, changed=changed, note=note
+        )
     return changed

@@ -8,21 +8,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from policies.models import Policy, PolicyTag, PolicyVersion
+from policies.models import VERSION_ACTION_LABELS, Policy, PolicyTag, PolicyVersion, VersionAction
 
 # The fields an admin edits, in the order of docs/interfaces.md; a version snapshot holds these and the status.
 FIELDS = (
     "code", "name", "body", "eligibility", "content", "process", "materials",
     "mode", "tags", "keywords", "valid_from", "valid_to", "url",
 )  # fmt: skip
-ACTION_LABELS = {
-    "created": "新建",
-    "updated": "修改",
-    "published": "发布",
-    "withdrawn": "撤回",
-    "restored": "恢复旧版本",
-    "imported": "导入",
-}
+ACTION_LABELS = VERSION_ACTION_LABELS
 TAG_VALUE_SPLIT = ("、", "/", "，", ",", "|")
 
 
@@ -69,7 +62,13 @@ def sync_tags(*, session: Session, policy: Policy) -> None:
 
 
 def record(
-    *, session: Session, policy: Policy, action: str, author: str, changed: list[str] | None = None, note: str = ""
+    *,
+    session: Session,
+    policy: Policy,
+    action: VersionAction,
+    author: str,
+    changed: list[str] | None = None,
+    note: str = "",
 ) -> PolicyVersion:
     """Stamp the policy (version, updated_at, updated_by), sync its tags and append its snapshot."""
     session.flush()  # the policy needs its id

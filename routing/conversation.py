@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from routing import timers
 from routing.lifecycle import Actor, Refused, Step, begin, require_text, require_unit
-from routing.models import Appeal, RoutingSetting
+from routing.models import Action, ActorRole, Appeal, AppealState, NoticeEvent, RoutingSetting, Stage
 
 DEFAULTS = Path(__file__).with_name("quick_replies.json")
 MAX_MESSAGE = 2000
@@ -53,36 +53,36 @@ def message_text(appeal: Appeal, *, unit: str, text: str) -> str:
 
 def _may_talk(step: Step) -> str:
     """The handling unit or 区营商办 may talk to the enterprise; the name the enterprise sees."""
-    if step.actor.role == "supervisor" and step.actor.unit_id != step.appeal.unit_id:
+    if step.actor.role == ActorRole.SUPERVISOR and step.actor.unit_id != step.appeal.unit_id:
         return step.rules.supervisor_unit
     require_unit(step)
     return step.unit_name(step.appeal.unit_id)
 
 
-def _contacted(step: Step) -> str:
+def _contacted(step: Step) -> AppealState:
     """The state after talking to the enterprise: the first contact after 签收 starts 办理."""
-    if step.appeal.state != "signed" or step.actor.unit_id != step.appeal.unit_id:
+    if step.appeal.state != AppealState.SIGNED or step.actor.unit_id != step.appeal.unit_id:
         return step.appeal.state
-    timers.stop(session=step.session, appeal_id=step.appeal.id, stage="contact", now=step.now)
+    timers.stop(session=step.session, appeal_id=step.appeal.id, stage=Stage.CONTACT, now=step.now)
     step.appeal.contacted_at = step.now
-    return "handling"
+    return AppealState.HANDLING
 
 
 def send_message(*, session: Session, appeal_id: int, actor: Actor, text: str, now: datetime | None = None) -> Appeal:
     """回复企业: queue the staff's message to the enterprise and log it (who, when, what)."""
-    step = begin(session=session, appeal_id=appeal_id, action="message", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.MESSAGE, actor=actor, now=now)
     unit = _may_talk(step)
     text = require_text(text, "回复内容")
     if len(text) > MAX_MESSAGE:
         raise Refused(f"回复内容最多 {MAX_MESSAGE} 字（现在 {len(text)} 字），请分两条发送")
     step.move(_contacted(step), reason=text)
-    step.tell("message", message_text(step.appeal, unit=unit, text=text))
+    step.tell(NoticeEvent.MESSAGE, message_text(step.appeal, unit=unit, text=text))
     return step.appeal
 
 
 def phoned(*, session: Session, appeal_id: int, actor: Actor, note: str, now: datetime | None = None) -> Appeal:
     """电话联系企业: log the call; the "needs a phone call" flag is cleared."""
-    step = begin(session=session, appeal_id=appeal_id, action="phone", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.PHONE, actor=actor, now=now)
     _may_talk(step)
     note = require_text(note, "通话情况")
     step.appeal.needs_call = False

@@ -9,19 +9,39 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from routing.calendar import WorkCalendar
+from routing.models import StopReason
 
 UNITS = {"h": "个工作小时", "d": "个工作日", "D": ""}
 LIMIT = re.compile(r"^\s*(\d{1,3})\s*(h|d|小时|工作小时|个工作小时|天|日|工作日|个工作日)\s*$", re.IGNORECASE)
-STATUS_LABELS = {
-    "running": "进行中",
-    "due_soon": "即将到期",
-    "overdue": "已超时",
-    "paused": "已暂停（挂起）",
-    "met": "按时完成",
-    "met_late": "超时完成",
-    "cancelled": "已取消",
+
+
+class DeadlineStatus(StrEnum):
+    """Where a time limit stands (computed from its timer, not stored)."""
+
+    RUNNING = "running"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+    MET = "met"
+    MET_LATE = "met_late"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS: dict[DeadlineStatus, str] = {
+    DeadlineStatus.RUNNING: "进行中",
+    DeadlineStatus.DUE_SOON: "即将到期",
+    DeadlineStatus.OVERDUE: "已超时",
+    DeadlineStatus.PAUSED: "已暂停（挂起）",
+    DeadlineStatus.MET: "按时完成",
+    DeadlineStatus.MET_LATE: "超时完成",
+    DeadlineStatus.CANCELLED: "已取消",
 }
 
 
@@ -114,18 +134,18 @@ def status(
     warn_at: datetime | None,
     now: datetime,
     stopped_at: datetime | None,
-    stop_reason: str | None,
+    stop_reason: StopReason | None,
     suspended: bool,
-) -> str:
-    """running | due_soon | overdue | paused | met | met_late | cancelled."""
+) -> DeadlineStatus:
+    """Where a limit stands at `now`; a stop reason other than cancelled counts as met."""
     if stopped_at is not None:
-        if stop_reason == "cancelled":
-            return "cancelled"
-        return "met" if stopped_at <= due_at else "met_late"
+        if stop_reason == StopReason.CANCELLED:
+            return DeadlineStatus.CANCELLED
+        return DeadlineStatus.MET if stopped_at <= due_at else DeadlineStatus.MET_LATE
     if suspended:
-        return "paused"
+        return DeadlineStatus.PAUSED
     if now >= due_at:
-        return "overdue"
+        return DeadlineStatus.OVERDUE
     if warn_at is not None and now >= warn_at:
-        return "due_soon"
-    return "running"
+        return DeadlineStatus.DUE_SOON
+    return DeadlineStatus.RUNNING

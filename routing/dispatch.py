@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from routing import notify, timers
 from routing.lifecycle import Actor, Refused, Step, begin, now_utc, require_supervisor, require_text, require_unit
-from routing.models import Appeal, Category, Unit
+from routing.models import Action, Appeal, AppealState, Category, NoticeEvent, Stage, StopReason, Unit
 from routing.references import next_reference
 from routing.rules import Rules, load_calendar, load_rules
 
@@ -84,7 +84,7 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
         unit_id=category.lead_unit_id,
         street_unit_id=street.id if street else None,
         co_units=co_units,
-        state="received",
+        state=AppealState.RECEIVED,
         returns=0,
         final_route=False,
         needs_call=False,
@@ -94,14 +94,16 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
     session.add(appeal)
     session.flush()
     actor = Actor.enterprise(submission.openid)
-    step = Step(session=session, appeal=appeal, action="accept", actor=actor, now=now, _rules=rules, _calendar=calendar)
-    step.move("received", created=True, category=category.code, urgency=urgency)
+    step = Step(
+        session=session, appeal=appeal, action=Action.ACCEPT, actor=actor, now=now, _rules=rules, _calendar=calendar
+    )
+    step.move(AppealState.RECEIVED, created=True, category=category.code, urgency=urgency)
     # 接诉即办: dispatched in the same breath; the clock starts here, at 派单.
-    step.action, step.actor = "dispatch", Actor.system()
+    step.action, step.actor = Action.DISPATCH, Actor.system()
     appeal.dispatched_at = now
-    for stage in ("sign", "contact", "reply"):
+    for stage in (Stage.SIGN, Stage.CONTACT, Stage.REPLY):
         step.start_timer(stage)
-    step.move("dispatched", unit=category.lead_unit.name, co_units=co_units)
+    step.move(AppealState.DISPATCHED, unit=category.lead_unit.name, co_units=co_units)
     session.flush()
     return appeal
 
@@ -116,16 +118,20 @@ def _unit(step: Step, name: str) -> Unit:
 def _redispatch(step: Step, unit: Unit, *, reason: str, **data: Any) -> None:
     """Hand the appeal to `unit`: it must sign for it again; contact and reply clocks keep running from 派单."""
     # 区营商办 re-dispatching a returned or disputed appeal meets its own limit; a unit passed over does not.
-    met = step.appeal.state in {"returned", "arbitration"}
+    met = step.appeal.state in {AppealState.RETURNED, AppealState.ARBITRATION}
     timers.stop(
-        session=step.session, appeal_id=step.appeal.id, stage="sign", now=step.now, reason="met" if met else "cancelled"
+        session=step.session,
+        appeal_id=step.appeal.id,
+        stage=Stage.SIGN,
+        now=step.now,
+        reason=StopReason.MET if met else StopReason.CANCELLED,
     )
     step.appeal.unit_id = unit.id
     step.appeal.signed_at = None
-    step.start_timer("sign")
-    if not timers.running(session=step.session, appeal_id=step.appeal.id, stage="contact"):
-        step.start_timer("contact")  # the new unit must contact the enterprise itself
-    step.move("dispatched", reason=reason, unit=unit.name, **data)
+    step.start_timer(Stage.SIGN)
+    if not timers.running(session=step.session, appeal_id=step.appeal.id, stage=Stage.CONTACT):
+        step.start_timer(Stage.CONTACT)  # the new unit must contact the enterprise itself
+    step.move(AppealState.DISPATCHED, reason=reason, unit=unit.name, **data)
 
 
 def return_appeal(
@@ -138,7 +144,7 @@ def return_appeal(
     now: datetime | None = None,
 ) -> Appeal:
     """退回 a misrouted appeal to 区营商办 with a reason code; after two, a further one goes to arbitration."""
-    step = begin(session=session, appeal_id=appeal_id, action="return", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.RETURN, actor=actor, now=now)
     require_unit(step)
     rules = step.rules
     if step.appeal.final_route:
@@ -151,16 +157,20 @@ def return_appeal(
         choices = "；".join(f"{item.code} {item.name}" for item in rules.return_reasons)
         raise Refused(f"退回须选择退回原因：{choices}")
     returned_by = step.unit_name(step.appeal.unit_id)
-    timers.stop(session=session, appeal_id=appeal_id, stage="sign", now=step.now, reason="cancelled")
+    timers.stop(session=session, appeal_id=appeal_id, stage=Stage.SIGN, now=step.now, reason=StopReason.CANCELLED)
     step.appeal.unit_id = supervisor.id
-    step.start_timer("sign")  # 首问负责: 区营商办 owns it until a unit signs, under the same limit
+    step.start_timer(Stage.SIGN)  # 首问负责: 区营商办 owns it until a unit signs, under the same limit
     if step.appeal.returns >= rules.max_returns:
         step.move(
-            "arbitration", reason=reason or code.name, reason_code=code.code, returned_by=returned_by, dispute=True
+            AppealState.ARBITRATION,
+            reason=reason or code.name,
+            reason_code=code.code,
+            returned_by=returned_by,
+            dispute=True,
         )
     else:
         step.appeal.returns += 1
-        step.move("returned", reason=reason or code.name, reason_code=code.code, returned_by=returned_by)
+        step.move(AppealState.RETURNED, reason=reason or code.name, reason_code=code.code, returned_by=returned_by)
     return step.appeal
 
 
@@ -168,14 +178,14 @@ def transfer(
     *, session: Session, appeal_id: int, actor: Actor, unit: str, reason: str, now: datetime | None = None
 ) -> Appeal:
     """转派 by 区营商办 to another unit, which must sign for it."""
-    step = begin(session=session, appeal_id=appeal_id, action="transfer", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.TRANSFER, actor=actor, now=now)
     require_supervisor(step)
     reason = require_text(reason, "转派原因")
     target = _unit(step, unit)
-    if target.id == step.appeal.unit_id and step.appeal.state != "returned":
+    if target.id == step.appeal.unit_id and step.appeal.state != AppealState.RETURNED:
         raise Refused(f"诉求 {step.appeal.reference} 已由{target.name}办理，无需转派")
     _redispatch(step, target, reason=reason)
-    step.tell("transferred", notify.transferred_text(step.appeal, unit=target.name))
+    step.tell(NoticeEvent.TRANSFERRED, notify.transferred_text(step.appeal, unit=target.name))
     return step.appeal
 
 
@@ -183,11 +193,11 @@ def arbitrate(
     *, session: Session, appeal_id: int, actor: Actor, unit: str, reason: str, now: datetime | None = None
 ) -> Appeal:
     """裁定 a routing dispute: 区营商办 names the unit; the decision is final (no more returns)."""
-    step = begin(session=session, appeal_id=appeal_id, action="arbitrate", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.ARBITRATE, actor=actor, now=now)
     require_supervisor(step)
     reason = require_text(reason, "裁定理由")
     target = _unit(step, unit)
     step.appeal.final_route = True
     _redispatch(step, target, reason=reason, final=True)
-    step.tell("transferred", notify.transferred_text(step.appeal, unit=target.name))
+    step.tell(NoticeEvent.TRANSFERRED, notify.transferred_text(step.appeal, unit=target.name))
     return step.appeal

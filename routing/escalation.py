@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from routing.models import Appeal, AppealTimer, Escalation
+from routing.models import Appeal, AppealTimer, Audience, Escalation, Stage
 from routing.rules import Level, load_rules
 
 TIMERS = cast(Table, AppealTimer.__table__)
@@ -34,9 +34,9 @@ class Fired:
     escalation_id: int
     appeal_id: int
     reference: str
-    stage: str
+    stage: Stage
     level: int
-    audience: str
+    audience: Audience
     scheduled_at: datetime
 
 
@@ -90,7 +90,7 @@ def sweep(*, session: Session, now: datetime, worker: str = "", limit: int = BAT
     levels = load_rules(session=session).levels
     escalations: list[dict[str, Any]] = []
     advances: list[dict[str, Any]] = []
-    stages: dict[int, str] = {}
+    stages: dict[int, Stage] = {}
     for row in rows:
         fired, advance = _due_levels(row, levels, unit_id=appeals[row.appeal_id].unit_id, now=now, worker=worker)
         escalations += fired

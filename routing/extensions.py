@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from routing import notify, timers
 from routing.deadlines import describe_limit
 from routing.lifecycle import Actor, Refused, begin, require_supervisor, require_text, require_unit
-from routing.models import Appeal, ExtensionRequest
+from routing.models import Action, Appeal, ExtensionRequest, NoticeEvent, Stage
 
 
 def pending(*, session: Session, appeal_id: int) -> ExtensionRequest | None:
@@ -24,10 +24,10 @@ def request_extension(
     *, session: Session, appeal_id: int, actor: Actor, days: int, reason: str, now: datetime | None = None
 ) -> ExtensionRequest:
     """Ask for `days` more working days to answer; only before the reply deadline, one request at a time."""
-    step = begin(session=session, appeal_id=appeal_id, action="request_extension", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.REQUEST_EXTENSION, actor=actor, now=now)
     require_unit(step)
     reason = require_text(reason, "延期理由")
-    reply = timers.running(session=session, appeal_id=appeal_id, stage="reply")
+    reply = timers.running(session=session, appeal_id=appeal_id, stage=Stage.REPLY)
     if not reply:
         raise Refused("没有正在计时的答复时限，无需延期")
     timer = reply[-1]
@@ -58,7 +58,7 @@ def decide_extension(
     *, session: Session, appeal_id: int, actor: Actor, approve: bool, note: str = "", now: datetime | None = None
 ) -> Appeal:
     """区营商办 approves (the reply limit grows, the enterprise is told the new date) or rejects (with a reason)."""
-    step = begin(session=session, appeal_id=appeal_id, action="decide_extension", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.DECIDE_EXTENSION, actor=actor, now=now)
     require_supervisor(step)
     request = pending(session=session, appeal_id=appeal_id)
     if request is None:
@@ -67,13 +67,13 @@ def decide_extension(
         note = require_text(note, "驳回理由")
     request.approved, request.decided_by, request.decided_at, request.decision = approve, actor.name, step.now, note
     if approve:
-        reply = timers.running(session=session, appeal_id=appeal_id, stage="reply")
+        reply = timers.running(session=session, appeal_id=appeal_id, stage=Stage.REPLY)
         if not reply:
             raise Refused("答复时限已不在计时，无需延期")
         timer = reply[-1]
         timers.extend(timer=timer, amount=timer.amount + request.days, calendar=step.calendar, levels=step.rules.levels)
         step.move(step.appeal.state, reason=note or request.reason, approved=True, days=request.days)
-        step.tell("extended", notify.extended_text(step.appeal, due_at=timer.due_at, calendar=step.calendar))
+        step.tell(NoticeEvent.EXTENDED, notify.extended_text(step.appeal, due_at=timer.due_at, calendar=step.calendar))
     else:
         step.move(step.appeal.state, reason=note, approved=False, days=request.days)
     return step.appeal

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing.deadlines import LimitError, parse_limit
-from routing.models import Category, Unit
+from routing.models import Category, Stage, Unit
 from routing.rules import SETTING_KEYS, Rules, RulesError, rules_from, setting_values
 from routing.service import Applied, apply_table
 from tabular import MB, Limits, Problem, Table, TableFile, Unreadable, Wording
@@ -370,7 +370,7 @@ def _check_time_limits(
 def _stage_limits(row: int, record: dict[str, Any], reader: Reader) -> dict[str, str]:
     """The filled-in stage limits of a 办理时限 row (签收, 联系企业, 答复) that can be read."""
     stages = {}
-    for stage in ("sign", "contact", "reply"):
+    for stage in (Stage.SIGN, Stage.CONTACT, Stage.REPLY):
         if record.get(stage) not in (None, ""):
             try:
                 parse_limit(str(record[stage]))

@@ -17,75 +17,63 @@ from sqlalchemy.orm import Session
 
 from routing import notify, timers
 from routing.calendar import WorkCalendar
-from routing.models import Appeal, AppealEvent, Category, Milestone, Unit
+from routing.models import (
+    ACTION_LABELS,
+    STATE_LABELS,
+    Action,
+    ActorRole,
+    Appeal,
+    AppealEvent,
+    AppealState,
+    Category,
+    Milestone,
+    NoticeEvent,
+    Outcome,
+    Rating,
+    Stage,
+    Unit,
+)
 from routing.rules import Rules, limit_for, load_calendar, load_rules
 
-STATES = {
-    "received": "已受理",
-    "dispatched": "待签收",
-    "signed": "已签收",
-    "handling": "办理中",
-    "suspended": "已挂起",
-    "returned": "已退回待重新派单",
-    "arbitration": "待区营商办裁定",
-    "rectifying": "整改中",
-    "answered": "已答复待回访",
-    "closed": "已办结",
-}
-ACTIONS = {
-    "accept": "受理",
-    "dispatch": "派单",
-    "sign": "签收",
-    "contact": "办理（联系企业）",
-    "return": "退回",
-    "transfer": "转派",
-    "arbitrate": "裁定",
-    "suspend": "挂起",
-    "resume": "恢复办理",
-    "request_extension": "申请延期",
-    "decide_extension": "审批延期",
-    "plan": "提交整改计划",
-    "report_milestone": "报告整改进展",
-    "answer": "答复",
-    "visit": "回访",
-    "close": "办结",
-    "message": "回复企业",
-    "phone": "电话联系企业",
-}
+# The states (AppealState) and actions (Action) with their Chinese labels; routing.models defines them.
+STATES = STATE_LABELS
+ACTIONS = ACTION_LABELS
+# Signed for and not answered yet: the unit is working on it.
+WORKING = (AppealState.SIGNED, AppealState.HANDLING, AppealState.SUSPENDED, AppealState.RECTIFYING)
 # The states each action may start from.
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "dispatch": ("received",),
-    "sign": ("dispatched",),
-    "contact": ("signed",),
-    "return": ("dispatched",),
-    "transfer": ("dispatched", "signed", "handling", "returned"),
-    "arbitrate": ("arbitration",),
-    "suspend": ("signed", "handling"),
-    "resume": ("suspended",),
-    "request_extension": ("signed", "handling", "suspended"),
-    "decide_extension": ("signed", "handling", "suspended"),
-    "plan": ("handling",),
-    "report_milestone": ("rectifying",),
-    "answer": ("handling", "rectifying"),
-    "visit": ("answered",),
-    "close": ("answered",),
+ALLOWED: dict[Action, tuple[AppealState, ...]] = {
+    Action.DISPATCH: (AppealState.RECEIVED,),
+    Action.SIGN: (AppealState.DISPATCHED,),
+    Action.CONTACT: (AppealState.SIGNED,),
+    Action.RETURN: (AppealState.DISPATCHED,),
+    Action.TRANSFER: (AppealState.DISPATCHED, AppealState.SIGNED, AppealState.HANDLING, AppealState.RETURNED),
+    Action.ARBITRATE: (AppealState.ARBITRATION,),
+    Action.SUSPEND: (AppealState.SIGNED, AppealState.HANDLING),
+    Action.RESUME: (AppealState.SUSPENDED,),
+    Action.REQUEST_EXTENSION: (AppealState.SIGNED, AppealState.HANDLING, AppealState.SUSPENDED),
+    Action.DECIDE_EXTENSION: (AppealState.SIGNED, AppealState.HANDLING, AppealState.SUSPENDED),
+    Action.PLAN: (AppealState.HANDLING,),
+    Action.REPORT_MILESTONE: (AppealState.RECTIFYING,),
+    Action.ANSWER: (AppealState.HANDLING, AppealState.RECTIFYING),
+    Action.VISIT: (AppealState.ANSWERED,),
+    Action.CLOSE: (AppealState.ANSWERED,),
     # Staff talk to the enterprise once they have signed for the appeal (routing.conversation).
-    "message": ("signed", "handling", "suspended", "rectifying", "answered"),
-    "phone": ("signed", "handling", "suspended", "rectifying", "answered"),
+    Action.MESSAGE: (*WORKING, AppealState.ANSWERED),
+    Action.PHONE: (*WORKING, AppealState.ANSWERED),
 }
 # Why an action is refused from a state, where the generic message would not help.
-HINTS = {
-    ("return", "signed"): "已签收的诉求不能退回；如确非本单位职责，请联系区营商办转派",
-    ("return", "handling"): "已签收的诉求不能退回；如确非本单位职责，请联系区营商办转派",
-    ("answer", "signed"): "请先联系企业（办理）后再答复",
-    ("answer", "dispatched"): "请先签收并联系企业后再答复",
-    ("contact", "dispatched"): "请先签收",
-    ("plan", "signed"): "请先联系企业（办理）后再提交整改计划",
-    ("visit", "handling"): "诉求尚未答复，还不能评价",
-    ("message", "dispatched"): "请先签收",
-    ("phone", "dispatched"): "请先签收",
+HINTS: dict[tuple[Action, AppealState], str] = {
+    (Action.RETURN, AppealState.SIGNED): "已签收的诉求不能退回；如确非本单位职责，请联系区营商办转派",
+    (Action.RETURN, AppealState.HANDLING): "已签收的诉求不能退回；如确非本单位职责，请联系区营商办转派",
+    (Action.ANSWER, AppealState.SIGNED): "请先联系企业（办理）后再答复",
+    (Action.ANSWER, AppealState.DISPATCHED): "请先签收并联系企业后再答复",
+    (Action.CONTACT, AppealState.DISPATCHED): "请先签收",
+    (Action.PLAN, AppealState.SIGNED): "请先联系企业（办理）后再提交整改计划",
+    (Action.VISIT, AppealState.HANDLING): "诉求尚未答复，还不能评价",
+    (Action.MESSAGE, AppealState.DISPATCHED): "请先签收",
+    (Action.PHONE, AppealState.DISPATCHED): "请先签收",
 }
-RATINGS = ("满意", "基本满意", "不满意")
+RATINGS = tuple(Rating)
 
 
 class Refused(ValueError):
@@ -96,17 +84,17 @@ class Refused(ValueError):
 class Actor:
     """Who acts: an enterprise (openid), staff of a unit, a unit head, 区营商办 (supervisor), or the system."""
 
-    role: str  # enterprise | staff | unit_head | supervisor | admin | system
+    role: ActorRole
     name: str
     unit_id: int | None = None
 
     @classmethod
     def system(cls) -> Actor:
-        return cls("system", "system")
+        return cls(ActorRole.SYSTEM, "system")
 
     @classmethod
     def enterprise(cls, openid: str) -> Actor:
-        return cls("enterprise", openid)
+        return cls(ActorRole.ENTERPRISE, openid)
 
 
 @dataclass
@@ -115,7 +103,7 @@ class Step:
 
     session: Session
     appeal: Appeal
-    action: str
+    action: Action
     actor: Actor
     now: datetime
     _rules: Rules | None = field(default=None, repr=False)
@@ -144,7 +132,13 @@ class Step:
         return unit
 
     def move(
-        self, to_state: str, *, reason: str = "", reason_code: str | None = None, created: bool = False, **data: Any
+        self,
+        to_state: AppealState,
+        *,
+        reason: str = "",
+        reason_code: str | None = None,
+        created: bool = False,
+        **data: Any,
     ) -> None:
         """Change the state (or keep it) and log the transition; `created` for the first one (from nothing)."""
         from_state = None if created else self.appeal.state
@@ -166,11 +160,11 @@ class Step:
             )
         )
 
-    def tell(self, event: str, text: str) -> None:
+    def tell(self, event: NoticeEvent, text: str) -> None:
         """Queue a message to the enterprise about this step."""
         notify.tell_enterprise(session=self.session, appeal=self.appeal, event=event, text=text, now=self.now)
 
-    def start_timer(self, stage: str) -> None:
+    def start_timer(self, stage: Stage) -> None:
         """Start a stage's limit for this appeal's category and urgency, from now."""
         amount, unit = limit_for(
             session=self.session, category_code=self.category_code(), urgency=self.appeal.urgency, stage=stage
@@ -195,7 +189,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def begin(*, session: Session, appeal_id: int, action: str, actor: Actor, now: datetime | None = None) -> Step:
+def begin(*, session: Session, appeal_id: int, action: Action, actor: Actor, now: datetime | None = None) -> Step:
     """Lock the appeal (FOR UPDATE on PostgreSQL) and check that `action` may start from its state."""
     appeal = session.scalar(select(Appeal).where(Appeal.id == appeal_id).with_for_update())
     if appeal is None:
@@ -203,24 +197,24 @@ def begin(*, session: Session, appeal_id: int, action: str, actor: Actor, now: d
     allowed = ALLOWED.get(action, ())
     if appeal.state not in allowed:
         hint = HINTS.get((action, appeal.state))
-        message = f"诉求 {appeal.reference} 当前为「{STATES.get(appeal.state, appeal.state)}」，不能{ACTIONS[action]}"
+        message = f"诉求 {appeal.reference} 当前为「{appeal.state.label}」，不能{action.label}"
         raise Refused(f"{message}：{hint}" if hint else message)
     return Step(session=session, appeal=appeal, action=action, actor=actor, now=now or now_utc())
 
 
 def require_unit(step: Step) -> None:
     """Only the unit now handling the appeal may act on it."""
-    if step.actor.role == "system":
+    if step.actor.role == ActorRole.SYSTEM:
         return
     if step.actor.unit_id is None or step.actor.unit_id != step.appeal.unit_id:
         unit = step.unit_name(step.appeal.unit_id)
-        raise Refused(f"诉求 {step.appeal.reference} 由{unit}办理，您所在单位不能{ACTIONS[step.action]}")
+        raise Refused(f"诉求 {step.appeal.reference} 由{unit}办理，您所在单位不能{step.action.label}")
 
 
 def require_supervisor(step: Step) -> None:
     """Only 区营商办 (the supervisor role) may decide."""
-    if step.actor.role not in {"supervisor", "system"}:
-        raise Refused(f"只有{step.rules.supervisor_unit}可以{ACTIONS[step.action]}")
+    if step.actor.role not in {ActorRole.SUPERVISOR, ActorRole.SYSTEM}:
+        raise Refused(f"只有{step.rules.supervisor_unit}可以{step.action.label}")
 
 
 def require_text(value: str | None, what: str) -> str:
@@ -232,43 +226,43 @@ def require_text(value: str | None, what: str) -> str:
 
 def sign(*, session: Session, appeal_id: int, actor: Actor, now: datetime | None = None) -> Appeal:
     """签收: the handling unit takes the appeal; the enterprise is told which unit."""
-    step = begin(session=session, appeal_id=appeal_id, action="sign", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.SIGN, actor=actor, now=now)
     require_unit(step)
-    timers.stop(session=session, appeal_id=appeal_id, stage="sign", now=step.now)
+    timers.stop(session=session, appeal_id=appeal_id, stage=Stage.SIGN, now=step.now)
     step.appeal.signed_at = step.now
-    step.move("signed")
-    step.tell("signed", notify.signed_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
+    step.move(AppealState.SIGNED)
+    step.tell(NoticeEvent.SIGNED, notify.signed_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
     return step.appeal
 
 
 def contact(*, session: Session, appeal_id: int, actor: Actor, note: str = "", now: datetime | None = None) -> Appeal:
     """办理: the unit has contacted the enterprise (meets the first-contact limit)."""
-    step = begin(session=session, appeal_id=appeal_id, action="contact", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.CONTACT, actor=actor, now=now)
     require_unit(step)
-    timers.stop(session=session, appeal_id=appeal_id, stage="contact", now=step.now)
+    timers.stop(session=session, appeal_id=appeal_id, stage=Stage.CONTACT, now=step.now)
     step.appeal.contacted_at = step.now
-    step.move("handling", reason=note)
+    step.move(AppealState.HANDLING, reason=note)
     return step.appeal
 
 
 def suspend(*, session: Session, appeal_id: int, actor: Actor, reason: str, now: datetime | None = None) -> Appeal:
     """挂起 while waiting for the enterprise: every clock of the appeal stops; the enterprise is told what is needed."""
-    step = begin(session=session, appeal_id=appeal_id, action="suspend", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.SUSPEND, actor=actor, now=now)
     require_unit(step)
     reason = require_text(reason, "挂起原因（需要企业补充什么）")
     timers.suspend(session=session, appeal_id=appeal_id, now=step.now)
     step.appeal.resume_state = step.appeal.state
-    step.move("suspended", reason=reason)
-    step.tell("suspended", notify.suspended_text(step.appeal, reason=reason))
+    step.move(AppealState.SUSPENDED, reason=reason)
+    step.tell(NoticeEvent.SUSPENDED, notify.suspended_text(step.appeal, reason=reason))
     return step.appeal
 
 
 def resume(*, session: Session, appeal_id: int, actor: Actor, note: str = "", now: datetime | None = None) -> Appeal:
     """恢复办理: the clocks restart where they stopped."""
-    step = begin(session=session, appeal_id=appeal_id, action="resume", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.RESUME, actor=actor, now=now)
     require_unit(step)
     timers.resume(session=session, appeal_id=appeal_id, now=step.now, calendar=step.calendar, levels=step.rules.levels)
-    back = step.appeal.resume_state or "handling"
+    back = step.appeal.resume_state or AppealState.HANDLING
     step.appeal.resume_state = None
     step.move(back, reason=note)
     return step.appeal
@@ -289,21 +283,23 @@ def answer(
     *, session: Session, appeal_id: int, actor: Actor, text: str, solved: bool = True, now: datetime | None = None
 ) -> Appeal:
     """答复: the unit's answer goes to the enterprise with the satisfaction question (回访)."""
-    step = begin(session=session, appeal_id=appeal_id, action="answer", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.ANSWER, actor=actor, now=now)
     require_unit(step)
     text = require_text(text, "答复内容")
-    if step.appeal.state == "rectifying":
+    if step.appeal.state == AppealState.RECTIFYING:
         left = unreported(session=session, appeal_id=appeal_id)
         if left:
             titles = "、".join(f"第{item.position}项「{item.title}」" for item in left)
             raise Refused(f"整改计划还有未报告进展的节点：{titles}；全部完成后才能答复")
-        step.appeal.outcome = "rectified"
+        step.appeal.outcome = Outcome.RECTIFIED
     else:
-        step.appeal.outcome = "solved" if solved else "unsolved"
-    timers.stop(session=session, appeal_id=appeal_id, stage="reply", now=step.now)
+        step.appeal.outcome = Outcome.SOLVED if solved else Outcome.UNSOLVED
+    timers.stop(session=session, appeal_id=appeal_id, stage=Stage.REPLY, now=step.now)
     step.appeal.answer, step.appeal.answered_at = text, step.now
-    step.move("answered", reason=text, outcome=step.appeal.outcome)
-    step.tell("answered", notify.answered_text(step.appeal, unit=step.unit_name(step.appeal.unit_id), text=text))
+    step.move(AppealState.ANSWERED, reason=text, outcome=step.appeal.outcome)
+    step.tell(
+        NoticeEvent.ANSWERED, notify.answered_text(step.appeal, unit=step.unit_name(step.appeal.unit_id), text=text)
+    )
     return step.appeal
 
 
@@ -318,41 +314,44 @@ def visit(
     now: datetime | None = None,
 ) -> Appeal:
     """回访: 满意 or 基本满意 closes; 不满意 closes for an objective reason and reopens for a subjective one."""
-    step = begin(session=session, appeal_id=appeal_id, action="visit", actor=actor, now=now)
-    if actor.role == "enterprise" and actor.name != step.appeal.openid:
+    step = begin(session=session, appeal_id=appeal_id, action=Action.VISIT, actor=actor, now=now)
+    if actor.role == ActorRole.ENTERPRISE and actor.name != step.appeal.openid:
         raise Refused("只能评价自己提交的诉求")
-    if actor.role not in {"enterprise", "supervisor", "system"}:
+    if actor.role not in {ActorRole.ENTERPRISE, ActorRole.SUPERVISOR, ActorRole.SYSTEM}:
         raise Refused(f"回访由企业本人或{step.rules.supervisor_unit}进行")
     if rating not in RATINGS:
         raise Refused("评价只能是：" + "、".join(RATINGS))
-    reason = step.rules.dissatisfaction(reason_code) if rating == "不满意" else None
-    if rating == "不满意" and reason is None:
+    rated = Rating(rating)
+    reason = step.rules.dissatisfaction(reason_code) if rated == Rating.DISSATISFIED else None
+    if rated == Rating.DISSATISFIED and reason is None:
         choices = "；".join(f"{item.code} {item.name}" for item in step.rules.dissatisfaction_reasons)
         raise Refused(f"不满意须选择原因：{choices}")
-    step.appeal.rating, step.appeal.rating_reason = rating, reason.code if reason else None
+    step.appeal.rating, step.appeal.rating_reason = rated, reason.code if reason else None
     # An enterprise rating in the chat is answered there; a rating taken by phone is confirmed in a message.
-    told = actor.role != "enterprise"
+    told = actor.role != ActorRole.ENTERPRISE
     if reason is not None and reason.subjective:
-        step.start_timer("reply")
-        step.move("handling", reason=note or reason.name, reason_code=reason.code, rating=rating, reopened=True)
+        step.start_timer(Stage.REPLY)
+        step.move(
+            AppealState.HANDLING, reason=note or reason.name, reason_code=reason.code, rating=rated, reopened=True
+        )
         if told:
-            step.tell("reopened", notify.reopened_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
+            step.tell(NoticeEvent.REOPENED, notify.reopened_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
         return step.appeal
     step.appeal.closed_at = step.now
     timers.stop_all(session=session, appeal_id=appeal_id, now=step.now)
-    step.move("closed", reason=note or (reason.name if reason else ""), reason_code=reason_code, rating=rating)
+    step.move(AppealState.CLOSED, reason=note or (reason.name if reason else ""), reason_code=reason_code, rating=rated)
     if told:
-        step.tell("closed", notify.closed_text(step.appeal, rating=rating))
+        step.tell(NoticeEvent.CLOSED, notify.closed_text(step.appeal, rating=rated))
     return step.appeal
 
 
 def close(*, session: Session, appeal_id: int, actor: Actor, reason: str, now: datetime | None = None) -> Appeal:
     """办结 without a rating (the enterprise could not be reached for 回访), by 区营商办."""
-    step = begin(session=session, appeal_id=appeal_id, action="close", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.CLOSE, actor=actor, now=now)
     require_supervisor(step)
     reason = require_text(reason, "办结说明")
     step.appeal.closed_at = step.now
     timers.stop_all(session=session, appeal_id=appeal_id, now=step.now)
-    step.move("closed", reason=reason)
-    step.tell("closed", notify.closed_text(step.appeal, rating=None))
+    step.move(AppealState.CLOSED, reason=reason)
+    step.tell(NoticeEvent.CLOSED, notify.closed_text(step.appeal, rating=None))
     return step.appeal

@@ -1,8 +1,15 @@
-"""Tables of the routing domain: the routing table (units, categories, time limits, calendar) and appeals."""
+"""Tables of the routing domain: the routing table (units, categories, time limits, calendar) and appeals.
+
+The words the tables store (states, actions, roles, ratings, stages, audiences, notice events and statuses)
+are StrEnums here, beside the columns that hold them, with their Chinese labels; each member's value is the
+stored string. They live here rather than in routing.lifecycle, routing.rules or routing.notify because those
+import the models; they keep the label mappings under their old names (STATES, ACTIONS, STAGES, AUDIENCES).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -19,7 +26,233 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage import UTC_TIME, Base
+from storage import UTC_TIME, Base, EnumString
+
+# -- the stored words --
+
+
+class AppealState(StrEnum):
+    """Where an appeal stands (routing.lifecycle moves it)."""
+
+    RECEIVED = "received"
+    DISPATCHED = "dispatched"
+    SIGNED = "signed"
+    HANDLING = "handling"
+    SUSPENDED = "suspended"
+    RETURNED = "returned"
+    ARBITRATION = "arbitration"
+    RECTIFYING = "rectifying"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS: dict[AppealState, str] = {
+    AppealState.RECEIVED: "已受理",
+    AppealState.DISPATCHED: "待签收",
+    AppealState.SIGNED: "已签收",
+    AppealState.HANDLING: "办理中",
+    AppealState.SUSPENDED: "已挂起",
+    AppealState.RETURNED: "已退回待重新派单",
+    AppealState.ARBITRATION: "待区营商办裁定",
+    AppealState.RECTIFYING: "整改中",
+    AppealState.ANSWERED: "已答复待回访",
+    AppealState.CLOSED: "已办结",
+}
+
+
+class Action(StrEnum):
+    """What is done to an appeal: each logged transition (AppealEvent.action) names one."""
+
+    ACCEPT = "accept"
+    DISPATCH = "dispatch"
+    SIGN = "sign"
+    CONTACT = "contact"
+    RETURN = "return"
+    TRANSFER = "transfer"
+    ARBITRATE = "arbitrate"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REQUEST_EXTENSION = "request_extension"
+    DECIDE_EXTENSION = "decide_extension"
+    PLAN = "plan"
+    REPORT_MILESTONE = "report_milestone"
+    ANSWER = "answer"
+    VISIT = "visit"
+    CLOSE = "close"
+    MESSAGE = "message"
+    PHONE = "phone"
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self]
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.ACCEPT: "受理",
+    Action.DISPATCH: "派单",
+    Action.SIGN: "签收",
+    Action.CONTACT: "办理（联系企业）",
+    Action.RETURN: "退回",
+    Action.TRANSFER: "转派",
+    Action.ARBITRATE: "裁定",
+    Action.SUSPEND: "挂起",
+    Action.RESUME: "恢复办理",
+    Action.REQUEST_EXTENSION: "申请延期",
+    Action.DECIDE_EXTENSION: "审批延期",
+    Action.PLAN: "提交整改计划",
+    Action.REPORT_MILESTONE: "报告整改进展",
+    Action.ANSWER: "答复",
+    Action.VISIT: "回访",
+    Action.CLOSE: "办结",
+    Action.MESSAGE: "回复企业",
+    Action.PHONE: "电话联系企业",
+}
+
+
+class ActorRole(StrEnum):
+    """Who acts on an appeal: the enterprise, staff of a unit, its head, 区营商办, an admin, or the system."""
+
+    ENTERPRISE = "enterprise"
+    STAFF = "staff"
+    UNIT_HEAD = "unit_head"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+    @property
+    def label(self) -> str:
+        return ACTOR_ROLE_LABELS[self]
+
+
+ACTOR_ROLE_LABELS: dict[ActorRole, str] = {
+    ActorRole.STAFF: "经办人",
+    ActorRole.UNIT_HEAD: "单位负责人",
+    ActorRole.SUPERVISOR: "区营商办",
+    ActorRole.ADMIN: "管理员",
+    ActorRole.ENTERPRISE: "企业",
+    ActorRole.SYSTEM: "系统",
+}
+
+
+class Outcome(StrEnum):
+    """How an answered appeal ended; 整改 (rectified) is counted apart from solved."""
+
+    SOLVED = "solved"
+    UNSOLVED = "unsolved"
+    RECTIFIED = "rectified"
+
+    @property
+    def label(self) -> str:
+        return OUTCOME_LABELS[self]
+
+
+OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.SOLVED: "已解决",
+    Outcome.UNSOLVED: "未能解决",
+    Outcome.RECTIFIED: "整改完成",
+}
+
+
+class Rating(StrEnum):
+    """The enterprise's rating at 回访; the value is the word it replies with (and its label)."""
+
+    SATISFIED = "满意"
+    FAIRLY_SATISFIED = "基本满意"
+    DISSATISFIED = "不满意"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class Stage(StrEnum):
+    """A time limit of an appeal (a timer's stage)."""
+
+    SIGN = "sign"
+    CONTACT = "contact"
+    REPLY = "reply"
+    MILESTONE = "milestone"
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self]
+
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.SIGN: "签收",
+    Stage.CONTACT: "联系企业",
+    Stage.REPLY: "答复",
+    Stage.MILESTONE: "整改节点",
+}
+
+
+class StopReason(StrEnum):
+    """Why a timer stopped: its step was done (met), or it no longer applies (cancelled)."""
+
+    MET = "met"
+    CANCELLED = "cancelled"
+
+
+class Audience(StrEnum):
+    """Who a level of 分级督办 (and its staff notice) goes to."""
+
+    STAFF = "staff"
+    UNIT_HEAD = "unit_head"
+    SUPERVISOR = "supervisor"
+
+    @property
+    def label(self) -> str:
+        return AUDIENCE_LABELS[self]
+
+
+AUDIENCE_LABELS: dict[Audience, str] = {
+    Audience.STAFF: "经办人员",
+    Audience.UNIT_HEAD: "单位负责人",
+    Audience.SUPERVISOR: "区营商办",
+}
+
+
+class NoticeEvent(StrEnum):
+    """The step an enterprise notice tells of."""
+
+    SIGNED = "signed"
+    SUSPENDED = "suspended"
+    ANSWERED = "answered"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    TRANSFERRED = "transferred"
+    EXTENDED = "extended"
+    PLAN = "plan"
+    MILESTONE = "milestone"
+    MESSAGE = "message"
+
+
+class NoticeStatus(StrEnum):
+    """How far an enterprise notice got: sent is a customer-service message, template a template message."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    TEMPLATE = "template"
+    NEEDS_CALL = "needs_call"
+
+    @property
+    def label(self) -> str:
+        return NOTICE_STATUS_LABELS[self]
+
+
+NOTICE_STATUS_LABELS: dict[NoticeStatus, str] = {
+    NoticeStatus.PENDING: "待发送",
+    NoticeStatus.SENDING: "发送中",
+    NoticeStatus.SENT: "已发送（客服消息）",
+    NoticeStatus.TEMPLATE: "已发送（模板消息）",
+    NoticeStatus.NEEDS_CALL: "未送达：需电话联系企业",
+}
+
 
 # -- the routing table: what admins edit (routing import/export) --
 
@@ -82,7 +315,7 @@ class TimeLimit(Base):
     category_code: Mapped[str] = mapped_column(String(64))
     urgency: Mapped[str] = mapped_column(String(16))
     # sign (签收) | contact (联系企业) | reply (答复)
-    stage: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[Stage] = mapped_column(EnumString(Stage, 16))
     amount: Mapped[int] = mapped_column(Integer)
     # h: working hours | d: working days (the day of dispatch not counted, due at the end of the last one)
     unit: Mapped[str] = mapped_column(String(1))
@@ -145,15 +378,14 @@ class Appeal(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     street_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     co_units: Mapped[list[str]] = mapped_column(JSON, default=list)
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    resume_state: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[AppealState] = mapped_column(EnumString(AppealState, 16), index=True)
+    resume_state: Mapped[AppealState | None] = mapped_column(EnumString(AppealState, 16))
     returns: Mapped[int] = mapped_column(Integer, default=0)
     # 区营商办 has arbitrated the routing: its decision is final, no more returns.
     final_route: Mapped[bool] = mapped_column(Boolean, default=False)
-    # solved | unsolved | rectified (整改 counted apart from solved)
-    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[Outcome | None] = mapped_column(EnumString(Outcome, 16))
     answer: Mapped[str | None] = mapped_column(Text)
-    rating: Mapped[str | None] = mapped_column(String(8))
+    rating: Mapped[Rating | None] = mapped_column(EnumString(Rating, 8))
     rating_reason: Mapped[str | None] = mapped_column(String(16))
     # No WeChat channel reached the enterprise: staff must phone it.
     needs_call: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -173,11 +405,11 @@ class AppealEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(String(32))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
+    action: Mapped[Action] = mapped_column(EnumString(Action, 32))
+    from_state: Mapped[AppealState | None] = mapped_column(EnumString(AppealState, 16))
+    to_state: Mapped[AppealState] = mapped_column(EnumString(AppealState, 16))
     actor: Mapped[str] = mapped_column(String(128))
-    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_role: Mapped[ActorRole] = mapped_column(EnumString(ActorRole, 16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     reason_code: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -203,8 +435,7 @@ class AppealTimer(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
-    # sign | contact | reply | milestone
-    stage: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[Stage] = mapped_column(EnumString(Stage, 16))
     seq: Mapped[int] = mapped_column(Integer, default=1)
     amount: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(1))  # h | d | D (a calendar date, for milestones)
@@ -220,8 +451,7 @@ class AppealTimer(Base):
     next_fire_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     stopped_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
-    # met | cancelled
-    stop_reason: Mapped[str | None] = mapped_column(String(16))
+    stop_reason: Mapped[StopReason | None] = mapped_column(EnumString(StopReason, 16))
 
 
 class Escalation(Base):
@@ -244,8 +474,7 @@ class Escalation(Base):
     timer_id: Mapped[int] = mapped_column(ForeignKey("appeal_timers.id", ondelete="CASCADE"))
     level: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(16))
-    # staff | unit_head | supervisor
-    audience: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[Audience] = mapped_column(EnumString(Audience, 16))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     scheduled_at: Mapped[datetime] = mapped_column(UTC_TIME)
     fired_at: Mapped[datetime] = mapped_column(UTC_TIME)
@@ -263,7 +492,7 @@ class Notification(Base):
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
     # One notice per escalation at most: the unique key makes a second one impossible.
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), unique=True)
-    audience: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[Audience] = mapped_column(EnumString(Audience, 16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text)
@@ -284,10 +513,9 @@ class EnterpriseNotice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
-    event: Mapped[str] = mapped_column(String(32))
+    event: Mapped[NoticeEvent] = mapped_column(EnumString(NoticeEvent, 32))
     text: Mapped[str] = mapped_column(Text)
-    # pending | sending | sent (customer service) | template | needs_call
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[NoticeStatus] = mapped_column(EnumString(NoticeStatus, 16), default=NoticeStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     outbound_id: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)

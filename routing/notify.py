@@ -15,7 +15,19 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from routing.calendar import WorkCalendar
-from routing.models import Appeal, AppealTimer, EnterpriseNotice, Escalation, Notification, Unit
+from routing.models import (
+    Appeal,
+    AppealState,
+    AppealTimer,
+    Audience,
+    EnterpriseNotice,
+    Escalation,
+    NoticeEvent,
+    NoticeStatus,
+    Notification,
+    Stage,
+    Unit,
+)
 from routing.rules import STAGES, Level, load_calendar, load_rules
 
 if TYPE_CHECKING:
@@ -89,7 +101,7 @@ def milestone_text(appeal: Appeal, *, milestone: Milestone) -> str:
     )
 
 
-def tell_enterprise(*, session: Session, appeal: Appeal, event: str, text: str, now: datetime) -> None:
+def tell_enterprise(*, session: Session, appeal: Appeal, event: NoticeEvent, text: str, now: datetime) -> None:
     """Queue a message to the enterprise; the worker sends it (customer service, template, or a phone call)."""
     session.add(
         EnterpriseNotice(
@@ -97,7 +109,7 @@ def tell_enterprise(*, session: Session, appeal: Appeal, event: str, text: str, 
             openid=appeal.openid,
             event=event,
             text=text,
-            status="pending",
+            status=NoticeStatus.PENDING,
             attempts=0,
             created_at=now,
         )
@@ -111,10 +123,10 @@ class Outgoing:
     id: int
     appeal_id: int
     openid: str
-    event: str
+    event: NoticeEvent
     text: str
     reference: str
-    state: str
+    state: AppealState
     attempts: int
 
 
@@ -126,8 +138,8 @@ def claim_enterprise_notices(
         select(EnterpriseNotice, Appeal.reference, Appeal.state)
         .join(Appeal, Appeal.id == EnterpriseNotice.appeal_id)
         .where(
-            (EnterpriseNotice.status == "pending")
-            | ((EnterpriseNotice.status == "sending") & (EnterpriseNotice.claimed_at < now - stale_after))
+            (EnterpriseNotice.status == NoticeStatus.PENDING)
+            | ((EnterpriseNotice.status == NoticeStatus.SENDING) & (EnterpriseNotice.claimed_at < now - stale_after))
         )
         .order_by(EnterpriseNotice.id)
         .limit(limit)
@@ -135,7 +147,7 @@ def claim_enterprise_notices(
     ).all()
     claimed = []
     for notice, reference, state in rows:
-        notice.status, notice.claimed_at, notice.attempts = "sending", now, notice.attempts + 1
+        notice.status, notice.claimed_at, notice.attempts = NoticeStatus.SENDING, now, notice.attempts + 1
         claimed.append(
             Outgoing(
                 notice.id, notice.appeal_id, notice.openid, notice.event, notice.text, reference, state, notice.attempts
@@ -149,7 +161,7 @@ def finish_enterprise_notice(
     *,
     session: Session,
     notice_id: int,
-    status: str,
+    status: NoticeStatus,
     now: datetime,
     outbound_id: int | None = None,
     error: str | None = None,
@@ -159,15 +171,15 @@ def finish_enterprise_notice(
     if notice is None:
         return
     notice.status, notice.outbound_id, notice.error = status, outbound_id, error
-    notice.sent_at = now if status in {"sent", "template"} else None
-    if status == "needs_call":
+    notice.sent_at = now if status in {NoticeStatus.SENT, NoticeStatus.TEMPLATE} else None
+    if status == NoticeStatus.NEEDS_CALL:
         session.execute(update(Appeal).where(Appeal.id == notice.appeal_id).values(needs_call=True, updated_at=now))
 
 
 # -- to staff --
 
 
-def notice_text(*, level: Level, stage: str, reference: str, enterprise: str, unit: str, due: str) -> str:
+def notice_text(*, level: Level, stage: Stage, reference: str, enterprise: str, unit: str, due: str) -> str:
     """What the staff notice of an escalation says."""
     what = f"诉求 {reference}（{enterprise}，{unit}）的{STAGES.get(stage, stage)}"
     if level.percent < 100:
@@ -255,7 +267,7 @@ def release_notifications(*, session: Session, now: datetime, digest_minutes: in
         .where(
             Notification.released_at.is_(None),
             Notification.release_at <= now,
-            (Notification.audience != "supervisor") | Notification.urgent.is_(True),
+            (Notification.audience != Audience.SUPERVISOR) | Notification.urgent.is_(True),
         )
         .values(released_at=now)
     ).rowcount
@@ -263,7 +275,7 @@ def release_notifications(*, session: Session, now: datetime, digest_minutes: in
         return int(released or 0)
     last = session.scalar(
         select(Notification.released_at)
-        .where(Notification.audience == "supervisor", Notification.escalation_id.is_(None))
+        .where(Notification.audience == Audience.SUPERVISOR, Notification.escalation_id.is_(None))
         .order_by(Notification.released_at.desc())
         .limit(1)
     )
@@ -274,7 +286,7 @@ def release_notifications(*, session: Session, now: datetime, digest_minutes: in
             select(Notification)
             .where(
                 Notification.released_at.is_(None),
-                Notification.audience == "supervisor",
+                Notification.audience == Audience.SUPERVISOR,
                 Notification.release_at <= now,
             )
             .order_by(Notification.id)
@@ -287,7 +299,7 @@ def release_notifications(*, session: Session, now: datetime, digest_minutes: in
     if len(items) > DIGEST_ITEMS:
         lines.append(f"……另有 {len(items) - DIGEST_ITEMS} 条")
     digest = Notification(
-        audience="supervisor",
+        audience=Audience.SUPERVISOR,
         urgent=False,
         created_at=now,
         release_at=now,

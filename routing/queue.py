@@ -15,18 +15,30 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from routing.deadlines import status
-from routing.lifecycle import STATES
-from routing.models import Appeal, AppealEvent, AppealTimer, Category, Escalation, ExtensionRequest, Unit
+from routing.deadlines import DeadlineStatus, status
+from routing.lifecycle import STATES, WORKING
+from routing.models import (
+    Appeal,
+    AppealEvent,
+    AppealState,
+    AppealTimer,
+    Audience,
+    Category,
+    Escalation,
+    ExtensionRequest,
+    Stage,
+    Unit,
+)
 
-WORKING = ("signed", "handling", "suspended", "rectifying")
-STATE_FILTERS = {
-    "dispatched": "待签收",
-    "working": "办理中（含已签收、挂起、整改）",
-    **{state: label for state, label in STATES.items() if state != "dispatched"},
+# The queue's state filter: a state, or "working" for every state of WORKING.
+WORKING_FILTER = "working"
+STATE_FILTERS: dict[str, str] = {
+    AppealState.DISPATCHED: "待签收",
+    WORKING_FILTER: "办理中（含已签收、挂起、整改）",
+    **{state: label for state, label in STATES.items() if state != AppealState.DISPATCHED},
 }
-DEADLINE_FILTERS = {"due_soon": "即将超时", "overdue": "已超时"}
-SEVERITY = {"overdue": 3, "due_soon": 2, "running": 1}
+DEADLINE_FILTERS = {DeadlineStatus.DUE_SOON: "即将超时", DeadlineStatus.OVERDUE: "已超时"}
+SEVERITY = {DeadlineStatus.OVERDUE: 3, DeadlineStatus.DUE_SOON: 2, DeadlineStatus.RUNNING: 1}
 PER_PAGE = 50
 
 
@@ -34,9 +46,9 @@ PER_PAGE = 50
 class Deadline:
     """The state of an appeal's clocks: the worst running status and the nearest due time."""
 
-    status: str  # running | due_soon | overdue | paused
+    status: DeadlineStatus  # running, due_soon, overdue or paused
     due_at: datetime | None
-    stage: str | None
+    stage: Stage | None
     warn_at: datetime | None = None
 
 
@@ -47,7 +59,7 @@ class Item:
     id: int
     reference: str
     openid: str
-    state: str
+    state: AppealState
     category: str
     unit_id: int
     unit: str
@@ -60,7 +72,7 @@ class Item:
 
     @property
     def state_label(self) -> str:
-        return STATES.get(self.state, self.state)
+        return self.state.label
 
 
 @dataclass(frozen=True)
@@ -139,7 +151,7 @@ def _in_scope(statement: Any, unit_id: int | None) -> Any:
 
 def open_openids(*, unit_id: int | None) -> Select[Any]:
     """The openids of the scope's open appeals (for the caller to join its conversation tables on)."""
-    statement: Select[Any] = _in_scope(select(Appeal.openid).where(Appeal.state != "closed"), unit_id)
+    statement: Select[Any] = _in_scope(select(Appeal.openid).where(Appeal.state != AppealState.CLOSED), unit_id)
     return statement
 
 
@@ -154,18 +166,18 @@ def deadlines(*, session: Session, unit_id: int | None, now: datetime) -> dict[i
             AppealTimer.suspended_at,
         )
         .join(Appeal, Appeal.id == AppealTimer.appeal_id)
-        .where(AppealTimer.stopped_at.is_(None), Appeal.state != "closed")
+        .where(AppealTimer.stopped_at.is_(None), Appeal.state != AppealState.CLOSED)
     )
     found: dict[int, Deadline] = {}
     for appeal_id, stage, due_at, fire_times, suspended_at in session.execute(_in_scope(statement, unit_id)):
         if suspended_at is not None:
-            found.setdefault(appeal_id, Deadline("paused", None, None))
+            found.setdefault(appeal_id, Deadline(DeadlineStatus.PAUSED, None, None))
             continue
         first = datetime.fromisoformat(fire_times[0]) if fire_times else None
         warn_at = first if first is not None and first < due_at else None
         current = status(due_at=due_at, warn_at=warn_at, now=now, stopped_at=None, stop_reason=None, suspended=False)
         known = found.get(appeal_id)
-        if known is None or known.status == "paused":
+        if known is None or known.status == DeadlineStatus.PAUSED:
             found[appeal_id] = Deadline(current, due_at, stage, warn_at)
             continue
         worst = current if SEVERITY[current] > SEVERITY[known.status] else known.status
@@ -183,19 +195,19 @@ def counts(
 ) -> Counts:
     """待签收, 办理中, 即将超时, 已超时 and all open appeals in scope."""
     clocks = clocks if clocks is not None else deadlines(session=session, unit_id=unit_id, now=now)
-    by_state: dict[str, int] = dict(
+    by_state: dict[AppealState, int] = dict(
         session.execute(
-            _in_scope(select(Appeal.state, func.count()).where(Appeal.state != "closed"), unit_id).group_by(
+            _in_scope(select(Appeal.state, func.count()).where(Appeal.state != AppealState.CLOSED), unit_id).group_by(
                 Appeal.state
             )
         ).all()
     )
     statuses = [clock.status for clock in clocks.values()]
     return Counts(
-        dispatched=int(by_state.get("dispatched", 0)),
+        dispatched=int(by_state.get(AppealState.DISPATCHED, 0)),
         working=sum(int(by_state.get(state, 0)) for state in WORKING),
-        due_soon=statuses.count("due_soon"),
-        overdue=statuses.count("overdue"),
+        due_soon=statuses.count(DeadlineStatus.DUE_SOON),
+        overdue=statuses.count(DeadlineStatus.OVERDUE),
         open=sum(int(value) for value in by_state.values()),
     )
 
@@ -249,14 +261,16 @@ def queue(
     statement = _in_scope(select(Appeal), unit_id)
     if filters.unit is not None:
         statement = statement.where(Appeal.unit_id == filters.unit)
-    if filters.state == "closed":
-        statement = statement.where(Appeal.state == "closed").order_by(Appeal.closed_at.desc(), Appeal.id.desc())
-    elif filters.state == "working":
+    if filters.state == AppealState.CLOSED:
+        statement = statement.where(Appeal.state == AppealState.CLOSED).order_by(
+            Appeal.closed_at.desc(), Appeal.id.desc()
+        )
+    elif filters.state == WORKING_FILTER:
         statement = statement.where(Appeal.state.in_(WORKING))
     elif filters.state in STATES:
         statement = statement.where(Appeal.state == filters.state)
     else:
-        statement = statement.where(Appeal.state != "closed")
+        statement = statement.where(Appeal.state != AppealState.CLOSED)
     if filters.category:
         codes = select(Category.id).where(Category.code == filters.category)
         statement = statement.where(Appeal.category_id.in_(codes))
@@ -266,7 +280,7 @@ def queue(
         statement = statement.where(
             or_(Appeal.reference.ilike(pattern, escape="\\"), Appeal.enterprise.ilike(pattern, escape="\\"))
         )
-    if filters.state == "closed":
+    if filters.state == AppealState.CLOSED:
         total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
@@ -293,7 +307,9 @@ def visible(*, session: Session, reference: str, unit_id: int | None) -> Appeal 
 def scope_stamp(*, session: Session, unit_id: int | None) -> tuple[int, int]:
     """(open appeals, last logged transition) in scope: changes whenever the queue does."""
     opened = (
-        session.scalar(_in_scope(select(func.count()).select_from(Appeal).where(Appeal.state != "closed"), unit_id))
+        session.scalar(
+            _in_scope(select(func.count()).select_from(Appeal).where(Appeal.state != AppealState.CLOSED), unit_id)
+        )
         or 0
     )
     last = (
@@ -309,13 +325,13 @@ def unit_table(*, session: Session, clocks: dict[int, Deadline]) -> list[UnitRow
     """Every unit with its open, 待签收, 即将超时 and 已超时 appeals, the most overdue first."""
     tallies: dict[int, dict[str, int]] = {}
     for appeal_id, unit_id, state in session.execute(
-        select(Appeal.id, Appeal.unit_id, Appeal.state).where(Appeal.state != "closed")
+        select(Appeal.id, Appeal.unit_id, Appeal.state).where(Appeal.state != AppealState.CLOSED)
     ):
         tally = tallies.setdefault(unit_id, {"open": 0, "dispatched": 0, "due_soon": 0, "overdue": 0})
         tally["open"] += 1
-        tally["dispatched"] += int(state == "dispatched")
+        tally["dispatched"] += int(state == AppealState.DISPATCHED)
         clock = clocks.get(appeal_id)
-        if clock is not None and clock.status in {"due_soon", "overdue"}:
+        if clock is not None and clock.status in {DeadlineStatus.DUE_SOON, DeadlineStatus.OVERDUE}:
             tally[clock.status] += 1
     rows = []
     for unit in session.scalars(select(Unit).order_by(Unit.id)):
@@ -336,7 +352,7 @@ def overview(*, session: Session, now: datetime, limit: int = 50) -> Overview:
         session.execute(
             select(Escalation.appeal_id, func.max(Escalation.fired_at))
             .join(Appeal, Appeal.id == Escalation.appeal_id)
-            .where(Escalation.audience == "supervisor", Appeal.state != "closed")
+            .where(Escalation.audience == Audience.SUPERVISOR, Appeal.state != AppealState.CLOSED)
             .group_by(Escalation.appeal_id)
         ).all()
     )
@@ -346,7 +362,7 @@ def overview(*, session: Session, now: datetime, limit: int = 50) -> Overview:
         session.scalars(
             select(ExtensionRequest)
             .join(Appeal, Appeal.id == ExtensionRequest.appeal_id)
-            .where(ExtensionRequest.approved.is_(None), Appeal.state != "closed")
+            .where(ExtensionRequest.approved.is_(None), Appeal.state != AppealState.CLOSED)
             .order_by(ExtensionRequest.id)
         )
     )
@@ -359,10 +375,10 @@ def overview(*, session: Session, now: datetime, limit: int = 50) -> Overview:
     return Overview(
         counts=counts(session=session, unit_id=None, now=now, clocks=clocks),
         units=unit_table(session=session, clocks=clocks),
-        overdue=listed(Filters(deadline="overdue")),
+        overdue=listed(Filters(deadline=DeadlineStatus.OVERDUE)),
         escalated=[(item, escalated_at[item.id]) for item in escalated[:limit]],
-        arbitration=listed(Filters(state="arbitration")),
-        returned=listed(Filters(state="returned")),
+        arbitration=listed(Filters(state=AppealState.ARBITRATION)),
+        returned=listed(Filters(state=AppealState.RETURNED)),
         extensions=[
             PendingExtension(
                 request.id,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from routing import notify, timers
 from routing.lifecycle import Actor, Refused, begin, require_text, require_unit
-from routing.models import Appeal, Milestone
+from routing.models import Action, Appeal, AppealState, Milestone, NoticeEvent, Stage, StopReason
 
 MAX_HORIZON = timedelta(days=366)
 
@@ -25,7 +25,7 @@ def file_plan(
     now: datetime | None = None,
 ) -> Appeal:
     """File a rectification plan: the reply limit is met by the plan, each milestone gets its own clock."""
-    step = begin(session=session, appeal_id=appeal_id, action="plan", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.PLAN, actor=actor, now=now)
     require_unit(step)
     if not milestones:
         raise Refused("整改计划至少需要一个时间节点")
@@ -40,7 +40,7 @@ def file_plan(
         if due - today > MAX_HORIZON:
             raise Refused(f"整改节点「{title}」的日期 {due:%Y-%m-%d} 超过一年，请分阶段制定计划")
         previous = due
-    timers.stop(session=session, appeal_id=appeal_id, stage="reply", now=step.now)
+    timers.stop(session=session, appeal_id=appeal_id, stage=Stage.REPLY, now=step.now)
     # A plan after a reopening continues the numbering; milestone timers are numbered alike (seq == position).
     numbers = session.scalars(select(Milestone.position).where(Milestone.appeal_id == appeal_id)).all()
     first = 1 + max(numbers, default=0)
@@ -49,15 +49,15 @@ def file_plan(
         timers.start(
             session=session,
             appeal_id=appeal_id,
-            stage="milestone",
+            stage=Stage.MILESTONE,
             amount=due.toordinal(),
             unit="D",
             calendar=step.calendar,
             levels=step.rules.levels,
             now=step.now,
         )
-    step.move("rectifying", reason=note, milestones=[[title, due.isoformat()] for title, due in milestones])
-    step.tell("plan", notify.plan_text(step.appeal, milestones=milestones))
+    step.move(AppealState.RECTIFYING, reason=note, milestones=[[title, due.isoformat()] for title, due in milestones])
+    step.tell(NoticeEvent.PLAN, notify.plan_text(step.appeal, milestones=milestones))
     return step.appeal
 
 
@@ -65,7 +65,7 @@ def report_milestone(
     *, session: Session, appeal_id: int, actor: Actor, position: int, progress: str, now: datetime | None = None
 ) -> Milestone:
     """Report a milestone's progress to the enterprise; its clock stops."""
-    step = begin(session=session, appeal_id=appeal_id, action="report_milestone", actor=actor, now=now)
+    step = begin(session=session, appeal_id=appeal_id, action=Action.REPORT_MILESTONE, actor=actor, now=now)
     require_unit(step)
     progress = require_text(progress, "整改进展")
     milestone = session.scalar(
@@ -76,9 +76,9 @@ def report_milestone(
     if milestone.reported_at is not None:
         raise Refused(f"第 {position} 个节点「{milestone.title}」的进展已经报告过")
     milestone.progress, milestone.reported_at = progress, step.now
-    for timer in timers.running(session=session, appeal_id=appeal_id, stage="milestone"):
+    for timer in timers.running(session=session, appeal_id=appeal_id, stage=Stage.MILESTONE):
         if timer.seq == position:
-            timer.stopped_at, timer.stop_reason, timer.next_fire_at = step.now, "met", None
-    step.move("rectifying", reason=progress, position=position)
-    step.tell("milestone", notify.milestone_text(step.appeal, milestone=milestone))
+            timer.stopped_at, timer.stop_reason, timer.next_fire_at = step.now, StopReason.MET, None
+    step.move(AppealState.RECTIFYING, reason=progress, position=position)
+    step.tell(NoticeEvent.MILESTONE, notify.milestone_text(step.appeal, milestone=milestone))
     return milestone

@@ -12,14 +12,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing.calendar import CalendarError, WorkCalendar, from_rows
-from routing.models import CalendarDay, CalendarYear, RoutingSetting, TimeLimit
+from routing.models import (
+    AUDIENCE_LABELS,
+    STAGE_LABELS,
+    Audience,
+    CalendarDay,
+    CalendarYear,
+    RoutingSetting,
+    Stage,
+    TimeLimit,
+)
 
 SETTING_KEYS = (
     "reference_prefix", "working_hours", "urgencies", "reply_max_days", "escalation", "supervisor_unit",
     "default_category", "max_returns", "digest_minutes", "return_reasons", "dissatisfaction_reasons",
 )  # fmt: skip
-AUDIENCES = {"staff": "经办人员", "unit_head": "单位负责人", "supervisor": "区营商办"}
-STAGES = {"sign": "签收", "contact": "联系企业", "reply": "答复", "milestone": "整改节点"}
+# The escalation audiences (Audience) and timer stages (Stage) with their labels; routing.models defines them.
+AUDIENCES = AUDIENCE_LABELS
+STAGES = STAGE_LABELS
 PREFIX = re.compile(r"^[A-Z]{1,6}$")
 
 
@@ -34,7 +44,7 @@ class Level:
     level: int
     percent: int
     name: str
-    audience: str
+    audience: Audience
 
 
 @dataclass(frozen=True)
@@ -106,12 +116,17 @@ def rules_from(values: Mapping[str, Any]) -> Rules:
     levels = []
     for item in values["escalation"] or []:
         try:
-            level = Level(int(item["level"]), int(item["percent"]), str(item["name"]), str(item["audience"]))
+            number, percent, name, audience = (
+                int(item["level"]),
+                int(item["percent"]),
+                str(item["name"]),
+                str(item["audience"]),
+            )
         except (KeyError, TypeError, ValueError):
             raise RulesError(f"escalation 的每一级需要 level、percent、name、audience：{item!r}") from None
-        if level.audience not in AUDIENCES:
-            raise RulesError(f"escalation 的 audience 只能是 {', '.join(AUDIENCES)}：{level.audience!r}")
-        levels.append(level)
+        if audience not in AUDIENCES:
+            raise RulesError(f"escalation 的 audience 只能是 {', '.join(AUDIENCES)}：{audience!r}")
+        levels.append(Level(number, percent, name, Audience(audience)))
     if not levels or [lv.level for lv in levels] != list(range(1, len(levels) + 1)):
         raise RulesError("escalation 各级的 level 应从 1 起连续编号")
     if any(b.percent <= a.percent for a, b in itertools.pairwise(levels)) or levels[0].percent <= 0:
@@ -160,7 +175,7 @@ def load_calendar(*, session: Session) -> WorkCalendar:
     return from_rows(days=days, years=years, working_hours=hours.value if hours else None)
 
 
-def limit_for(*, session: Session, category_code: str, urgency: str, stage: str) -> tuple[int, str]:
+def limit_for(*, session: Session, category_code: str, urgency: str, stage: Stage) -> tuple[int, str]:
     """(amount, unit) of a stage's limit: the category's own, else the default ("*"), for the urgency or normal."""
     rows = session.execute(
         select(TimeLimit.category_code, TimeLimit.urgency, TimeLimit.amount, TimeLimit.unit).where(

@@ -15,13 +15,13 @@ from intents.records import CategoryDoc
 from routing import timers
 from routing.calendar import package_years
 from routing.deadlines import parse_limit
-from routing.models import CalendarDay, CalendarYear, Category, CategoryUnit, RoutingSetting, TimeLimit, Unit
+from routing.models import CalendarDay, CalendarYear, Category, CategoryUnit, RoutingSetting, Stage, TimeLimit, Unit
 from routing.rules import SETTING_KEYS, load_calendar
 from routing.table import read_default_table
 
 log = logging.getLogger(__name__)
 
-STAGE_KEYS = ("sign", "contact", "reply")
+STAGE_KEYS = (Stage.SIGN, Stage.CONTACT, Stage.REPLY)
 UNIT_FIELDS = ("kind", "aliases", "contact_name", "contact_phone", "head_name", "head_phone")
 
 

@@ -13,9 +13,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from routing.models import Appeal, Notification
+from routing.models import ActorRole, Appeal, Audience, Notification
 
-AUDIENCES = {"staff": ("staff",), "unit_head": ("staff", "unit_head"), "supervisor": ("supervisor",)}
+# The audiences whose notices a user of each role reads (keyed by the account's role, a str).
+AUDIENCES: dict[str, tuple[Audience, ...]] = {
+    ActorRole.STAFF: (Audience.STAFF,),
+    ActorRole.UNIT_HEAD: (Audience.STAFF, Audience.UNIT_HEAD),
+    ActorRole.SUPERVISOR: (Audience.SUPERVISOR,),
+}
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ def _for(role: str, unit_id: int | None) -> ColumnElement[bool]:
     """The notices a user of this role and unit may read (released ones only)."""
     audiences = AUDIENCES.get(role, ())
     released = Notification.released_at.is_not(None)
-    if role == "supervisor":
+    if role == ActorRole.SUPERVISOR:
         return and_(released, Notification.audience.in_(audiences), Notification.digest_id.is_(None))
     return and_(released, Notification.audience.in_(audiences), Notification.unit_id == (unit_id or -1))
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from routing.calendar import WorkCalendar
 from routing.deadlines import Clock, limit_seconds
-from routing.models import AppealTimer
+from routing.models import AppealTimer, Stage, StopReason
 from routing.rules import Level, load_rules
 
 
@@ -38,7 +38,7 @@ def start(
     *,
     session: Session,
     appeal_id: int,
-    stage: str,
+    stage: Stage,
     amount: int,
     unit: str,
     calendar: WorkCalendar,
@@ -70,7 +70,7 @@ def start(
     return timer
 
 
-def running(*, session: Session, appeal_id: int, stage: str | None = None) -> list[AppealTimer]:
+def running(*, session: Session, appeal_id: int, stage: Stage | None = None) -> list[AppealTimer]:
     """The appeal's timers not stopped (of one stage, if given), oldest first."""
     statement = select(AppealTimer).where(AppealTimer.appeal_id == appeal_id, AppealTimer.stopped_at.is_(None))
     if stage is not None:
@@ -78,7 +78,9 @@ def running(*, session: Session, appeal_id: int, stage: str | None = None) -> li
     return list(session.scalars(statement.order_by(AppealTimer.id)))
 
 
-def stop(*, session: Session, appeal_id: int, stage: str, now: datetime, reason: str = "met") -> list[AppealTimer]:
+def stop(
+    *, session: Session, appeal_id: int, stage: Stage, now: datetime, reason: StopReason = StopReason.MET
+) -> list[AppealTimer]:
     """Stop the running timers of a stage: met (the step was done) or cancelled (no longer applies)."""
     stopped = running(session=session, appeal_id=appeal_id, stage=stage)
     for timer in stopped:
@@ -89,7 +91,7 @@ def stop(*, session: Session, appeal_id: int, stage: str, now: datetime, reason:
 def stop_all(*, session: Session, appeal_id: int, now: datetime) -> None:
     """Cancel whatever still runs: a closed appeal escalates nothing."""
     for timer in running(session=session, appeal_id=appeal_id):
-        timer.stopped_at, timer.stop_reason, timer.next_fire_at = now, "cancelled", None
+        timer.stopped_at, timer.stop_reason, timer.next_fire_at = now, StopReason.CANCELLED, None
 
 
 def suspend(*, session: Session, appeal_id: int, now: datetime) -> None:

@@ -10,23 +10,35 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing.calendar import WorkCalendar
-from routing.deadlines import STATUS_LABELS, describe_limit, status
+from routing.deadlines import STATUS_LABELS, DeadlineStatus, describe_limit, status
 from routing.lifecycle import ACTIONS, STATES
-from routing.models import Appeal, AppealEvent, AppealTimer, Category, Escalation, Milestone, Unit
+from routing.models import (
+    Appeal,
+    AppealEvent,
+    AppealState,
+    AppealTimer,
+    Category,
+    Escalation,
+    Milestone,
+    Outcome,
+    Rating,
+    Stage,
+    Unit,
+)
 from routing.rules import STAGES, load_calendar, load_rules
 
-ACTIVE = ("running", "due_soon", "overdue", "paused")
+ACTIVE = (DeadlineStatus.RUNNING, DeadlineStatus.DUE_SOON, DeadlineStatus.OVERDUE, DeadlineStatus.PAUSED)
 
 
 @dataclass(frozen=True)
 class DeadlineView:
     """One time limit of an appeal and where it stands."""
 
-    stage: str
+    stage: Stage
     seq: int
     limit: str
     due_at: datetime
-    status: str
+    status: DeadlineStatus
     provisional: bool
 
     def to_dict(self, calendar: WorkCalendar) -> dict[str, Any]:
@@ -47,7 +59,7 @@ class AppealView:
 
     id: int
     reference: str
-    state: str
+    state: AppealState
     category: tuple[str, str]
     unit: str
     co_units: tuple[str, ...]
@@ -61,8 +73,8 @@ class AppealView:
     needs_call: bool
     created_at: datetime
     deadlines: tuple[DeadlineView, ...]
-    outcome: str | None = None
-    rating: str | None = None
+    outcome: Outcome | None = None
+    rating: Rating | None = None
     answer: str | None = None
     history: tuple[dict[str, Any], ...] = field(default=())
     milestones: tuple[dict[str, Any], ...] = field(default=())
@@ -211,17 +223,17 @@ def _details(session: Session, appeal_id: int) -> dict[str, Any]:
     }
 
 
-def state_code(value: str) -> str | None:
+def state_code(value: str) -> AppealState | None:
     """A state given by code (handling) or by its Chinese label (办理中)."""
     if value in STATES:
-        return value
+        return AppealState(value)
     return next((code for code, label in STATES.items() if label == value), None)
 
 
 def list_appeals(
     *,
     session: Session,
-    state: str | None = None,
+    state: AppealState | None = None,
     unit: str | None = None,
     now: datetime | None = None,
     limit: int | None = None,
@@ -248,7 +260,7 @@ def show_appeal(*, session: Session, reference: str, now: datetime | None = None
 def appeals_of(*, session: Session, openid: str, now: datetime | None = None, limit: int = 5) -> list[AppealView]:
     """An enterprise's own appeals, open ones first, then the most recent."""
     appeals = list(session.scalars(select(Appeal).where(Appeal.openid == openid).order_by(Appeal.id.desc()).limit(50)))
-    appeals.sort(key=lambda appeal: (appeal.state == "closed", -appeal.id))
+    appeals.sort(key=lambda appeal: (appeal.state == AppealState.CLOSED, -appeal.id))
     return _views(session, appeals[:limit], now or datetime.now(UTC), full=False)
 
 

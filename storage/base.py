@@ -1,10 +1,12 @@
-"""The declarative base, its naming convention, and the aware UTC timestamp type."""
+"""The declarative base, its naming convention, the aware UTC timestamp type and the StrEnum string type."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -44,3 +46,33 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 UTC_TIME = UTCDateTime()
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E]):
+    """A StrEnum kept as its value in a plain VARCHAR column, read back as the enum's member.
+
+    The column and the stored strings are exactly those of `String(length)` (no database enum, no check
+    constraint), so a column can change from String to EnumString without a migration. Any string may be
+    bound (a filter typed by a user simply matches nothing); reading a value the enum lacks raises ValueError.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+    @property
+    def python_type(self) -> type[E]:
+        return self.enum

@@ -9,24 +9,41 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from intents.records import MatchResult
+from intents.records import Intent, MatchResult
 from routing import dispatch, lifecycle, views
-from routing.lifecycle import STATES, Actor, Refused
-from routing.models import Appeal, AppealDraft, AppealEvent, Category, Unit
+from routing.deadlines import DeadlineStatus
+from routing.lifecycle import Actor, Refused
+from routing.models import Action, Appeal, AppealDraft, AppealEvent, AppealState, Category, Rating, Stage, Unit
 from routing.notify import local_text
 from routing.references import normalize_reference
 from routing.rules import load_calendar, load_rules
 
+
+class DraftStep(StrEnum):
+    """What the chat waits for (AppealDraft.step, a plain string column of routing): a field of the draft, named
+    as its key in the draft's data, the confirmation, or the reason of a 不满意 rating."""
+
+    ENTERPRISE = "enterprise"
+    CONTACT = "contact"
+    PHONE = "phone"
+    STREET = "street"
+    PLACE = "place"
+    CONFIRM = "confirm"
+    RATE_REASON = "rate_reason"
+
+
 DRAFT_TTL = timedelta(hours=24)
 # Staff wrote to the enterprise within this long (WeChat's customer-service window): its words are for them.
 TALK_WINDOW = timedelta(hours=48)
-TALKING = ("signed", "handling", "suspended", "rectifying")
+# The states in which staff may write to the enterprise, but not once answered: its words are then a rating.
+TALKING = tuple(state for state in lifecycle.ALLOWED[Action.MESSAGE] if state != AppealState.ANSWERED)
 CANCEL = {"取消", "算了", "不用了", "放弃", "退出"}
 CONFIRM = {"确认", "确定", "提交", "是", "是的", "对", "没问题", "好", "好的", "确认提交"}
 EDIT = {"修改", "重填", "重新填写"}
@@ -34,7 +51,11 @@ SKIP = {"不清楚", "不知道", "跳过", "无", "没有", "其他", "不在�
 PROGRESS = {"进度", "进度查询", "查进度", "查询进度"}
 # Menu words that ask how to file, not an appeal themselves: the dialogue answers them.
 NOT_AN_APPEAL = {"我要反映", "反映问题", "我要投诉", "投诉", "反映", "诉求", "我要反映问题"}
-RATINGS = {"满意": "满意", "基本满意": "基本满意", "不满意": "不满意", "非常满意": "满意", "还行": "基本满意"}
+RATINGS = {
+    **{rating.value: rating for rating in Rating},
+    "非常满意": Rating.SATISFIED,
+    "还行": Rating.FAIRLY_SATISFIED,
+}
 MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
 # Only a registered legal form counts: "我们公司" or "那个厂" name no enterprise.
@@ -45,11 +66,14 @@ NOT_A_NAME = ("我们", "你们", "他们", "政府", "拖欠", "欠")
 CONTACT = re.compile(
     r"(?:我是|我叫|联系人[:：]?|姓名[:：]?)([\u4e00-\u9fa5]{1,4}?(?:先生|女士|经理|总)?)(?=[，,。；;\s电手]|$)"
 )
-QUESTIONS = {
-    "enterprise": "请问企业全称是？",
-    "contact": "请问联系人怎么称呼？",
-    "phone": "请留一个联系电话（手机或带区号的座机）。",
-    "place": "问题发生在哪里？请说明项目或具体地址。",
+# The next deadline as the enterprise reads it (Stage labels are the staff's words).
+UPCOMING = {Stage.SIGN: "签收", Stage.CONTACT: "联系您", Stage.REPLY: "答复", Stage.MILESTONE: "整改节点"}
+# Keyed by DraftStep; a str key type, since a draft row's step reads back as a plain string.
+QUESTIONS: dict[str, str] = {
+    DraftStep.ENTERPRISE: "请问企业全称是？",
+    DraftStep.CONTACT: "请问联系人怎么称呼？",
+    DraftStep.PHONE: "请留一个联系电话（手机或带区号的座机）。",
+    DraftStep.PLACE: "问题发生在哪里？请说明项目或具体地址。",
 }
 
 
@@ -84,19 +108,19 @@ def _streets(session: Session) -> list[str]:
     return [unit.aliases[0] if unit.aliases else unit.name for unit in units]
 
 
-def _next_step(data: dict[str, Any]) -> str:
-    for step in ("enterprise", "contact", "phone", "street"):
+def _next_step(data: dict[str, Any]) -> DraftStep:
+    for step in (DraftStep.ENTERPRISE, DraftStep.CONTACT, DraftStep.PHONE, DraftStep.STREET):
         if step not in data:
             return step
-    if data.get("asks_place") and "place" not in data:
-        return "place"
-    return "confirm"
+    if data.get("asks_place") and DraftStep.PLACE not in data:
+        return DraftStep.PLACE
+    return DraftStep.CONFIRM
 
 
 def _question(session: Session, step: str, data: dict[str, Any]) -> str:
-    if step == "street":
+    if step == DraftStep.STREET:
         return f"企业位于哪个街道？可回复：{'、'.join(_streets(session))}；不清楚请回复“不清楚”。"
-    if step == "confirm":
+    if step == DraftStep.CONFIRM:
         lines = [
             "请核对以下信息：",
             f"问题：{data['description']}",
@@ -125,9 +149,11 @@ class AppealChat:
         """Answer a pending question, file or rate an appeal, or report progress; None to let the dialogue go on."""
         moment = now or datetime.now(UTC)
         said = text.strip()
-        maybe_ours = said in PROGRESS or result.intent in {"progress", "appeal"} or said.rstrip("。！!") in RATINGS
+        maybe_ours = (
+            said in PROGRESS or result.intent in {Intent.PROGRESS, Intent.APPEAL} or said.rstrip("。！!") in RATINGS
+        )
         if not maybe_ours and not await self._has_draft(openid):
-            if result.intent == "other" and not result.choices:  # perhaps an answer to staff who wrote
+            if result.intent == Intent.OTHER and not result.choices:  # perhaps an answer to staff who wrote
                 async with self._sessions() as session:
                     return await session.run_sync(lambda sync: _forwarded(sync, openid, moment))
             return None  # most messages: one cheap read instead of a locking transaction
@@ -144,7 +170,7 @@ class AppealChat:
         if row is not None and now - row.updated_at > self._ttl:
             session.delete(row)
             row = None
-        if said in PROGRESS or (result.intent == "progress" and row is None):
+        if said in PROGRESS or (result.intent == Intent.PROGRESS and row is None):
             reply = progress(session, openid, result.reference or normalize_reference(said), now)
             if row is not None:
                 reply += f"\n\n（您有一件诉求正在登记，请继续：{_question(session, row.step, row.data)}）"
@@ -159,15 +185,15 @@ class AppealChat:
         rating = RATINGS.get(said.rstrip("。！!"))
         if rating is not None:
             return _rate(session, openid, rating, now)
-        if result.intent == "appeal" and said not in NOT_AN_APPEAL and not result.choices:
+        if result.intent == Intent.APPEAL and said not in NOT_AN_APPEAL and not result.choices:
             return _start(session, openid, said, result, now)  # (when unsure, the dialogue asks first)
         return None
 
     def _answer(self, session: Session, row: AppealDraft, said: str, now: datetime) -> str:
         data = dict(row.data)
-        if row.step == "rate_reason":
+        if row.step == DraftStep.RATE_REASON:
             return _rate_reason(session, row, said, now)
-        if row.step == "confirm":
+        if row.step == DraftStep.CONFIRM:
             if said in EDIT:
                 data = {
                     key: data[key]
@@ -189,20 +215,20 @@ def _accept(session: Session, step: str, said: str, data: dict[str, Any]) -> str
     if said in CONFIRM | EDIT and step in QUESTIONS:
         # "确认" typed one step early is a reply to the wrong question, not a company called 确认.
         return "还差一项信息。" + QUESTIONS[step]
-    if step == "enterprise":
+    if step == DraftStep.ENTERPRISE:
         if not 2 <= len(said) <= 60:
-            return "企业名称请填写 2 到 60 个字。" + QUESTIONS["enterprise"]
+            return "企业名称请填写 2 到 60 个字。" + QUESTIONS[DraftStep.ENTERPRISE]
         data["enterprise"] = said
-    elif step == "contact":
+    elif step == DraftStep.CONTACT:
         if not 1 <= len(said) <= 20:
-            return "称呼请填写 1 到 20 个字。" + QUESTIONS["contact"]
+            return "称呼请填写 1 到 20 个字。" + QUESTIONS[DraftStep.CONTACT]
         data["contact"] = said
-    elif step == "phone":
+    elif step == DraftStep.PHONE:
         phone = _phone(said)
         if phone is None:
             return "电话号码好像不对，请发送 11 位手机号或带区号的座机号（如 029-87296123）。"
         data["phone"] = phone
-    elif step == "street":
+    elif step == DraftStep.STREET:
         if said in SKIP:
             data["street"] = ""
         else:
@@ -210,9 +236,9 @@ def _accept(session: Session, step: str, said: str, data: dict[str, Any]) -> str
             if unit is None:
                 return f"没有找到这个街道。请回复：{'、'.join(_streets(session))}；不清楚请回复“不清楚”。"
             data["street"] = unit.aliases[0] if unit.aliases else unit.name
-    elif step == "place":
+    elif step == DraftStep.PLACE:
         if not 2 <= len(said) <= 200:
-            return "地点请写 2 到 200 个字。" + QUESTIONS["place"]
+            return "地点请写 2 到 200 个字。" + QUESTIONS[DraftStep.PLACE]
         data["place"] = said
     return None
 
@@ -264,7 +290,7 @@ def _file(session: Session, row: AppealDraft, now: datetime) -> str:
     session.delete(row)
     calendar = load_calendar(session=session)
     view = views.show_appeal(session=session, reference=appeal.reference, now=now)
-    reply = next((item for item in view.deadlines if item.stage == "reply"), None) if view else None
+    reply = next((item for item in view.deadlines if item.stage == Stage.REPLY), None) if view else None
     unit = session.get(Unit, appeal.unit_id)
     lines = [f"已受理！诉求编号：{appeal.reference}", f"承办单位：{unit.name if unit else ''}"]
     if reply is not None:
@@ -275,18 +301,20 @@ def _file(session: Session, row: AppealDraft, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _rate(session: Session, openid: str, rating: str, now: datetime) -> str | None:
+def _rate(session: Session, openid: str, rating: Rating, now: datetime) -> str | None:
     appeal = session.scalar(
-        select(Appeal).where(Appeal.openid == openid, Appeal.state == "answered").order_by(Appeal.answered_at.desc())
+        select(Appeal)
+        .where(Appeal.openid == openid, Appeal.state == AppealState.ANSWERED)
+        .order_by(Appeal.answered_at.desc())
     )
     if appeal is None:
         return None
-    if rating == "不满意":
+    if rating == Rating.DISSATISFIED:
         reasons = load_rules(session=session).dissatisfaction_reasons
         session.add(
             AppealDraft(
                 openid=openid,
-                step="rate_reason",
+                step=DraftStep.RATE_REASON,
                 updated_at=now,
                 data={"appeal_id": appeal.id, "reference": appeal.reference},
             )
@@ -307,7 +335,7 @@ def _rate_reason(session: Session, row: AppealDraft, said: str, now: datetime) -
             session=session,
             appeal_id=int(row.data["appeal_id"]),
             actor=Actor.enterprise(row.openid),
-            rating="不满意",
+            rating=Rating.DISSATISFIED,
             reason_code=reason.code,
             now=now,
         )
@@ -315,7 +343,7 @@ def _rate_reason(session: Session, row: AppealDraft, said: str, now: datetime) -
         session.delete(row)
         return str(exc)
     session.delete(row)
-    if appeal.state == "handling":
+    if appeal.state == AppealState.HANDLING:
         unit = session.get(Unit, appeal.unit_id)
         name = unit.name if unit else "承办单位"
         return f"已收到。诉求 {appeal.reference} 已重新交由{name}办理，办理后会再次答复您。"
@@ -331,7 +359,7 @@ def _forwarded(session: Session, openid: str, now: datetime) -> str | None:
         .where(
             Appeal.openid == openid,
             Appeal.state.in_(TALKING),
-            AppealEvent.action.in_(("message", "suspend")),
+            AppealEvent.action.in_((Action.MESSAGE, Action.SUSPEND)),
             AppealEvent.at >= now - TALK_WINDOW,
         )
         .order_by(AppealEvent.id.desc())
@@ -358,14 +386,14 @@ def progress(session: Session, openid: str, reference: str | None, now: datetime
     for view in found:
         lines = [
             f"{view.reference}（{view.category[1]}）",
-            f"状态：{STATES.get(view.state, view.state)}",
+            f"状态：{view.state.label}",
             f"承办单位：{view.unit}",
         ]
         upcoming = view.next_deadline()
         if upcoming is not None:
-            name = {"sign": "签收", "contact": "联系您", "reply": "答复", "milestone": "整改节点"}[upcoming.stage]
+            name = UPCOMING[upcoming.stage]
             flag = "（暂定）" if upcoming.provisional else ""
-            suffix = "，等待您补充材料，期限暂停计算" if upcoming.status == "paused" else ""
+            suffix = "，等待您补充材料，期限暂停计算" if upcoming.status == DeadlineStatus.PAUSED else ""
             lines.append(f"下一期限：{name} {local_text(upcoming.due_at, calendar)}{flag}{suffix}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -20,6 +20,8 @@ from bot.chat.appeals import AppealChat
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
 from intents.matcher import Matcher, MatchResult
+from intents.records import INTENTS, Intent
+from policies.models import PolicyMode
 from policies.replies import format_policy_detail, format_policy_list, format_question
 
 log = logging.getLogger(__name__)
@@ -216,12 +218,13 @@ class Dialogue:
         """The answer to a numbered choice offered by format_question."""
         if not 1 <= number <= len(state.asked):
             return f"请回复 1 到 {len(state.asked)} 之间的序号。"
-        intent, _, code = state.asked[number - 1].partition(":")
+        asked, _, code = state.asked[number - 1].partition(":")
+        intent = Intent(asked) if asked in INTENTS else None
         text = state.asked_text
         state.asked, state.asked_text = [], ""
         await self._save(openid, state)
         matcher = self._matcher()
-        if intent == "policy" and code:
+        if intent == Intent.POLICY and code:
             doc = matcher.policy(code)
             if doc is not None:
                 state.choices = [code]
@@ -237,27 +240,27 @@ class Dialogue:
         return await self._paged(openid, state, format_policy_detail(doc))
 
     async def _answer(self, openid: str, state: DialogueState, result: MatchResult) -> str:
-        if result.intent == "policy":
+        if result.intent == Intent.POLICY:
             docs = [doc for doc in (self._matcher().policy(hit.code) for hit in result.policies) if doc]
             if not docs:
                 return NO_POLICY
             # 免申即享 first (no application needed); the numbers the user replies with follow this order.
-            docs.sort(key=lambda doc: doc.mode != "免申即享")
+            docs.sort(key=lambda doc: doc.mode != PolicyMode.NO_APPLICATION)
             state.choices = [doc.code for doc in docs]
             return await self._paged(openid, state, format_policy_list(docs))
-        if result.intent in {"appeal", "progress"}:  # e.g. "2" answering a clarifying question
+        if result.intent in {Intent.APPEAL, Intent.PROGRESS}:  # e.g. "2" answering a clarifying question
             filed = await self._appeals.handle(openid=openid, text=result.text, result=result)
             if filed is not None:
                 return filed
-        if result.intent == "appeal" and result.category is not None:
+        if result.intent == Intent.APPEAL and result.category is not None:
             units = "、".join(result.category.units) or "无"
             return (
                 f"您反映的问题属于“{result.category.name}”，牵头办理单位：{result.category.lead_unit}，"
                 f"配合单位：{units}。\n请补充企业名称、联系人和电话，以便负责单位与您联系。"
             )
-        if result.intent == "progress":
+        if result.intent == Intent.PROGRESS:
             return NO_APPEALS
-        if result.intent == "other":
+        if result.intent == Intent.OTHER:
             if any(word in result.text for word in ("谢谢", "感谢", "多谢")):
                 return THANKS
             return GREETING

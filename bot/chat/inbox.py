@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat import messages
 from bot.chat.dialogue import Dialogue
+from bot.chat.models import Channel, OutboundStatus
 from bot.platform import metrics
 from bot.platform.cache import Cache
 from bot.wechat.api import OUTSIDE_WINDOW, WeChatApi, WeChatApiError
@@ -27,7 +28,7 @@ from bot.wechat.protocol import Inbound, text_reply
 log = logging.getLogger(__name__)
 
 SUCCESS = "success"
-PENDING = "pending"
+PENDING = "pending"  # the dedup claim's value until the first answer is published
 POLL_SECONDS = 0.02
 FAILED = "抱歉，系统处理您的消息时出了问题，我们已记录，工作人员会尽快跟进。您也可以稍后再试。"
 
@@ -81,8 +82,8 @@ class Inbox:
                 openid=inbound.openid,
                 response=SUCCESS,
                 reply=None,
-                channel="none",
-                status="pending",
+                channel=Channel.NONE,
+                status=OutboundStatus.PENDING,
             )
             self._spawn(self._deliver_later(inbound, inbound_id, work))
             return SUCCESS
@@ -93,8 +94,8 @@ class Inbox:
             openid=inbound.openid,
             response=response,
             reply=reply,
-            channel="passive",
-            status="sent",
+            channel=Channel.PASSIVE,
+            status=OutboundStatus.SENT,
         )
         await self._publish(key, response)
         return response
@@ -129,7 +130,7 @@ class Inbox:
         if not reply:
             return
         outbound_id = await messages.add_outbound(
-            self.engine, openid=inbound.openid, text=reply, channel="customer_service", inbound_id=inbound_id
+            self.engine, openid=inbound.openid, text=reply, channel=Channel.CUSTOMER_SERVICE, inbound_id=inbound_id
         )
         await deliver(self.engine, self.api, outbound_id=outbound_id, openid=inbound.openid, text=reply)
 
@@ -137,13 +138,15 @@ class Inbox:
 async def deliver(engine: AsyncEngine, api: WeChatApi, *, outbound_id: int, openid: str, text: str) -> bool:
     """Send a stored customer-service message and record the outcome; True when WeChat accepted it."""
     if await messages.is_unsubscribed(engine, openid):
-        await messages.record_delivery(engine, outbound_id=outbound_id, status="undelivered", error="用户已取消关注")
+        await messages.record_delivery(
+            engine, outbound_id=outbound_id, status=OutboundStatus.UNDELIVERED, error="用户已取消关注"
+        )
         return False
     if not await messages.within_window(engine, openid):
         await messages.record_delivery(
             engine,
             outbound_id=outbound_id,
-            status="undelivered",
+            status=OutboundStatus.UNDELIVERED,
             error_code=OUTSIDE_WINDOW,
             error="超过48小时客服消息窗口",
         )
@@ -152,14 +155,14 @@ async def deliver(engine: AsyncEngine, api: WeChatApi, *, outbound_id: int, open
         result = await api.send_text(openid=openid, text=text)
     except WeChatApiError as exc:
         log.warning("customer-service send failed; the worker will retry", extra={"error": str(exc)})
-        await messages.record_delivery(engine, outbound_id=outbound_id, status="pending", error=str(exc))
+        await messages.record_delivery(engine, outbound_id=outbound_id, status=OutboundStatus.PENDING, error=str(exc))
         return False
     if result.ok:
-        await messages.record_delivery(engine, outbound_id=outbound_id, status="sent")
-        metrics.PUSHES.labels("sent").inc()
+        await messages.record_delivery(engine, outbound_id=outbound_id, status=OutboundStatus.SENT)
+        metrics.PUSHES.labels(OutboundStatus.SENT).inc()
         return True
     # Outside the 48-hour window (45015) or unfollowed: keep it for staff, who can phone the enterprise.
-    status = "undelivered" if result.permanent else "failed"
+    status = OutboundStatus.UNDELIVERED if result.permanent else OutboundStatus.FAILED
     await messages.record_delivery(
         engine, outbound_id=outbound_id, status=status, error_code=result.errcode, error=result.errmsg
     )

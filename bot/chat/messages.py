@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.chat.models import InboundMessage, OutboundMessage, Subscriber
+from bot.chat.models import Channel, InboundMessage, OutboundMessage, OutboundStatus, Subscriber
 from bot.wechat.protocol import Inbound
 
 WINDOW = timedelta(hours=48)
@@ -81,8 +81,8 @@ async def finish(
     openid: str,
     response: str,
     reply: str | None,
-    channel: str,
-    status: str,
+    channel: Channel,
+    status: OutboundStatus,
 ) -> None:
     """Record the HTTP answer to an inbound message and, if there is one, the reply it carried."""
     moment = now()
@@ -90,7 +90,7 @@ async def finish(
         await connection.execute(
             update(INBOUND)
             .where(INBOUND.c.id == inbound_id)
-            .values(response=response, processed_at=moment if status != "pending" else None)
+            .values(response=response, processed_at=moment if status != OutboundStatus.PENDING else None)
         )
         if reply is not None:
             await connection.execute(
@@ -102,7 +102,7 @@ async def finish(
                     status=status,
                     attempts=1,
                     created_at=moment,
-                    delivered_at=moment if status == "sent" else None,
+                    delivered_at=moment if status == OutboundStatus.SENT else None,
                 )
             )
 
@@ -113,7 +113,7 @@ async def mark_processed(engine: AsyncEngine, inbound_id: int) -> None:
 
 
 async def add_outbound(
-    engine: AsyncEngine, *, openid: str, text: str, channel: str, inbound_id: int | None = None
+    engine: AsyncEngine, *, openid: str, text: str, channel: Channel, inbound_id: int | None = None
 ) -> int:
     """Store a message about to be pushed: pending, its first attempt counted."""
     async with engine.begin() as connection:
@@ -124,7 +124,7 @@ async def add_outbound(
                 inbound_id=inbound_id,
                 text=text,
                 channel=channel,
-                status="pending",
+                status=OutboundStatus.PENDING,
                 attempts=1,
                 created_at=now(),
             )
@@ -137,14 +137,14 @@ async def record_delivery(
     engine: AsyncEngine,
     *,
     outbound_id: int,
-    status: str,
+    status: OutboundStatus,
     error_code: int | None = None,
     error: str | None = None,
     template_msg_id: int | None = None,
 ) -> None:
     """Note how an attempt to deliver an outbound message ended."""
     values: dict[str, Any] = {"status": status, "error_code": error_code, "error": error}
-    if status == "sent":
+    if status == OutboundStatus.SENT:
         values["delivered_at"] = now()
     if template_msg_id is not None:
         values["template_msg_id"] = template_msg_id
@@ -157,7 +157,7 @@ async def pending_outbound(engine: AsyncEngine, *, older_than: timedelta, limit:
     async with engine.connect() as connection:
         result = await connection.execute(
             select(OUTBOUND)
-            .where(OUTBOUND.c.status == "pending", OUTBOUND.c.created_at < now() - older_than)
+            .where(OUTBOUND.c.status == OutboundStatus.PENDING, OUTBOUND.c.created_at < now() - older_than)
             .order_by(OUTBOUND.c.id)
             .limit(limit)
         )
@@ -169,7 +169,11 @@ async def claim_outbound(engine: AsyncEngine, *, outbound_id: int, attempts: int
     async with engine.begin() as connection:
         result = await connection.execute(
             update(OUTBOUND)
-            .where(OUTBOUND.c.id == outbound_id, OUTBOUND.c.status == "pending", OUTBOUND.c.attempts == attempts)
+            .where(
+                OUTBOUND.c.id == outbound_id,
+                OUTBOUND.c.status == OutboundStatus.PENDING,
+                OUTBOUND.c.attempts == attempts,
+            )
             .values(attempts=attempts + 1)
         )
         return bool(result.rowcount)
@@ -197,14 +201,14 @@ async def set_subscription(engine: AsyncEngine, *, openid: str, subscribed: bool
 
 
 async def record_template_status(engine: AsyncEngine, *, msg_id: int, status: str) -> bool:
-    """Apply a TEMPLATESENDJOBFINISH status to the template message it reports on."""
+    """Apply a TEMPLATESENDJOBFINISH status (WeChat's word: success, or why not) to the template message."""
     delivered = status == "success"
     async with engine.begin() as connection:
         result = await connection.execute(
             update(OUTBOUND)
             .where(OUTBOUND.c.template_msg_id == msg_id)
             .values(
-                status="sent" if delivered else "failed",
+                status=OutboundStatus.SENT if delivered else OutboundStatus.FAILED,
                 error=None if delivered else status,
                 delivered_at=now() if delivered else None,
             )

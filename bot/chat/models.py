@@ -3,12 +3,56 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage import Base
+from storage import Base, EnumString
+
+
+class Channel(StrEnum):
+    """How a reply reaches the user; NONE when an answer carried no reply (never stored on an outbound row)."""
+
+    PASSIVE = "passive"  # in the HTTP answer to WeChat's request
+    CUSTOMER_SERVICE = "customer_service"
+    TEMPLATE = "template"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self]
+
+
+CHANNEL_LABELS: dict[Channel, str] = {
+    Channel.PASSIVE: "自动回复",
+    Channel.CUSTOMER_SERVICE: "客服消息",
+    Channel.TEMPLATE: "模板消息",
+    Channel.NONE: "无回复",
+}
+
+
+class OutboundStatus(StrEnum):
+    """How the delivery of an outbound message stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    # Outside the 48-hour window or unsubscribed: kept for staff, who can phone the enterprise.
+    UNDELIVERED = "undelivered"
+
+    @property
+    def label(self) -> str:
+        return OUTBOUND_STATUS_LABELS[self]
+
+
+OUTBOUND_STATUS_LABELS: dict[OutboundStatus, str] = {
+    OutboundStatus.SENT: "已送达",
+    OutboundStatus.PENDING: "发送中",
+    OutboundStatus.UNDELIVERED: "未送达",
+    OutboundStatus.FAILED: "发送失败",
+}
 
 
 class Subscriber(Base):
@@ -57,10 +101,8 @@ class OutboundMessage(Base):
     openid: Mapped[str] = mapped_column(String(64), index=True)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    # passive (in the HTTP answer) | customer_service | template
-    channel: Mapped[str] = mapped_column(String(32))
-    # pending | sent | undelivered (outside the 48-hour window or unsubscribed; kept for staff) | failed
-    status: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[Channel] = mapped_column(EnumString(Channel, 32))
+    status: Mapped[OutboundStatus] = mapped_column(EnumString(OutboundStatus, 32), index=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

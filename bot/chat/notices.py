@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from bot.chat import messages
 from bot.chat.inbox import deliver
-from bot.chat.models import OutboundMessage
+from bot.chat.models import Channel, OutboundMessage, OutboundStatus
 from bot.services import Services
 from bot.wechat.api import WeChatApiError
 from routing import notify
-from routing.lifecycle import STATES
+from routing.models import NoticeStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,49 +31,58 @@ def template_data(notice: notify.Outgoing, *, when: str) -> dict[str, str]:
     return {
         "first": "您反映的诉求有新进展",
         "keyword1": notice.reference,
-        "keyword2": STATES.get(notice.state, notice.state),
+        "keyword2": notice.state.label,
         "keyword3": when,
         "remark": remark,
     }
 
 
-async def _outbound_status(services: Services, outbound_id: int) -> str:
+async def _outbound_status(services: Services, outbound_id: int) -> OutboundStatus | None:
     async with services.engine.connect() as connection:
-        status = await connection.scalar(select(OutboundMessage.status).where(OutboundMessage.id == outbound_id))
-    return str(status or "")
+        return await connection.scalar(select(OutboundMessage.status).where(OutboundMessage.id == outbound_id))
 
 
-async def _deliver(services: Services, notice: notify.Outgoing) -> tuple[str, int | None, str | None]:
+async def _deliver(services: Services, notice: notify.Outgoing) -> tuple[NoticeStatus, int | None, str | None]:
     """Send one notice; (status, outbound id, error)."""
     engine, api = services.engine, services.api
     unsubscribed = await messages.is_unsubscribed(engine, notice.openid)
     if not unsubscribed and await messages.within_window(engine, notice.openid):
         outbound_id = await messages.add_outbound(
-            engine, openid=notice.openid, text=notice.text, channel="customer_service"
+            engine, openid=notice.openid, text=notice.text, channel=Channel.CUSTOMER_SERVICE
         )
         if await deliver(engine, api, outbound_id=outbound_id, openid=notice.openid, text=notice.text):
-            return "sent", outbound_id, None
-        if await _outbound_status(services, outbound_id) == "pending":
-            return "sent", outbound_id, "客服消息暂未发出，由重试任务继续发送"
+            return NoticeStatus.SENT, outbound_id, None
+        if await _outbound_status(services, outbound_id) == OutboundStatus.PENDING:
+            return NoticeStatus.SENT, outbound_id, "客服消息暂未发出，由重试任务继续发送"
     template = services.settings.wechat.template_appeal_update
     if template and not unsubscribed:
         when = datetime.now(ZoneInfo(services.settings.app.timezone)).strftime("%Y-%m-%d %H:%M")
-        outbound_id = await messages.add_outbound(engine, openid=notice.openid, text=notice.text, channel="template")
+        outbound_id = await messages.add_outbound(
+            engine, openid=notice.openid, text=notice.text, channel=Channel.TEMPLATE
+        )
         try:
             result = await api.send_template(
                 openid=notice.openid, template_id=template, data=template_data(notice, when=when)
             )
         except WeChatApiError as exc:
-            await messages.record_delivery(engine, outbound_id=outbound_id, status="failed", error=str(exc))
-            return "pending", outbound_id, str(exc)
+            await messages.record_delivery(
+                engine, outbound_id=outbound_id, status=OutboundStatus.FAILED, error=str(exc)
+            )
+            return NoticeStatus.PENDING, outbound_id, str(exc)
         if result.ok:
-            await messages.record_delivery(engine, outbound_id=outbound_id, status="sent", template_msg_id=result.msgid)
-            return "template", outbound_id, None
+            await messages.record_delivery(
+                engine, outbound_id=outbound_id, status=OutboundStatus.SENT, template_msg_id=result.msgid
+            )
+            return NoticeStatus.TEMPLATE, outbound_id, None
         await messages.record_delivery(
-            engine, outbound_id=outbound_id, status="failed", error_code=result.errcode, error=result.errmsg
+            engine,
+            outbound_id=outbound_id,
+            status=OutboundStatus.FAILED,
+            error_code=result.errcode,
+            error=result.errmsg,
         )
-        return "needs_call", outbound_id, f"模板消息发送失败：{result.errcode} {result.errmsg}"
-    return "needs_call", None, "用户已取消关注" if unsubscribed else "超过48小时且未配置模板消息"
+        return NoticeStatus.NEEDS_CALL, outbound_id, f"模板消息发送失败：{result.errcode} {result.errmsg}"
+    return NoticeStatus.NEEDS_CALL, None, "用户已取消关注" if unsubscribed else "超过48小时且未配置模板消息"
 
 
 async def tell_enterprises(services: Services, *, now: datetime | None = None) -> int:
@@ -84,10 +93,10 @@ async def tell_enterprises(services: Services, *, now: datetime | None = None) -
     reached = 0
     for notice in claimed:
         status, outbound_id, error = await _deliver(services, notice)
-        if status == "pending" and notice.attempts >= notify.MAX_ATTEMPTS:
-            status = "needs_call"
-        reached += status in {"sent", "template"}
-        if status == "needs_call":
+        if status == NoticeStatus.PENDING and notice.attempts >= notify.MAX_ATTEMPTS:
+            status = NoticeStatus.NEEDS_CALL
+        reached += status in {NoticeStatus.SENT, NoticeStatus.TEMPLATE}
+        if status == NoticeStatus.NEEDS_CALL:
             log.warning(
                 "appeal update not delivered: needs a phone call",
                 extra={"reference": notice.reference, "event": notice.event},
@@ -97,7 +106,7 @@ async def tell_enterprises(services: Services, *, now: datetime | None = None) -
     return reached
 
 
-def _finish(session: Session, notice_id: int, status: str, outbound_id: int | None, error: str | None) -> None:
+def _finish(session: Session, notice_id: int, status: NoticeStatus, outbound_id: int | None, error: str | None) -> None:
     notify.finish_enterprise_notice(
         session=session,
         notice_id=notice_id,

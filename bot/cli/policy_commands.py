@@ -61,7 +61,8 @@ def cmd_policies_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     encoding = f"（按 {parsed.encoding} 编码读取）" if parsed.encoding not in {"", "UTF-8"} else ""
-    add, change, same = counts["add"], counts["change"], counts["same"]
+    plan_action = import_plan.PlanAction
+    add, change, same = counts[plan_action.ADD], counts[plan_action.CHANGE], counts[plan_action.SAME]
     print(f"已导入 {path.name}{encoding}：新增 {add} 条，修改 {change} 条，不变 {same} 条")
     return 0
 
@@ -118,7 +119,7 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
             user = accounts.create_user(
                 session=session, username=args.username, password=password, role=args.role, unit=args.unit
             )
-            created = f"已创建用户 {user.username}（{accounts.ROLE_LABELS[user.role]}）"
+            created = f"已创建用户 {user.username}（{user.role.label}）"
     except accounts.AccountError as exc:
         return _refuse(str(exc))
     finally:

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.chat import messages
 from bot.chat.inbox import deliver
+from bot.chat.models import OutboundStatus
 from bot.jobs import appeal_jobs
 from bot.services import Services
 
@@ -31,7 +32,7 @@ async def retry_pending(services: Services) -> int:
             continue  # another worker took it
         if row["attempts"] >= MAX_ATTEMPTS:
             await messages.record_delivery(
-                services.engine, outbound_id=row["id"], status="failed", error="重试次数已用完"
+                services.engine, outbound_id=row["id"], status=OutboundStatus.FAILED, error="重试次数已用完"
             )
             continue
         if await deliver(services.engine, services.api, outbound_id=row["id"], openid=row["openid"], text=row["text"]):

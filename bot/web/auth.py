@@ -13,14 +13,19 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bot import accounts
-from bot.accounts import SignedIn
+from bot.accounts import Role, SignedIn
 from bot.web.deps import in_transaction, services
 from bot.web.pages import render
 
 SESSION_COOKIE = "appealbot_session"
 LOGIN_COOKIE = "appealbot_login_csrf"  # double-submit token of the login form (no session exists yet)
 LOGIN_PATH = "/login"
-ROLE_HOME = {"admin": "/admin/", "staff": "/console/", "unit_head": "/console/", "supervisor": "/console/"}
+ROLE_HOME: dict[str, str] = {
+    Role.ADMIN: "/admin/",
+    Role.STAFF: "/console/",
+    Role.UNIT_HEAD: "/console/",
+    Role.SUPERVISOR: "/console/",
+}
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,7 +83,7 @@ async def check_csrf(request: Request, user: SignedIn) -> None:
         raise Forbidden("页面已过期或来源不明，请刷新页面后重试")
 
 
-def require_role(*roles: str) -> Callable[[Request], Awaitable[SignedIn]]:
+def require_role(*roles: Role) -> Callable[[Request], Awaitable[SignedIn]]:
     """A dependency: the signed-in user with one of these roles; every POST must also carry the form token."""
 
     async def dependency(request: Request) -> SignedIn:
@@ -95,7 +100,7 @@ def require_role(*roles: str) -> Callable[[Request], Awaitable[SignedIn]]:
     return dependency
 
 
-AdminUser = Annotated[SignedIn, Depends(require_role("admin"))]
+AdminUser = Annotated[SignedIn, Depends(require_role(Role.ADMIN))]
 
 
 def _safe_next(value: str) -> str:

@@ -11,6 +11,8 @@ import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from bot.accounts import Role
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = Path(__file__).resolve().parent / "static" / "console.css"
 SCRIPT = Path(__file__).resolve().parent / "static" / "console.js"
@@ -47,6 +49,7 @@ def local_time(moment: datetime | None, timezone: str = "Asia/Shanghai") -> str:
 
 
 environment.filters["local_time"] = local_time
+environment.globals["Role"] = Role  # templates compare `user.role == Role.ADMIN`
 
 
 def render(

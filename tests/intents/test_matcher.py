@@ -6,6 +6,7 @@ import time
 import pytest
 
 from intents.matcher import CategoryDoc, Choice, Matcher, MatchResult, PolicyDoc, PolicyHit, find_reference
+from intents.records import Intent
 from routing.table import category_doc_from_record, read_default_table
 
 INTENT_CASES = [
@@ -208,7 +209,7 @@ def test_to_dict_for_progress_and_other_has_no_routing(demo_matcher: Matcher, te
 def test_to_dict_hides_a_category_outside_appeals() -> None:
     category = CategoryDoc(code="C1", name="类别", keywords=(), lead_unit="甲", units=("乙",))
     hit = PolicyHit(code="P1", name="政策", score=0.123456, matched=("补贴",))
-    result = MatchResult(text="x", intent="policy", policies=(hit,), category=category)
+    result = MatchResult(text="x", intent=Intent.POLICY, policies=(hit,), category=category)
     data = result.to_dict()
     assert (data["category"], data["lead_unit"], data["units"]) == (None, None, [])
     assert data["policies"] == [{"code": "P1", "name": "政策", "score": 0.12, "matched": ["补贴"]}]
@@ -303,7 +304,7 @@ def test_unsure_between_question_and_complaint_asks(demo_matcher: Matcher) -> No
 def test_low_scores_ask_with_a_way_out(demo_matcher: Matcher) -> None:
     result = demo_matcher.match("社保")
     assert result.intent == "other"
-    assert result.choices[-1] == Choice("都不是，我要反映问题", "appeal", None)
+    assert result.choices[-1] == Choice("都不是，我要反映问题", Intent.APPEAL, None)
     assert {choice.code for choice in result.choices[:-1]} <= {"P11", "P36", "P25"}
 
 
@@ -313,10 +314,10 @@ def test_clear_or_broad_messages_do_not_ask(demo_matcher: Matcher, text: str) ->
 
 
 def test_intent_can_be_forced(demo_matcher: Matcher) -> None:
-    result = demo_matcher.match("凭什么我们就不算小型微利企业？条件到底是啥", intent="appeal")
+    result = demo_matcher.match("凭什么我们就不算小型微利企业？条件到底是啥", intent=Intent.APPEAL)
     assert result.intent == "appeal" and result.choices == ()
     assert result.category is not None
-    assert demo_matcher.match("社保", intent="policy").policies
+    assert demo_matcher.match("社保", intent=Intent.POLICY).policies
 
 
 def _figures(catalog: str | None, data: str) -> dict[str, float]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import bot.accounts  # noqa: F401  (registers the users tables in the metadata)
 from bot.platform import db
 from policies import import_plan, importing, lexicon, service, versions
-from policies.models import Policy, PolicyTag
+from policies.models import Policy, PolicyStatus, PolicyTag
 from tests.policies.support import csv_text, write
 
 MINE = {"policies", "policy_tags", "policy_versions", "policy_imports", "lexicon_entries", "users", "login_sessions"}
@@ -130,7 +130,7 @@ def test_every_change_is_a_version_and_moves_the_catalog_version(session: Sessio
 
 
 def test_tag_filters_use_single_values(session: Session) -> None:
-    service.create(session=session, raw=RAW, author="admin", status="published")
+    service.create(session=session, raw=RAW, author="admin", status=PolicyStatus.PUBLISHED)
     service.create(session=session, raw={**RAW, "code": "K2", "name": "大企业奖励", "tags": "规模:大"}, author="admin")
     today = date(2026, 11, 27)
 
@@ -147,7 +147,7 @@ def test_tag_filters_use_single_values(session: Session) -> None:
 
 
 def test_import_plan_and_apply(session: Session, tmp_path: Path) -> None:
-    service.create(session=session, raw=RAW, author="admin", status="published")
+    service.create(session=session, raw=RAW, author="admin", status=PolicyStatus.PUBLISHED)
     session.commit()
     rows = [["编号", "政策名称", "实施主体", "优惠内容", "生效日期", "标签"],
             ["K1", "夜市摊位补贴", "区商务局", "每个摊位补贴2000元", "", "规模:小微;行业:零售、餐饮"],

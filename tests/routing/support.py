@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from routing import dispatch, lifecycle, rectification
 from routing.lifecycle import Actor
-from routing.models import Appeal, Unit
+from routing.models import ActorRole, Appeal, Unit
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SEEDED_AT = datetime(2026, 11, 27, 2, tzinfo=UTC)
@@ -29,12 +29,12 @@ def unit_id(session: Session, name: str) -> int:
     return found
 
 
-def staff(session: Session, unit: str, *, role: str = "staff", name: str = "li") -> Actor:
+def staff(session: Session, unit: str, *, role: ActorRole = ActorRole.STAFF, name: str = "li") -> Actor:
     return Actor(role, name, unit_id(session, unit))
 
 
 def supervisor(session: Session) -> Actor:
-    return Actor("supervisor", "wang", unit_id(session, "区营商办"))
+    return Actor(ActorRole.SUPERVISOR, "wang", unit_id(session, "区营商办"))
 
 
 def file(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from routing import exporting, importing
 from routing.importing import ImportRefused
-from routing.models import Category, TimeLimit, Unit
+from routing.models import Category, Stage, TimeLimit, Unit
 from routing.rules import limit_for, load_rules
 from routing.table import read_default_table
 
@@ -48,8 +48,8 @@ def test_a_csv_edited_in_excel_updates_one_table(session: Session, tmp_path: Pat
     rows.append(["C08", "一般", "4h", "2d", "5个工作日"])
     path.write_bytes("\n".join(",".join(row) for row in rows).encode("gb18030"))  # as Excel saves it in China
     importing.import_file(session=session, path=path)
-    assert limit_for(session=session, category_code="C08", urgency="normal", stage="reply") == (5, "d")
-    assert limit_for(session=session, category_code="C07", urgency="normal", stage="reply") == (7, "d")
+    assert limit_for(session=session, category_code="C08", urgency="normal", stage=Stage.REPLY) == (5, "d")
+    assert limit_for(session=session, category_code="C07", urgency="normal", stage=Stage.REPLY) == (7, "d")
 
 
 def test_new_units_and_categories_with_streets_and_staff_placeholders(session: Session, tmp_path: Path) -> None:
@@ -148,6 +148,6 @@ def test_limits_imported_apply_to_new_appeals_only_by_their_category(session: Se
     path = tmp_path / "limits.json"
     path.write_text(json.dumps({"time_limits": [{"category": "C10", "urgency": "urgent", "reply": "2d"}]}))
     importing.import_file(session=session, path=path)
-    assert limit_for(session=session, category_code="C10", urgency="urgent", stage="reply") == (2, "d")
-    assert limit_for(session=session, category_code="C10", urgency="urgent", stage="sign") == (1, "h")
+    assert limit_for(session=session, category_code="C10", urgency="urgent", stage=Stage.REPLY) == (2, "d")
+    assert limit_for(session=session, category_code="C10", urgency="urgent", stage=Stage.SIGN) == (1, "h")
     assert session.scalars(select(TimeLimit).where(TimeLimit.category_code == "C10")).one().stage == "reply"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from routing import dispatch, extensions, lifecycle, rectification
 from routing.lifecycle import ALLOWED, STATES, Actor, Refused
-from routing.models import Appeal, AppealEvent, AppealTimer, EnterpriseNotice
+from routing.models import Action, Appeal, AppealEvent, AppealState, AppealTimer, EnterpriseNotice
 from tests.routing.support import MONDAY, bring_to, staff, supervisor
 
 LATER = MONDAY + timedelta(hours=1)
@@ -30,43 +30,45 @@ class ByActor(At):
     actor: Actor
 
 
-def actions(session: Session, appeal: Appeal) -> dict[str, Callable[[], object]]:
+def actions(session: Session, appeal: Appeal) -> dict[Action, Callable[[], object]]:
     """Each public action with arguments that would be accepted from the right state, by the right actor."""
     lead, boss = staff(session, "区审批局"), supervisor(session)
     at: At = {"session": session, "appeal_id": appeal.id, "now": LATER}
     return {
-        "sign": lambda: lifecycle.sign(actor=lead, **at),
-        "contact": lambda: lifecycle.contact(actor=lead, **at),
-        "return": lambda: dispatch.return_appeal(actor=lead, reason_code="R01", **at),
-        "transfer": lambda: dispatch.transfer(actor=boss, unit="区司法局", reason="应由司法局办理", **at),
-        "arbitrate": lambda: dispatch.arbitrate(actor=boss, unit="区审批局", reason="属审批局职责", **at),
-        "suspend": lambda: lifecycle.suspend(actor=lead, reason="请补充材料", **at),
-        "resume": lambda: lifecycle.resume(actor=lead, **at),
-        "request_extension": lambda: extensions.request_extension(actor=lead, days=3, reason="需协调", **at),
-        "decide_extension": lambda: extensions.decide_extension(actor=boss, approve=True, **at),
-        "plan": lambda: rectification.file_plan(actor=lead, milestones=[("整改", date(2026, 12, 30))], **at),
-        "report_milestone": lambda: rectification.report_milestone(actor=lead, position=1, progress="完成", **at),
-        "answer": lambda: lifecycle.answer(actor=lead, text="已办理", **at),
-        "visit": lambda: lifecycle.visit(actor=Actor.enterprise(appeal.openid), rating="满意", **at),
-        "close": lambda: lifecycle.close(actor=boss, reason="回访未接通", **at),
+        Action.SIGN: lambda: lifecycle.sign(actor=lead, **at),
+        Action.CONTACT: lambda: lifecycle.contact(actor=lead, **at),
+        Action.RETURN: lambda: dispatch.return_appeal(actor=lead, reason_code="R01", **at),
+        Action.TRANSFER: lambda: dispatch.transfer(actor=boss, unit="区司法局", reason="应由司法局办理", **at),
+        Action.ARBITRATE: lambda: dispatch.arbitrate(actor=boss, unit="区审批局", reason="属审批局职责", **at),
+        Action.SUSPEND: lambda: lifecycle.suspend(actor=lead, reason="请补充材料", **at),
+        Action.RESUME: lambda: lifecycle.resume(actor=lead, **at),
+        Action.REQUEST_EXTENSION: lambda: extensions.request_extension(actor=lead, days=3, reason="需协调", **at),
+        Action.DECIDE_EXTENSION: lambda: extensions.decide_extension(actor=boss, approve=True, **at),
+        Action.PLAN: lambda: rectification.file_plan(actor=lead, milestones=[("整改", date(2026, 12, 30))], **at),
+        Action.REPORT_MILESTONE: lambda: rectification.report_milestone(actor=lead, position=1, progress="完成", **at),
+        Action.ANSWER: lambda: lifecycle.answer(actor=lead, text="已办理", **at),
+        Action.VISIT: lambda: lifecycle.visit(actor=Actor.enterprise(appeal.openid), rating="满意", **at),
+        Action.CLOSE: lambda: lifecycle.close(actor=boss, reason="回访未接通", **at),
     }
 
 
 OBSERVABLE = [
-    "dispatched",
-    "signed",
-    "handling",
-    "suspended",
-    "returned",
-    "arbitration",
-    "rectifying",
-    "answered",
-    "closed",
+    AppealState.DISPATCHED,
+    AppealState.SIGNED,
+    AppealState.HANDLING,
+    AppealState.SUSPENDED,
+    AppealState.RETURNED,
+    AppealState.ARBITRATION,
+    AppealState.RECTIFYING,
+    AppealState.ANSWERED,
+    AppealState.CLOSED,
 ]
 
 
 @pytest.mark.parametrize("state", OBSERVABLE)
-def test_every_action_not_allowed_from_a_state_is_refused_and_changes_nothing(session: Session, state: str) -> None:
+def test_every_action_not_allowed_from_a_state_is_refused_and_changes_nothing(
+    session: Session, state: AppealState
+) -> None:
     appeal = bring_to(session, state)
     events = session.scalar(select(AppealEvent.id).order_by(AppealEvent.id.desc()).limit(1))
     refused = []

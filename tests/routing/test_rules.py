@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from routing.deadlines import LimitError, parse_limit
+from routing.models import Stage
 from routing.rules import RulesError, limit_for, rules_from
 from routing.table import read_default_table
 
@@ -61,8 +62,8 @@ def test_limits_are_written_as_admins_write_them() -> None:
 
 
 def test_a_categorys_own_limit_wins_then_the_default_then_normal_urgency(session: Session) -> None:
-    assert limit_for(session=session, category_code="C06", urgency="urgent", stage="sign") == (1, "h")
-    assert limit_for(session=session, category_code="C06", urgency="normal", stage="reply") == (7, "d")
-    assert limit_for(session=session, category_code="C06", urgency="unheard-of", stage="reply") == (7, "d")
+    assert limit_for(session=session, category_code="C06", urgency="urgent", stage=Stage.SIGN) == (1, "h")
+    assert limit_for(session=session, category_code="C06", urgency="normal", stage=Stage.REPLY) == (7, "d")
+    assert limit_for(session=session, category_code="C06", urgency="unheard-of", stage=Stage.REPLY) == (7, "d")
     with pytest.raises(RulesError, match="没有设置「整改节点」的时限"):
-        limit_for(session=session, category_code="C06", urgency="normal", stage="milestone")
+        limit_for(session=session, category_code="C06", urgency="normal", stage=Stage.MILESTONE)

@@ -8,17 +8,19 @@ from typing import Any
 from bot.services import Services
 from bot.web.pages import environment
 from policies.columns import BY_KEY, STRUCTURED_TAGS, FieldError, format_tags, parse_tags
-from policies.models import STATUS_LABELS
+from policies.import_plan import PlanAction
+from policies.models import STATUS_LABELS, PolicyMode, PolicyStatus
 
 log = logging.getLogger(__name__)
 
-NOTICES = {
+# Keyed by the `done` code of the redirect; a status change redirects with the new status.
+NOTICES: dict[str, str] = {
     "created": "政策已保存",
     "saved": "修改已保存",
     "unchanged": "没有改动",
-    "published": "已发布，机器人几秒内即按新清单回答",
-    "withdrawn": "已撤回，机器人不再推荐此政策",
-    "draft": "已转为草稿",
+    PolicyStatus.PUBLISHED: "已发布，机器人几秒内即按新清单回答",
+    PolicyStatus.WITHDRAWN: "已撤回，机器人不再推荐此政策",
+    PolicyStatus.DRAFT: "已转为草稿",
     "restored": "已恢复为所选版本的内容",
     "imported": "导入完成",
     "lexicon_saved": "词条已保存，机器人几秒内生效",
@@ -26,6 +28,8 @@ NOTICES = {
 }
 LABELS = {**{key: column.header for key, column in BY_KEY.items()}, "status": "状态"}
 environment.filters["label"] = lambda key: LABELS.get(key, key)
+# The enums the admin templates compare against (`policy.status == PolicyStatus.PUBLISHED`).
+environment.globals.update(PlanAction=PlanAction, PolicyMode=PolicyMode, PolicyStatus=PolicyStatus)
 
 
 def notice(code: str, **numbers: int) -> str:

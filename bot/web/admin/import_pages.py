@@ -22,15 +22,15 @@ from bot.web.auth import AdminUser
 from bot.web.deps import ServicesDep, in_transaction
 from bot.web.pages import render
 from policies import exporting, import_plan, importing
-from policies.import_plan import ACTION_LABELS, Plan
+from policies.import_plan import ACTION_LABELS, Plan, PlanAction
 from policies.importing import Parsed, Row
-from policies.models import StagedImport
+from policies.models import PolicyStatus, StagedImport
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 UPLOAD_PATH = "/admin/import"
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the small fields around the file
 STAGED_FOR = timedelta(hours=24)
-NEW_STATUSES = {"published": "直接发布", "draft": "存为草稿"}
+NEW_STATUSES: dict[str, str] = {PolicyStatus.PUBLISHED: "直接发布", PolicyStatus.DRAFT: "存为草稿"}
 EXPORT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
@@ -117,7 +117,7 @@ def _preview(
 async def upload(request: Request, user: AdminUser) -> Response:
     """Read and check the file, stage it, and show what would happen row by row; nothing is committed yet."""
     form = await request.form(max_files=1, max_fields=10)
-    new_status = str(form.get("new_status") or "published")
+    new_status = str(form.get("new_status") or PolicyStatus.PUBLISHED)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return render(
@@ -156,7 +156,7 @@ async def commit(request: Request, user: AdminUser, services: ServicesDep, stage
     """Apply a previewed import in one transaction, if the catalog has not moved since the preview."""
     form = await request.form()
     digest = str(form.get("digest") or "")
-    new_status = str(form.get("new_status") or "published")
+    new_status = str(form.get("new_status") or PolicyStatus.PUBLISHED)
     if new_status not in NEW_STATUSES:
         raise HTTPException(422, "未知状态")
 
@@ -170,7 +170,7 @@ async def commit(request: Request, user: AdminUser, services: ServicesDep, stage
             return "moved", (parsed, plan)
         counts = import_plan.apply(
             session=session, records=parsed.records(), author=user.username, source=staged.filename,
-            new_status=new_status,
+            new_status=PolicyStatus(new_status),
         )  # fmt: skip
         session.delete(staged)
         return "done", counts
@@ -183,9 +183,9 @@ async def commit(request: Request, user: AdminUser, services: ServicesDep, stage
         parsed, plan = result
         notice = "预览之后政策清单已有变动，下面是按最新清单重新生成的预览，请核对后再确认。"
         return _preview(request, parsed=parsed, plan=plan, staged=staged_id, new_status=new_status, notice=notice)
-    if result["add"] or result["change"]:
+    if result[PlanAction.ADD] or result[PlanAction.CHANGE]:
         await catalog_changed(services)
-    query = "&".join(f"{key}={result[key]}" for key in ("add", "change", "same"))
+    query = "&".join(f"{key}={result[key]}" for key in (PlanAction.ADD, PlanAction.CHANGE, PlanAction.SAME))
     return RedirectResponse(f"/admin/policies?done=imported&{query}", status_code=303)
 
 

@@ -16,16 +16,16 @@ from bot.web.auth import AdminUser
 from bot.web.deps import ServicesDep, Today, in_transaction
 from bot.web.pages import render
 from policies import service, versions
-from policies.models import MODES, Policy
+from policies.models import MODES, Policy, PolicyMode, PolicyStatus
 from policies.service import Filters, PolicyConflict, PolicyInvalid
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 PER_PAGE = 50
 VALIDITIES = {"": "全部", "current": "当前有效", "future": "尚未生效", "expired": "已过期"}
 TRANSITIONS = {
-    "draft": [("published", "发布")],
-    "published": [("withdrawn", "撤回")],
-    "withdrawn": [("published", "重新发布"), ("draft", "转为草稿")],
+    PolicyStatus.DRAFT: [(PolicyStatus.PUBLISHED, "发布")],
+    PolicyStatus.PUBLISHED: [(PolicyStatus.WITHDRAWN, "撤回")],
+    PolicyStatus.WITHDRAWN: [(PolicyStatus.PUBLISHED, "重新发布"), (PolicyStatus.DRAFT, "转为草稿")],
 }
 VIEW_LABELS = [
     ("code", "编号"), ("status", "状态"), ("name", "政策名称"), ("body", "实施主体"), ("mode", "兑现方式"),
@@ -101,7 +101,14 @@ async def list_policies(
 @router.get("/policies/new")
 async def new_policy(request: Request, user: AdminUser) -> Response:
     """An empty form."""
-    return render(request, "admin/policy_form.html", policy=None, values={"mode": "依申请"}, errors={}, modes=MODES)
+    return render(
+        request,
+        "admin/policy_form.html",
+        policy=None,
+        values={"mode": PolicyMode.ON_APPLICATION},
+        errors={},
+        modes=MODES,
+    )
 
 
 def _errors(invalid: PolicyInvalid, raw: dict[str, Any]) -> dict[str, str]:
@@ -124,7 +131,7 @@ async def create_policy(request: Request, user: AdminUser, services: ServicesDep
             raise PolicyInvalid([])
         policy = service.create(session=session, raw=raw, author=user.username)
         if publish:
-            service.set_status(session=session, policy=policy, status="published", author=user.username)
+            service.set_status(session=session, policy=policy, status=PolicyStatus.PUBLISHED, author=user.username)
         return policy.id
 
     try:
@@ -187,7 +194,7 @@ async def save_policy(request: Request, user: AdminUser, services: ServicesDep, 
             request, "admin/policy_form.html", status=409 if isinstance(failure, PolicyConflict) else 422,
             policy=policy, version=expected, values=values, errors=errors, modes=MODES,
         )  # fmt: skip
-    if changed and policy.status == "published":
+    if changed and policy.status == PolicyStatus.PUBLISHED:
         await catalog_changed(services)
     return RedirectResponse(f"/admin/policies/{policy_id}?done={'saved' if changed else 'unchanged'}", 303)
 
@@ -242,7 +249,7 @@ async def restore_version(
 ) -> Response:
     """Bring back an earlier version's fields as a new version."""
 
-    def restore(session: Session) -> tuple[list[str], str]:
+    def restore(session: Session) -> tuple[list[str], PolicyStatus]:
         policy = _found(session, policy_id)
         return service.restore(session=session, policy=policy, number=number, author=user.username), policy.status
 
@@ -253,6 +260,6 @@ async def restore_version(
     except PolicyInvalid as invalid:
         message = "；".join(error.message for error in invalid.errors)
         return render(request, "error.html", status=409, title="无法恢复", message=message)
-    if changed and status == "published":
+    if changed and status == PolicyStatus.PUBLISHED:
         await catalog_changed(services)
     return RedirectResponse(f"/admin/policies/{policy_id}?done={'restored' if changed else 'unchanged'}", 303)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from bot.accounts import Role
 from bot.web.console.appeal_pages import appeal_response
 from bot.web.console.common import ConsoleUser, actor, deliver_soon, not_found, run, scope
 from bot.web.deps import ServicesDep
@@ -21,7 +22,7 @@ from policies.replies import format_policy_card
 from routing import conversation as talk
 from routing import dispatch, extensions, lifecycle, queue, rectification
 from routing.lifecycle import Actor, Refused
-from routing.models import Appeal, Unit
+from routing.models import Action, Appeal, Unit
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MILESTONE_ROWS = 5
@@ -93,19 +94,20 @@ def _visit(session: Session, appeal: Appeal, who: Actor, form: Form, now: dateti
 
 
 Handler = Callable[[Session, Appeal, Actor, Form, datetime], object]
+# Keyed by Action; a str key type, since the action comes from the URL.
 HANDLERS: dict[str, Handler] = {
-    "sign": lambda s, a, who, f, now: lifecycle.sign(session=s, appeal_id=a.id, actor=who, now=now),
-    "message": _message,
-    "phone": lambda s, a, who, f, now: talk.phoned(
+    Action.SIGN: lambda s, a, who, f, now: lifecycle.sign(session=s, appeal_id=a.id, actor=who, now=now),
+    Action.MESSAGE: _message,
+    Action.PHONE: lambda s, a, who, f, now: talk.phoned(
         session=s, appeal_id=a.id, actor=who, note=f.get("note", ""), now=now
     ),
-    "suspend": lambda s, a, who, f, now: lifecycle.suspend(
+    Action.SUSPEND: lambda s, a, who, f, now: lifecycle.suspend(
         session=s, appeal_id=a.id, actor=who, reason=f.get("reason", ""), now=now
     ),
-    "resume": lambda s, a, who, f, now: lifecycle.resume(
+    Action.RESUME: lambda s, a, who, f, now: lifecycle.resume(
         session=s, appeal_id=a.id, actor=who, note=f.get("note", ""), now=now
     ),
-    "return": lambda s, a, who, f, now: dispatch.return_appeal(
+    Action.RETURN: lambda s, a, who, f, now: dispatch.return_appeal(
         session=s,
         appeal_id=a.id,
         actor=who,
@@ -113,18 +115,18 @@ HANDLERS: dict[str, Handler] = {
         reason=f.get("reason", ""),
         now=now,
     ),
-    "transfer": lambda s, a, who, f, now: dispatch.transfer(
+    Action.TRANSFER: lambda s, a, who, f, now: dispatch.transfer(
         session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now
     ),
-    "arbitrate": lambda s, a, who, f, now: dispatch.arbitrate(
+    Action.ARBITRATE: lambda s, a, who, f, now: dispatch.arbitrate(
         session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now
     ),
-    "request_extension": lambda s, a, who, f, now: extensions.request_extension(
+    Action.REQUEST_EXTENSION: lambda s, a, who, f, now: extensions.request_extension(
         session=s, appeal_id=a.id, actor=who, days=_int(f, "days", "延期天数"), reason=f.get("reason", ""), now=now
     ),
-    "decide_extension": _decide,
-    "plan": _plan,
-    "report_milestone": lambda s, a, who, f, now: rectification.report_milestone(
+    Action.DECIDE_EXTENSION: _decide,
+    Action.PLAN: _plan,
+    Action.REPORT_MILESTONE: lambda s, a, who, f, now: rectification.report_milestone(
         session=s,
         appeal_id=a.id,
         actor=who,
@@ -132,27 +134,27 @@ HANDLERS: dict[str, Handler] = {
         progress=f.get("progress", ""),
         now=now,
     ),
-    "answer": lambda s, a, who, f, now: lifecycle.answer(
+    Action.ANSWER: lambda s, a, who, f, now: lifecycle.answer(
         session=s, appeal_id=a.id, actor=who, text=f.get("text", ""), solved=f.get("solved") != "no", now=now
     ),
-    "visit": _visit,
-    "close": lambda s, a, who, f, now: lifecycle.close(
+    Action.VISIT: _visit,
+    Action.CLOSE: lambda s, a, who, f, now: lifecycle.close(
         session=s, appeal_id=a.id, actor=who, reason=f.get("reason", ""), now=now
     ),
 }
 # The notice shown after an action whose handler does not choose one itself.
-DONE = {
-    "sign": "signed",
-    "phone": "phoned",
-    "suspend": "suspended",
-    "resume": "resumed",
-    "return": "returned",
-    "transfer": "transferred",
-    "arbitrate": "arbitrated",
-    "request_extension": "extension_requested",
-    "report_milestone": "milestone",
-    "answer": "answered",
-    "close": "closed",
+DONE: dict[str, str] = {
+    Action.SIGN: "signed",
+    Action.PHONE: "phoned",
+    Action.SUSPEND: "suspended",
+    Action.RESUME: "resumed",
+    Action.RETURN: "returned",
+    Action.TRANSFER: "transferred",
+    Action.ARBITRATE: "arbitrated",
+    Action.REQUEST_EXTENSION: "extension_requested",
+    Action.REPORT_MILESTONE: "milestone",
+    Action.ANSWER: "answered",
+    Action.CLOSE: "closed",
 }
 
 
@@ -183,6 +185,6 @@ async def take_action(
         )
     deliver_soon(services)
     target = f"/console/appeals/{ref}?done={done}" if still_visible else f"/console/?done={done}"
-    if form.get("back") == "supervise" and user.role == "supervisor":
+    if form.get("back") == "supervise" and user.role == Role.SUPERVISOR:
         target = f"/console/supervise?done={done}"
     return RedirectResponse(target, status_code=303)

@@ -10,14 +10,14 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.accounts import SignedIn, supervisor_unit
+from bot.accounts import Role, SignedIn, supervisor_unit
 from bot.web.console import reads, transcript
 from bot.web.console.common import ConsoleUser, chrome, not_found, render, run, scope
 from policies import service as policy_service
 from routing import conversation as talk
 from routing import extensions, queue, timers, views
-from routing.lifecycle import ALLOWED, STATES
-from routing.models import Appeal, ExtensionRequest, Unit
+from routing.lifecycle import ALLOWED
+from routing.models import Action, Appeal, ExtensionRequest, Stage, Unit
 from routing.rules import AUDIENCES, STAGES, load_rules
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -38,26 +38,28 @@ NOTICES = {
     "visited": "回访结果已记录",
     "closed": "已办结，已通知企业",
 }
-UNIT_ACTIONS = ("sign", "suspend", "resume", "plan", "report_milestone", "answer")
-SUPERVISOR_ACTIONS = ("transfer", "arbitrate", "visit", "close")
+UNIT_ACTIONS = (Action.SIGN, Action.SUSPEND, Action.RESUME, Action.PLAN, Action.REPORT_MILESTONE, Action.ANSWER)
+SUPERVISOR_ACTIONS = (Action.TRANSFER, Action.ARBITRATE, Action.VISIT, Action.CLOSE)
 
 
-def available(appeal: Appeal, user: SignedIn, *, office_id: int | None, pending: bool, reply_running: bool) -> set[str]:
+def available(
+    appeal: Appeal, user: SignedIn, *, office_id: int | None, pending: bool, reply_running: bool
+) -> set[Action]:
     """The actions this user may take on the appeal now (the domain checks again when one is taken)."""
-    own, supervisor, state = user.unit_id == appeal.unit_id, user.role == "supervisor", appeal.state
+    own, supervisor, state = user.unit_id == appeal.unit_id, user.role == Role.SUPERVISOR, appeal.state
     found = set()
     if own:
         found |= {action for action in UNIT_ACTIONS if state in ALLOWED[action]}
-        if state in ALLOWED["return"] and not appeal.final_route and appeal.unit_id != office_id:
-            found.add("return")
-        if state in ALLOWED["request_extension"] and reply_running and not pending:
-            found.add("request_extension")
-    if (own or supervisor) and state in ALLOWED["message"]:
-        found |= {"message", "phone"}
+        if state in ALLOWED[Action.RETURN] and not appeal.final_route and appeal.unit_id != office_id:
+            found.add(Action.RETURN)
+        if state in ALLOWED[Action.REQUEST_EXTENSION] and reply_running and not pending:
+            found.add(Action.REQUEST_EXTENSION)
+    if (own or supervisor) and state in ALLOWED[Action.MESSAGE]:
+        found |= {Action.MESSAGE, Action.PHONE}
     if supervisor:
         found |= {action for action in SUPERVISOR_ACTIONS if state in ALLOWED[action]}
-        if pending and state in ALLOWED["decide_extension"]:
-            found.add("decide_extension")
+        if pending and state in ALLOWED[Action.DECIDE_EXTENSION]:
+            found.add(Action.DECIDE_EXTENSION)
     return found
 
 
@@ -67,14 +69,14 @@ def appeal_context(session: Session, appeal: Appeal, user: SignedIn, now: dateti
     rules = load_rules(session=session)
     office = supervisor_unit(session=session)
     pending = extensions.pending(session=session, appeal_id=appeal.id)
-    reply = timers.running(session=session, appeal_id=appeal.id, stage="reply")
+    reply = timers.running(session=session, appeal_id=appeal.id, stage=Stage.REPLY)
     lines, truncated = transcript.conversation(session=session, appeal=appeal)
     unit_name = session.scalar(select(Unit.name).where(Unit.id == appeal.unit_id)) or ""
     today = now.astimezone(UTC).date()
     return {
         "appeal": appeal,
         "view": view,
-        "state_label": STATES.get(appeal.state, appeal.state),
+        "state_label": appeal.state.label,
         "handling_unit": unit_name,
         "urgency_name": rules.urgency_name(appeal.urgency),
         "lines": lines,

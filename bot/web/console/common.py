@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.accounts import SignedIn, supervisor_unit
+from bot.accounts import Role, SignedIn, supervisor_unit
 from bot.chat import notices
 from bot.services import Services
 from bot.web import pages
@@ -21,15 +21,16 @@ from bot.web.auth import require_role
 from bot.web.deps import in_transaction
 from routing import service as routing_service
 from routing import staff_notices
+from routing.deadlines import DeadlineStatus
 from routing.lifecycle import STATES, Actor
-from routing.models import Unit
+from routing.models import ACTOR_ROLE_LABELS, Action, ActorRole, AppealState, Outcome, Rating, Stage, Unit
 from routing.rules import STAGES
 
 log = logging.getLogger(__name__)
 
-CONSOLE_ROLES = ("staff", "unit_head", "supervisor")
+CONSOLE_ROLES = (Role.STAFF, Role.UNIT_HEAD, Role.SUPERVISOR)
 ConsoleUser = Annotated[SignedIn, Depends(require_role(*CONSOLE_ROLES))]
-SupervisorUser = Annotated[SignedIn, Depends(require_role("supervisor"))]
+SupervisorUser = Annotated[SignedIn, Depends(require_role(Role.SUPERVISOR))]
 # The admin pages' policy, plus this server's one script and the JSON it polls; still no inline script.
 HEADERS = {
     **pages.HEADERS,
@@ -38,14 +39,8 @@ HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-ROLE_NAMES = {
-    "staff": "经办人",
-    "unit_head": "单位负责人",
-    "supervisor": "区营商办",
-    "admin": "管理员",
-    "enterprise": "企业",
-    "system": "系统",
-}
+# Who acted, as the appeal's timeline names them (an account's role or the enterprise or the system).
+ROLE_NAMES: dict[str, str] = {role: label for role, label in ACTOR_ROLE_LABELS.items()}
 WARNING_TTL = 600.0
 # (when it was read, the text); None until first read. Not 0.0: the monotonic clock starts near 0 at boot.
 _warning: tuple[float, str] | None = None
@@ -54,14 +49,14 @@ _sending: set[asyncio.Task[None]] = set()
 
 def scope(user: SignedIn) -> int | None:
     """The unit whose appeals the user sees; None for 区营商办 (every unit)."""
-    if user.role == "supervisor":
+    if user.role == Role.SUPERVISOR:
         return None
     return user.unit_id if user.unit_id is not None else -1
 
 
 def actor(user: SignedIn) -> Actor:
     """The user as the routing domain's actor (its log records the username, role and unit)."""
-    return Actor(user.role, user.username, user.unit_id)
+    return Actor(ActorRole(user.role), user.username, user.unit_id)
 
 
 def not_found() -> HTTPException:
@@ -99,6 +94,16 @@ pages.environment.globals["countdown"] = countdown
 pages.environment.globals["role_name"] = lambda role: ROLE_NAMES.get(role, role)
 pages.environment.globals["stages"] = STAGES
 pages.environment.globals["states"] = STATES
+# The enums the console templates compare against (`appeal.state == AppealState.ANSWERED`).
+pages.environment.globals.update(
+    Action=Action,
+    ActorRole=ActorRole,
+    AppealState=AppealState,
+    DeadlineStatus=DeadlineStatus,
+    Outcome=Outcome,
+    Rating=Rating,
+    Stage=Stage,
+)
 
 
 def missing_years_text(years: list[int]) -> str:
@@ -135,19 +140,19 @@ async def chrome(request: Request, user: SignedIn) -> dict[str, Any]:
 
     def read(session: Session) -> tuple[str, int]:
         unit = session.scalar(select(Unit.name).where(Unit.id == user.unit_id)) if user.unit_id else None
-        if unit is None and user.role == "supervisor":  # an account made before supervisors had a unit
+        if unit is None and user.role == Role.SUPERVISOR:  # an account made before supervisors had a unit
             office = supervisor_unit(session=session)
             unit = office.name if office else "区营商办"
         count = staff_notices.unread(session=session, role=user.role, unit_id=user.unit_id)
         return unit or "", count
 
     unit, unread = await run(request, read)
-    warning = await calendar_warning(request) if user.role == "supervisor" else ""
+    warning = await calendar_warning(request) if user.role == Role.SUPERVISOR else ""
     return {
         "unit_name": unit,
         "unread_notices": unread,
         "calendar_warning": warning,
-        "scope_name": "全部单位" if user.role == "supervisor" else unit,
+        "scope_name": "全部单位" if user.role == Role.SUPERVISOR else unit,
     }
 
 

@@ -12,11 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.accounts import Role
 from bot.chat.models import InboundMessage
 from bot.web.console import reads
 from bot.web.console.common import ConsoleUser, chrome, render, run, scope
 from routing import queue
-from routing.models import Category, Unit
+from routing.models import AppealState, Category, Unit
 from routing.queue import DEADLINE_FILTERS, STATE_FILTERS, Filters
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -56,7 +57,7 @@ async def queue_query(
 ) -> QueueQuery:
     """The queue's filters from a link; unknown values are ignored, and a unit outside the all-units scope."""
     filters = Filters(
-        state=state[:16] if state in {*STATE_FILTERS, "closed"} else "",
+        state=state[:16] if state in {*STATE_FILTERS, AppealState.CLOSED} else "",
         category=category[:64],
         deadline=deadline if deadline in DEADLINE_FILTERS else "",
         query=q[:64],
@@ -93,7 +94,7 @@ async def queue_page(
     request: Request, user: ConsoleUser, query: Annotated[QueueQuery, Depends(queue_query)]
 ) -> Response:
     """The queue: counts on top, filters, the appeals nearest their deadline first."""
-    supervisor = user.role == "supervisor"
+    supervisor = user.role == Role.SUPERVISOR
     filters = query.filters
     unit_id = scope(user)
     now = datetime.now(UTC)

@@ -15,14 +15,20 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.chat.models import InboundMessage, OutboundMessage
-from routing.models import Appeal, AppealEvent, EnterpriseNotice
+from bot.chat.models import (
+    CHANNEL_LABELS,
+    OUTBOUND_STATUS_LABELS,
+    InboundMessage,
+    OutboundMessage,
+    OutboundStatus,
+)
+from routing.models import NOTICE_STATUS_LABELS, Appeal, AppealEvent, EnterpriseNotice, NoticeEvent, NoticeStatus
 
 LIMIT = 200
-CHANNELS = {"passive": "自动回复", "customer_service": "客服消息", "template": "模板消息"}
-DELIVERY = {"sent": "已送达", "pending": "发送中", "undelivered": "未送达", "failed": "发送失败"}
-NOTICE_STATES = {"pending": "待发送", "sending": "发送中", "needs_call": "未送达：需电话联系企业"}
-NOTICE_EVENTS = {"message": "工作人员回复"}
+CHANNELS = CHANNEL_LABELS
+DELIVERY = OUTBOUND_STATUS_LABELS
+NOTICE_STATES = NOTICE_STATUS_LABELS
+NOTICE_EVENTS = {NoticeEvent.MESSAGE: "工作人员回复"}
 EVENTS = {"subscribe": "关注了公众号", "unsubscribe": "取消了关注", "scan": "扫码进入公众号"}
 MENU = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
 
@@ -115,7 +121,7 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
         side = "unit" if notice is not None else "bot"
         label = NOTICE_EVENTS.get(notice.event, "办理进度通知") if notice is not None else CHANNELS.get(out.channel, "")
         status = DELIVERY.get(out.status, out.status)
-        if out.status == "undelivered" and out.error:
+        if out.status == OutboundStatus.UNDELIVERED and out.error:
             status += f"（{out.error}）"
         if notice is not None:
             status = f"{CHANNELS.get(out.channel, out.channel)} · {status}"
@@ -130,12 +136,12 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
                     out.text,
                     label=label,
                     status=status,
-                    problem=out.status in {"undelivered", "failed"},
+                    problem=out.status in {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED},
                 ),
             )
         )
     for notice in notices:
-        if notice.outbound_id is None or notice.status == "needs_call":
+        if notice.outbound_id is None or notice.status == NoticeStatus.NEEDS_CALL:
             at = _aware(notice.created_at)
             lines.append(
                 (
@@ -148,7 +154,7 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
                         notice.text,
                         label=NOTICE_EVENTS.get(notice.event, "办理进度通知"),
                         status=NOTICE_STATES.get(notice.status, notice.status),
-                        problem=notice.status == "needs_call",
+                        problem=notice.status == NoticeStatus.NEEDS_CALL,
                     ),
                 )
             )

@@ -17,7 +17,7 @@ from bot.services import build_matcher, prepare_database
 from intents.matcher import Matcher
 from routing import conversation, lifecycle
 from routing.lifecycle import Actor
-from routing.models import Appeal, AppealDraft, AppealTimer, Unit
+from routing.models import ActorRole, Appeal, AppealDraft, AppealTimer, Unit
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, tzinfo=ZONE).astimezone(UTC)  # a Monday morning
@@ -178,7 +178,7 @@ async def test_rating_the_answer_in_the_chat(chat: Chat) -> None:
     engine = chat.sync()
     with db.transaction(db.session_factory(engine)) as session:
         unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
-        lead = Actor("staff", "li", unit_id)
+        lead = Actor(ActorRole.STAFF, "li", unit_id)
         appeal_id = session.scalars(select(Appeal.id)).one()
         for step in (lifecycle.sign, lifecycle.contact):
             step(session=session, appeal_id=appeal_id, actor=lead, now=chat.now)
@@ -224,11 +224,11 @@ async def test_an_answer_to_staff_who_wrote_lately_is_acknowledged_for_them(chat
     with db.transaction(db.session_factory(engine)) as session:
         unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
         appeal_id = session.scalars(select(Appeal.id)).one()
-        lifecycle.sign(session=session, appeal_id=appeal_id, actor=Actor("staff", "li", unit_id), now=chat.now)
+        lifecycle.sign(session=session, appeal_id=appeal_id, actor=Actor(ActorRole.STAFF, "li", unit_id), now=chat.now)
         conversation.send_message(
             session=session,
             appeal_id=appeal_id,
-            actor=Actor("staff", "li", unit_id),
+            actor=Actor(ActorRole.STAFF, "li", unit_id),
             text="请问什么时间方便接电话？",
             now=chat.now,
         )

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.platform import db
 from routing import dispatch, lifecycle, service
 from routing.lifecycle import Actor
-from routing.models import Category, Unit
+from routing.models import ActorRole, Category, Unit
 
 ROOT = Path(__file__).resolve().parents[3]
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00$")
@@ -62,7 +62,7 @@ def seed(database: Path) -> list[str]:
         )
         unit_id = session.scalars(select(Unit.id).where(Unit.name == "区司法局")).one()
         lifecycle.sign(
-            session=session, appeal_id=old.id, actor=Actor("staff", "li", unit_id), now=now - timedelta(days=40)
+            session=session, appeal_id=old.id, actor=Actor(ActorRole.STAFF, "li", unit_id), now=now - timedelta(days=40)
         )
         references = [fresh.reference, old.reference]
     engine.dispose()

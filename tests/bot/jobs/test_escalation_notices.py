@@ -14,7 +14,7 @@ from bot.platform.settings import Settings
 from bot.services import open_services
 from routing import dispatch, lifecycle
 from routing.lifecycle import Actor
-from routing.models import Appeal, EnterpriseNotice, Unit
+from routing.models import ActorRole, Appeal, EnterpriseNotice, Unit
 from tests.support.servers import standin
 
 
@@ -47,7 +47,7 @@ def file_and_sign(engine: Engine, openid: str) -> int:
             ),
         )
         unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
-        lifecycle.sign(session=session, appeal_id=appeal.id, actor=Actor("staff", "li", unit_id))
+        lifecycle.sign(session=session, appeal_id=appeal.id, actor=Actor(ActorRole.STAFF, "li", unit_id))
         return appeal.id
 
 
@@ -91,7 +91,7 @@ async def test_each_step_reaches_the_enterprise_by_the_best_channel_left(backend
         try:
             with db.transaction(db.session_factory(engine)) as session:
                 unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
-                lead = Actor("staff", "li", unit_id)
+                lead = Actor(ActorRole.STAFF, "li", unit_id)
                 for appeal_id in (recent, old):
                     lifecycle.contact(session=session, appeal_id=appeal_id, actor=lead)
                     lifecycle.answer(session=session, appeal_id=appeal_id, actor=lead, text="款项已于今日支付")

@@ -17,7 +17,7 @@ from bot.platform import db
 from bot.platform.settings import Settings
 from routing import dispatch, lifecycle
 from routing.lifecycle import Actor
-from routing.models import Appeal, Unit
+from routing.models import ActorRole, Appeal, Unit
 from tests.policies.support import csrf_of, login, prepare
 
 CLERK = ("clerk", "staple horse battery")  # staff of 区审批局 (tests.policies.support.prepare)
@@ -85,7 +85,7 @@ def act(
     reference: str,
     step: Callable[..., object],
     unit: str = "区审批局",
-    role: str = "staff",
+    role: ActorRole = ActorRole.STAFF,
     **arguments: object,
 ) -> None:
     """Take a lifecycle step as a user of `unit` (or 区营商办 as the supervisor)."""

@@ -17,7 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.platform.settings import Settings
-from routing.models import Appeal, AppealEvent, EnterpriseNotice, ExtensionRequest, Milestone
+from routing.models import (
+    Action,
+    ActorRole,
+    Appeal,
+    AppealEvent,
+    AppealState,
+    EnterpriseNotice,
+    ExtensionRequest,
+    Milestone,
+)
 from tests.bot.web.console_support import BOSS, CLERK, JUDGE, client, file, prepare_console, run, sign
 from tests.support.servers import running
 
@@ -45,10 +54,10 @@ class Desk:
         return str(response.headers["location"])
 
 
-def history(settings: Settings, reference: str) -> list[tuple[str, str, str, str]]:
+def history(settings: Settings, reference: str) -> list[tuple[Action, AppealState, str, ActorRole]]:
     """(action, to_state, actor, role) of every logged transition after filing."""
 
-    def read(session: Session) -> list[tuple[str, str, str, str]]:
+    def read(session: Session) -> list[tuple[Action, AppealState, str, ActorRole]]:
         rows = session.execute(
             select(AppealEvent.action, AppealEvent.to_state, AppealEvent.actor, AppealEvent.actor_role)
             .join(Appeal, Appeal.id == AppealEvent.appeal_id)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot.platform.settings import Settings
 from routing import dispatch, escalation, extensions, lifecycle, notify
 from routing.lifecycle import Actor
-from routing.models import Unit
+from routing.models import ActorRole, Unit
 from routing.rules import load_calendar
 from tests.bot.web.console_support import BOSS, CLERK, JUDGE, XSS, file, prepare_console, run, sign, wrote
 from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
@@ -249,8 +249,10 @@ def seed_supervision(settings: Settings) -> None:
     """What 区营商办 has to look at: an overdue and escalated appeal, a returned one, a dispute, an extension."""
 
     def work(session: Session) -> None:
-        office = Actor("supervisor", "boss", None)
-        approval = Actor("staff", "clerk", session.scalars(select(Unit.id).where(Unit.name == "区审批局")).one())
+        office = Actor(ActorRole.SUPERVISOR, "boss", None)
+        approval = Actor(
+            ActorRole.STAFF, "clerk", session.scalars(select(Unit.id).where(Unit.name == "区审批局")).one()
+        )
         late = datetime.now(UTC) - timedelta(days=12)
         dispatch.file_appeal(
             session=session,
