@@ -369,7 +369,7 @@ def _check_time_limits(
 
 def _stage_limits(row: int, record: dict[str, Any], reader: Reader) -> dict[str, str]:
     """The filled-in stage limits of a 办理时限 row (签收, 联系企业, 答复) that can be read."""
-    stages = {}
+    stages: dict[str, str] = {}
     for stage in (Stage.SIGN, Stage.CONTACT, Stage.REPLY):
         if record.get(stage) not in (None, ""):
             try:
