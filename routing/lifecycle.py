@@ -178,7 +178,13 @@ class Step:
             calendar=self.calendar,
             levels=self.rules.levels,
             now=self.now,
+            unit_id=self.appeal.unit_id,
         )
+
+    def working_seconds(self) -> int | None:
+        """Working seconds from 派单 to now (None before dispatch), for the indicators."""
+        start = self.appeal.dispatched_at
+        return self.calendar.between(start, self.now) if start is not None else None
 
     def category_code(self) -> str:
         category = self.session.get(Category, self.appeal.category_id)
@@ -230,6 +236,8 @@ def sign(*, session: Session, appeal_id: int, actor: Actor, now: datetime | None
     require_unit(step)
     timers.stop(session=session, appeal_id=appeal_id, stage=Stage.SIGN, now=step.now)
     step.appeal.signed_at = step.now
+    if step.appeal.first_signed_at is None:
+        step.appeal.first_signed_at, step.appeal.sign_seconds = step.now, step.working_seconds()
     step.move(AppealState.SIGNED)
     step.tell(NoticeEvent.SIGNED, notify.signed_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
     return step.appeal
@@ -296,6 +304,7 @@ def answer(
         step.appeal.outcome = Outcome.SOLVED if solved else Outcome.UNSOLVED
     timers.stop(session=session, appeal_id=appeal_id, stage=Stage.REPLY, now=step.now)
     step.appeal.answer, step.appeal.answered_at = text, step.now
+    step.appeal.answer_seconds = step.working_seconds()
     step.move(AppealState.ANSWERED, reason=text, outcome=step.appeal.outcome)
     step.tell(
         NoticeEvent.ANSWERED, notify.answered_text(step.appeal, unit=step.unit_name(step.appeal.unit_id), text=text)
@@ -337,7 +346,7 @@ def visit(
         if told:
             step.tell(NoticeEvent.REOPENED, notify.reopened_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
         return step.appeal
-    step.appeal.closed_at = step.now
+    step.appeal.closed_at, step.appeal.close_seconds = step.now, step.working_seconds()
     timers.stop_all(session=session, appeal_id=appeal_id, now=step.now)
     step.move(AppealState.CLOSED, reason=note or (reason.name if reason else ""), reason_code=reason_code, rating=rated)
     if told:
@@ -350,7 +359,7 @@ def close(*, session: Session, appeal_id: int, actor: Actor, reason: str, now: d
     step = begin(session=session, appeal_id=appeal_id, action=Action.CLOSE, actor=actor, now=now)
     require_supervisor(step)
     reason = require_text(reason, "办结说明")
-    step.appeal.closed_at = step.now
+    step.appeal.closed_at, step.appeal.close_seconds = step.now, step.working_seconds()
     timers.stop_all(session=session, appeal_id=appeal_id, now=step.now)
     step.move(AppealState.CLOSED, reason=reason)
     step.tell(NoticeEvent.CLOSED, notify.closed_text(step.appeal, rating=None))

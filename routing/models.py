@@ -361,6 +361,9 @@ class Appeal(Base):
     __table_args__ = (
         Index("ix_appeals_unit_id_state", "unit_id", "state"),
         Index("ix_appeals_openid_created_at", "openid", "created_at"),
+        # The indicators (routing.indicators) read appeals by when they arrived and when they closed.
+        Index("ix_appeals_created_at", "created_at"),
+        Index("ix_appeals_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -396,12 +399,19 @@ class Appeal(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     closed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     updated_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    # Facts the indicators read (docs/indicators.md): the first 签收 by any unit (the district's response), and
+    # the working seconds from 派单 to the first 签收, to the last 答复 and to 办结, fixed when they happen.
+    first_signed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    sign_seconds: Mapped[int | None] = mapped_column(Integer)
+    answer_seconds: Mapped[int | None] = mapped_column(Integer)
+    close_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class AppealEvent(Base):
     """One logged transition: who did what, when and why."""
 
     __tablename__ = "appeal_events"
+    __table_args__ = (Index("ix_appeal_events_action_at", "action", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
@@ -425,6 +435,9 @@ class AppealTimer(Base):
         # Also the index of an appeal's timers (appeal_id leads).
         UniqueConstraint("appeal_id", "stage", "seq", name="uq_appeal_timers_key"),
         # Only running timers have a next firing time: the sweep reads this index and nothing else.
+        # The indicators read the limits that fell due in a period, stage by stage.
+        Index("ix_appeal_timers_stage_due_at", "stage", "due_at"),
+        Index("ix_appeal_timers_stage_started_at", "stage", "started_at"),
         Index(
             "ix_appeal_timers_next_fire_at",
             "next_fire_at",
@@ -437,6 +450,8 @@ class AppealTimer(Base):
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
     stage: Mapped[Stage] = mapped_column(EnumString(Stage, 16))
     seq: Mapped[int] = mapped_column(Integer, default=1)
+    # The unit the limit was set for (the appeal's unit when it started): a unit's own response clock.
+    unit_id: Mapped[int | None] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(1))  # h | d | D (a calendar date, for milestones)
     started_at: Mapped[datetime] = mapped_column(UTC_TIME)

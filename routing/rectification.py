@@ -55,6 +55,7 @@ def file_plan(
             calendar=step.calendar,
             levels=step.rules.levels,
             now=step.now,
+            unit_id=step.appeal.unit_id,
         )
     step.move(AppealState.RECTIFYING, reason=note, milestones=[[title, due.isoformat()] for title, due in milestones])
     step.tell(NoticeEvent.PLAN, notify.plan_text(step.appeal, milestones=milestones))

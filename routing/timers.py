@@ -44,6 +44,7 @@ def start(
     calendar: WorkCalendar,
     levels: Sequence[Level],
     now: datetime,
+    unit_id: int | None = None,
 ) -> AppealTimer:
     """Start a limit now (whole seconds, so that working-time sums are exact); numbered per appeal and stage."""
     started = now.replace(microsecond=0)
@@ -57,6 +58,7 @@ def start(
         appeal_id=appeal_id,
         stage=stage,
         seq=seq,
+        unit_id=unit_id,
         amount=amount,
         unit=unit,
         started_at=started,
