@@ -19,6 +19,7 @@ Working hours are 09:00-12:00 and 14:00-18:00; limits (default table, normal urg
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -133,7 +134,7 @@ EXPECTED_ALL = {
     "answer_hours": 22.17,  # (14 + 21 + 21 + 7 + 63 + 7) / 6
     "close_hours": 31.5,  # (21 + 28 + 28 + 28 + 70 + 14) / 6
 }
-EXPECTED_UNITS = {
+EXPECTED_UNITS: dict[str, dict[str, Any]] = {
     "区审批局": {
         "received": 6, "response_due": 5, "response_on_time": 3, "closed": 5, "closed_on_time": 4, "solved": 3,
         "rated": 4, "satisfied": 3, "dissatisfied": 1, "reopened": 0, "assigned": 7, "returned": 1, "overdue": 3,
