@@ -1,0 +1,83 @@
+"""`appealbot reports kpi|ledger|quarterly` and `appealbot appeals export`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.platform import db
+from bot.platform.settings import Settings
+from bot.reports import periods
+from bot.reports.kpi import COUNT_LABELS, RATE_LABELS, kpi, percent
+
+BAD_INPUT = 2
+
+
+def _refuse(message: str) -> int:
+    print(f"appealbot: {message}", file=sys.stderr)
+    return BAD_INPUT
+
+
+def _prepared(settings: Settings) -> Any:
+    from bot.services import prepare_database
+
+    engine = db.make_engine(settings.database_url)
+    prepare_database(engine, load_demo=False)
+    return engine
+
+
+def _today(settings: Settings) -> Any:
+    return datetime.now(ZoneInfo(settings.app.timezone)).date()
+
+
+def _unit_id(session: Any, unit: str | None) -> int | None:
+    from bot import accounts
+
+    return None if not unit else accounts.find_unit(session=session, unit=unit).id
+
+
+def cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
+    """The indicators per unit and for the district."""
+    from bot import accounts
+
+    try:
+        period = periods.range_or_month(args.start, args.end, today=_today(settings))
+    except periods.PeriodError as exc:
+        return _refuse(str(exc))
+    engine = _prepared(settings)
+    try:
+        with db.session_factory(engine)() as session:
+            unit_id = _unit_id(session, args.unit)
+            found = kpi(session=session, period=period, timezone=settings.app.timezone, unit_id=unit_id)
+    except accounts.AccountError as exc:
+        return _refuse(str(exc))
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(found.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"统计区间：{period.first} 至 {period.last}")
+    header = ["单位", *COUNT_LABELS.values(), *(label for label, _ in RATE_LABELS.values())]
+    print("\t".join(header))
+    rows = [*found.units.items(), ("全区" if args.unit is None else "合计", found.all)]
+    for name, figures in rows:
+        counts = [str(getattr(figures, key)) for key in COUNT_LABELS]
+        rates = [percent(getattr(figures, key)) for key in RATE_LABELS]
+        print("\t".join([name, *counts, *rates]))
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add the `reports` command group."""
+    reports = commands.add_parser("reports", help="indicators, the monthly 台账 and the quarterly report")
+    report_commands = reports.add_subparsers(dest="reports_command", required=True)
+    figures = report_commands.add_parser("kpi", help="the indicators per unit and for the district")
+    figures.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: the 1st of this month)")
+    figures.add_argument("--to", dest="end", help="last day, YYYY-MM-DD, included (default: today)")
+    figures.add_argument("--unit", help="one unit's own figures (name or alias)")
+    figures.add_argument("--json", action="store_true")
+    figures.set_defaults(handler=cmd_kpi)

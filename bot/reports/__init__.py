@@ -1,0 +1,1 @@
+"""The office's reports: periods, the figures as tables, charts (SVG), the monthly 台账, the quarterly report."""

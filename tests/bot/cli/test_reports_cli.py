@@ -1,0 +1,62 @@
+"""`appealbot reports kpi` (and the other report commands) run as an operator runs them, on the month of appeals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.platform import db
+from routing import service
+from tests.bot.cli.test_appeals_cli import appealbot
+from tests.routing.support import SEEDED_AT
+from tests.support.month import EXPECTED_ALL, EXPECTED_UNITS, build_month
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database holding the month of appeals (November 2026)."""
+    path = tmp_path_factory.mktemp("reports") / "month.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    with db.transaction(db.session_factory(engine)) as session:
+        service.ensure_default_table(session=session, now=SEEDED_AT)
+        build_month(session)
+    engine.dispose()
+    return path
+
+
+def test_kpi_json_has_every_unit_and_all(database: Path) -> None:
+    done = appealbot("reports", "kpi", "--from", "2026-11-01", "--to", "2026-11-30", "--json", database=database)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert {name: figures["all"][name] for name in EXPECTED_ALL} == EXPECTED_ALL
+    assert figures["all"]["response_rate"] == pytest.approx(4 / 7)
+    for unit, expected in EXPECTED_UNITS.items():
+        assert {name: figures[unit][name] for name in expected} == expected
+    rates = [figures[unit][key] for unit in figures for key in ("response_rate", "satisfaction_rate")]
+    assert all(rate is None or 0 <= rate <= 1 for rate in rates)
+
+
+def test_kpi_of_one_unit_and_as_a_table(database: Path) -> None:
+    done = appealbot(
+        "reports", "kpi", "--from", "2026-11-01", "--to", "2026-11-30", "--unit", "区司法局", "--json",
+        database=database,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert set(figures) == {"区司法局", "all"}
+    assert figures["all"]["received"] == EXPECTED_UNITS["区司法局"]["received"] == figures["区司法局"]["received"]
+    table = appealbot("reports", "kpi", "--from", "2026-11-01", "--to", "2026-11-30", database=database)
+    assert table.returncode == 0 and "响应率" in table.stdout
+    assert any(line.startswith("全区\t8\t7\t6") and "57.1%" in line for line in table.stdout.splitlines())
+
+
+def test_kpi_refuses_bad_input(database: Path) -> None:
+    wrong_date = appealbot("reports", "kpi", "--from", "2026-13-01", database=database)
+    assert wrong_date.returncode == 2 and "YYYY-MM-DD" in wrong_date.stderr
+    backwards = appealbot("reports", "kpi", "--from", "2026-11-30", "--to", "2026-11-01", database=database)
+    assert backwards.returncode == 2 and "早于" in backwards.stderr
+    unknown = appealbot("reports", "kpi", "--unit", "区不存在局", database=database)
+    assert unknown.returncode == 2 and "没有名为" in unknown.stderr
