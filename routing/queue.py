@@ -242,6 +242,11 @@ def _items(session: Session, statement: Select[Any], clocks: dict[int, Deadline]
     ]
 
 
+def items_of(*, session: Session, statement: Select[Any]) -> list[Item]:
+    """The appeals a `select(Appeal)` finds, as rows of a list (oldest first), without their clocks."""
+    return _items(session, statement.order_by(Appeal.id), {})
+
+
 def _sort_key(item: Item) -> tuple[int, float, int]:
     due = item.deadline.due_at if item.deadline is not None else None
     return (due is None, due.timestamp() if due is not None else 0.0, item.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ class Period:
 
     first: date
     last: date
-    name: str
+    name: str = field(compare=False)
 
     def scope(self, *, timezone: str, now: datetime | None = None, unit_id: int | None = None) -> Scope:
         """The period as the indicators read it: [local midnight of first, local midnight after last)."""
@@ -33,11 +33,12 @@ class Period:
         return Scope(start=start, end=end, now=now or datetime.now(UTC), unit_id=unit_id)
 
     def previous(self) -> Period:
-        """The period of the same length just before (the month or quarter before, for those)."""
-        if self.name.count("-") == 1 and MONTH.match(self.name):
-            return month(f"{(self.first - timedelta(days=1)):%Y-%m}")
-        if QUARTER.match(self.name):
-            return quarter_of(self.first - timedelta(days=1))
+        """The period just before: the month or quarter before for a whole one, else as many days."""
+        before = self.first - timedelta(days=1)
+        if quarter_of(self.first) == self:
+            return quarter_of(before)
+        if month(f"{self.first:%Y-%m}").last == self.last and self.first.day == 1:
+            return month(f"{before:%Y-%m}")
         days = (self.last - self.first).days + 1
         last = self.first - timedelta(days=1)
         return dates(last - timedelta(days=days - 1), last)

@@ -113,7 +113,7 @@ def missing_years_text(years: list[int]) -> str:
     listed = "、".join(f"{year} 年" for year in years)
     return (
         f"尚未录入 {listed}的法定节假日安排：涉及的办理期限暂按周一至周五计算并标为“暂定”。"
-        "请管理员按国务院办公厅通知录入（appealbot routing import），录入后期限自动重算。"
+        "请管理员在管理后台的“节假日”页面按国务院办公厅通知录入，录入后期限自动重算。"
     )
 
 
