@@ -467,7 +467,7 @@ class Named:
 def names(*, session: Session, by: Dimension) -> Named:
     """What to call each group key of a dimension."""
     if by in (Dimension.UNIT, Dimension.STREET):
-        return Named(dict(session.execute(select(Unit.id, Unit.name)).tuples().all()))
+        return Named(dict(session.execute(select(Unit.id, Unit.name)).all()))
     if by == Dimension.CATEGORY:
         return Named(
             {

@@ -69,6 +69,8 @@ class Item:
     needs_call: bool
     created_at: datetime
     deadline: Deadline | None
+    contact: str = ""
+    phone: str = ""
 
     @property
     def state_label(self) -> str:
@@ -84,6 +86,9 @@ class Filters:
     deadline: str = ""
     query: str = ""
     unit: int | None = None  # for the all-units scope
+    # Received in [since, until) (the export's date range).
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,8 @@ def _items(session: Session, statement: Select[Any], clocks: dict[int, Deadline]
             needs_call=appeal.needs_call,
             created_at=appeal.created_at,
             deadline=clocks.get(appeal.id),
+            contact=appeal.contact,
+            phone=appeal.phone,
         )
         for appeal, category, unit in rows
     ]
@@ -250,6 +257,15 @@ def items_of(*, session: Session, statement: Select[Any]) -> list[Item]:
 def _sort_key(item: Item) -> tuple[int, float, int]:
     due = item.deadline.due_at if item.deadline is not None else None
     return (due is None, due.timestamp() if due is not None else 0.0, item.id)
+
+
+def _received_within(statement: Select[Any], filters: Filters) -> Select[Any]:
+    """The statement narrowed to appeals received in [since, until), where those are given."""
+    if filters.since is not None:
+        statement = statement.where(Appeal.created_at >= filters.since)
+    if filters.until is not None:
+        statement = statement.where(Appeal.created_at < filters.until)
+    return statement
 
 
 def queue(
@@ -276,6 +292,7 @@ def queue(
         statement = statement.where(Appeal.state == filters.state)
     else:
         statement = statement.where(Appeal.state != AppealState.CLOSED)
+    statement = _received_within(statement, filters)
     if filters.category:
         codes = select(Category.id).where(Category.code == filters.category)
         statement = statement.where(Appeal.category_id.in_(codes))

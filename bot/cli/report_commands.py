@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,6 +72,45 @@ def cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _output(path_text: str, suffixes: tuple[str, ...]) -> Path | str:
+    """The output file, or why it cannot be written."""
+    path = Path(path_text)
+    if path.suffix.lower() not in suffixes:
+        return f"文件 {path}：不支持的格式「{path.suffix or '无扩展名'}」，请使用 {' / '.join(suffixes)}"
+    if not path.parent.is_dir():
+        return f"文件 {path}：目录 {path.parent} 不存在"
+    return path
+
+
+def cmd_ledger(args: argparse.Namespace, settings: Settings) -> int:
+    """The monthly 台账 of a unit, or of the district, as .xlsx."""
+    from bot import accounts
+    from bot.reports import workbooks
+
+    output = _output(args.output, (".xlsx",))
+    if isinstance(output, str):
+        return _refuse(output)
+    try:
+        period = periods.month(args.month)
+    except periods.PeriodError as exc:
+        return _refuse(str(exc))
+    engine = _prepared(settings)
+    try:
+        with db.session_factory(engine)() as session:
+            unit = accounts.find_unit(session=session, unit=args.unit) if args.unit else None
+            data, rows = workbooks.ledger_xlsx(
+                session=session, period=period, timezone=settings.app.timezone, now=datetime.now(UTC),
+                unit_id=unit.id if unit else None, unit_name=unit.name if unit else "全区",
+            )  # fmt: skip
+    except accounts.AccountError as exc:
+        return _refuse(str(exc))
+    finally:
+        engine.dispose()
+    output.write_bytes(data)
+    print(f"已写出 {period.name} 台账 {rows} 件到 {output}")
+    return 0
+
+
 def register(commands: Any) -> None:
     """Add the `reports` command group."""
     reports = commands.add_parser("reports", help="indicators, the monthly 台账 and the quarterly report")
@@ -81,3 +121,8 @@ def register(commands: Any) -> None:
     figures.add_argument("--unit", help="one unit's own figures (name or alias)")
     figures.add_argument("--json", action="store_true")
     figures.set_defaults(handler=cmd_kpi)
+    ledger = report_commands.add_parser("ledger", help="the monthly 台账 as .xlsx (a row per appeal, a summary sheet)")
+    ledger.add_argument("--month", required=True, help="YYYY-MM")
+    ledger.add_argument("--unit", help="one unit (name or alias); default: the district")
+    ledger.add_argument("-o", "--output", required=True, help="FILE.xlsx")
+    ledger.set_defaults(handler=cmd_ledger)

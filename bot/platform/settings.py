@@ -73,6 +73,12 @@ class SimulatorSettings:
 
 
 @dataclass(frozen=True)
+class ReportsSettings:
+    # A WeCom (企业微信) group robot webhook for 台账 reminders; empty = off.
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     format: str = "auto"
@@ -87,6 +93,7 @@ class Settings:
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property

@@ -7,7 +7,16 @@ from fastapi import FastAPI
 
 def mount(app: FastAPI) -> None:
     """Add the console pages and their script to the app (login and error pages come from bot.web.admin)."""
-    from bot.web.console import actions, appeal_pages, notice_pages, queue_pages, stats_pages, supervise_pages
+    from bot.web.console import (
+        actions,
+        appeal_pages,
+        ledger_pages,
+        notice_pages,
+        queue_pages,
+        stats_pages,
+        supervise_pages,
+    )
 
-    for module in (queue_pages, appeal_pages, actions, supervise_pages, notice_pages, stats_pages):
+    pages = (queue_pages, appeal_pages, actions, supervise_pages, notice_pages, stats_pages, ledger_pages)
+    for module in pages:
         app.include_router(module.router)
