@@ -58,7 +58,7 @@ def test_the_ledger_of_a_unit_read_back_from_the_workbook(month: Settings) -> No
     assert book.sheetnames == ["台账", "指标汇总"]
     sheet = [list(row) for row in book["台账"].iter_rows(values_only=True)]
     assert tuple(sheet[0]) == ledger.COLUMNS
-    rows = {row[2][2]: dict(zip(ledger.COLUMNS, row, strict=True)) for row in sheet[1:]}  # by the letter in 西安X科技
+    rows = {str(row[2])[2]: dict(zip(ledger.COLUMNS, row, strict=True)) for row in sheet[1:]}  # by 西安X科技
     assert sorted(rows) == ["A", "B", "E", "F", "G", "H", "I"]  # on 区审批局's ledger in November (C, D: 区司法局)
     assert rows["A"]["签收时间"] == "2026-11-02 11:00" and rows["A"]["办结时间"] == "2026-11-05 10:00"
     assert rows["A"]["满意度"] == "满意" and rows["A"]["是否超时"] == "否" and rows["A"]["对应任务"] == "8"
