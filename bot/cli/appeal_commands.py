@@ -145,6 +145,9 @@ def register(commands: Any) -> None:
     show.add_argument("reference")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_appeals_show)
+    from bot.cli.report_commands import register_export
+
+    register_export(appeal_commands)
 
     routing = commands.add_parser("routing", help="the routing table: categories, units, time limits, calendar")
     routing_commands = routing.add_subparsers(dest="routing_command", required=True)

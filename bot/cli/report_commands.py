@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -111,6 +111,49 @@ def cmd_ledger(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_appeals_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Appeals with the queue's filters (state, unit, received between two dates) as .xlsx."""
+    from zoneinfo import ZoneInfo
+
+    from bot import accounts
+    from bot.reports import workbooks
+    from routing import views
+    from routing.queue import STATE_FILTERS, Filters
+
+    output = _output(args.file, (".xlsx",))
+    if isinstance(output, str):
+        return _refuse(output)
+    state = ""
+    if args.state:
+        found = views.state_code(args.state)
+        state = str(found) if found is not None else (args.state if args.state in STATE_FILTERS else "")
+        if not state:
+            return _refuse(f"未知的状态「{args.state}」，可用：{'、'.join(STATE_FILTERS)}、closed")
+    try:
+        first = periods.parse_date(args.start, "开始日期") if args.start else None
+        last = periods.parse_date(args.end, "结束日期") if args.end else None
+    except periods.PeriodError as exc:
+        return _refuse(str(exc))
+    zone = ZoneInfo(settings.app.timezone)
+    since = datetime.combine(first, datetime.min.time(), zone).astimezone(UTC) if first else None
+    until = datetime.combine(last, datetime.min.time(), zone).astimezone(UTC) + timedelta(days=1) if last else None
+    engine = _prepared(settings)
+    try:
+        with db.session_factory(engine)() as session:
+            unit = accounts.find_unit(session=session, unit=args.unit).id if args.unit else None
+            filters = Filters(state=state, unit=unit, since=since, until=until)
+            data = workbooks.appeals_xlsx(
+                session=session, unit_id=None, filters=filters, now=datetime.now(UTC), timezone=settings.app.timezone
+            )
+    except accounts.AccountError as exc:
+        return _refuse(str(exc))
+    finally:
+        engine.dispose()
+    output.write_bytes(data)
+    print(f"已导出到 {output}")
+    return 0
+
+
 def register(commands: Any) -> None:
     """Add the `reports` command group."""
     reports = commands.add_parser("reports", help="indicators, the monthly 台账 and the quarterly report")
@@ -126,3 +169,14 @@ def register(commands: Any) -> None:
     ledger.add_argument("--unit", help="one unit (name or alias); default: the district")
     ledger.add_argument("-o", "--output", required=True, help="FILE.xlsx")
     ledger.set_defaults(handler=cmd_ledger)
+
+
+def register_export(appeal_commands: Any) -> None:
+    """Add `appeals export` to the `appeals` command group."""
+    export = appeal_commands.add_parser("export", help="appeals with the queue's filters as .xlsx")
+    export.add_argument("file", help="FILE.xlsx")
+    export.add_argument("--from", dest="start", help="received on or after, YYYY-MM-DD")
+    export.add_argument("--to", dest="end", help="received on or before, YYYY-MM-DD")
+    export.add_argument("--unit", help="handling unit (name or alias)")
+    export.add_argument("--state", help="state code or label, working, or closed (default: every open appeal)")
+    export.set_defaults(handler=cmd_appeals_export)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -16,6 +16,7 @@ from bot.accounts import Role
 from bot.chat.models import InboundMessage
 from bot.web.console import reads
 from bot.web.console.common import ConsoleUser, chrome, render, run, scope
+from bot.web.deps import ServicesDep
 from routing import queue
 from routing.models import AppealState, Category, Unit
 from routing.queue import DEADLINE_FILTERS, STATE_FILTERS, Filters
@@ -129,6 +130,30 @@ async def queue_page(
         notice=NOTICES.get(query.done, ""),
         **data,
         **await chrome(request, user),
+    )
+
+
+@router.get("/export.xlsx")
+async def export(
+    request: Request, user: ConsoleUser, services: ServicesDep, query: Annotated[QueueQuery, Depends(queue_query)]
+) -> Response:
+    """The appeals the queue's filters find, every page of them, as .xlsx (the user's own scope only)."""
+    from bot.reports import workbooks
+
+    unit_id = scope(user)
+    now = datetime.now(UTC)
+    timezone = services.settings.app.timezone
+    data = await run(
+        request,
+        lambda session: workbooks.appeals_xlsx(
+            session=session, unit_id=unit_id, filters=query.filters, now=now, timezone=timezone
+        ),
+    )
+    name = quote(f"诉求导出-{now:%Y%m%d}.xlsx")
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=\"appeals.xlsx\"; filename*=UTF-8''{name}"},
     )
 
 

@@ -60,3 +60,25 @@ def test_kpi_refuses_bad_input(database: Path) -> None:
     assert backwards.returncode == 2 and "早于" in backwards.stderr
     unknown = appealbot("reports", "kpi", "--unit", "区不存在局", database=database)
     assert unknown.returncode == 2 and "没有名为" in unknown.stderr
+
+
+def test_appeals_export_with_the_queue_filters(database: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    output = tmp_path / "appeals.xlsx"
+
+    def exported(*filters: str) -> list[str]:
+        done = appealbot("appeals", "export", str(output), *filters, database=database)
+        assert done.returncode == 0, done.stderr
+        rows = load_workbook(output)["诉求"].iter_rows(min_row=2, values_only=True)
+        return sorted(str(row[2])[2] for row in rows)  # the letter of 西安X科技有限公司
+
+    assert exported() == ["D", "G", "I"]  # open appeals, as the queue lists them
+    assert exported("--unit", "区审批局") == ["G", "I"]
+    assert exported("--state", "closed") == ["A", "B", "C", "E", "F", "H"]
+    assert exported("--state", "已办结", "--from", "2026-11-01", "--to", "2026-11-30") == ["A", "B", "C", "E", "F"]
+    assert exported("--state", "closed", "--to", "2026-10-31") == ["H"]
+    header = next(load_workbook(output)["诉求"].iter_rows(max_row=1, values_only=True))
+    assert header[:3] == ("编号", "受理时间", "企业")
+    bad = appealbot("appeals", "export", str(output), "--state", "nonsense", database=database)
+    assert bad.returncode == 2 and "未知的状态" in bad.stderr

@@ -73,6 +73,15 @@ def test_a_unit_head_confirms_and_the_office_sees_who_reported(people: People, l
         boss.get_by_role("link", name="下载全区台账（.xlsx）").click()
     assert load_workbook(io.BytesIO(district.value.path().read_bytes()))["台账"].max_row == 1 + 9
 
+    # The queue's export: the open appeals its filters find, every page.
+    boss.goto(f"{url}/console/?state=dispatched")
+    with boss.expect_download() as exported:
+        boss.get_by_role("link", name=re.compile("导出 Excel")).click()
+    sheet = load_workbook(io.BytesIO(exported.value.path().read_bytes()))["诉求"]
+    assert sorted(str(row[2]) for row in sheet.iter_rows(min_row=2, values_only=True)) == [
+        "西安G科技有限公司", "西安I科技有限公司",
+    ]  # fmt: skip
+
     phone = people.signed_in(HEAD, "/console/ledger?month=2026-11", viewport=PHONE)
     expect(phone.locator("table.ledger tbody tr")).to_have_count(7)
     width = phone.evaluate("document.documentElement.scrollWidth")
