@@ -141,8 +141,7 @@ def find_unit(*, session: Session, unit: str) -> Unit:
         close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
         guess = f"，是不是「{close[0]}」？" if close else ""
         known = "、".join(names[:8]) + (f" 等 {len(names)} 个" if len(names) > 8 else "") if names else "（单位表为空）"
-        listing = "完整列表：appealbot routing export"
-        raise AccountError(f"没有名为「{text}」的单位{guess}；已有单位例如：{known}（{listing}）")
+        raise AccountError(f"没有名为「{text}」的单位{guess}；已有单位例如：{known}")
     return found
 
 
@@ -157,18 +156,23 @@ def _unit_for(session: Session, role: Role, unit: str | None) -> Unit | None:
     """The unit of an account: its own for unit roles, 区营商办 for supervisors, none for admins."""
     if role in UNIT_ROLES:
         if not unit:
-            raise AccountError(f"角色 {role} 属于某个单位，请用 --unit 指定单位名称或编号")
-        return find_unit(session=session, unit=unit)
+            raise AccountError(f"角色 {role} 属于某个单位，请指定单位名称或编号")
+        found = find_unit(session=session, unit=unit)
+        if not found.active:
+            raise AccountError(f"单位「{found.name}」已停用，不能再为它设账号")
+        return found
     if role == Role.ADMIN:
         if unit:
-            raise AccountError("角色 admin（系统管理员）不属于任何单位，请去掉 --unit")
+            raise AccountError("角色 admin（系统管理员）不属于任何单位，请不要指定单位")
         return None
     office = supervisor_unit(session=session)
     if unit:
         given = find_unit(session=session, unit=unit)
         if office is None or given.id != office.id:
             name = office.name if office else "区营商办"
-            raise AccountError(f"角色 supervisor 属于{name}（督办全部单位），不能指定为「{given.name}」；请去掉 --unit")
+            raise AccountError(
+                f"角色 supervisor 属于{name}（督办全部单位），不能指定为「{given.name}」；请不要指定单位"
+            )
     return office
 
 
@@ -279,3 +283,76 @@ def deactivate(*, session: Session, username: str) -> bool:
     session.execute(update(User).where(User.id == user.id).values(active=False))
     session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     return True
+
+
+# -- what admins do to accounts (the admin pages' 账号 and `appealbot users disable|list`) --
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the admin list shows it."""
+
+    id: int
+    username: str
+    role: Role
+    unit: str
+    active: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, object]:
+        last = _aware(self.last_login_at)
+        return {
+            "username": self.username, "role": str(self.role), "unit": self.unit or None, "active": self.active,
+            "last_login_at": last.isoformat() if last else None,
+        }  # fmt: skip
+
+
+def list_accounts(*, session: Session) -> list[Account]:
+    """Every account, active ones first, by username."""
+    units = dict(session.execute(select(Unit.id, Unit.name)).all())
+    return [
+        Account(user.id, user.username, user.role, units.get(user.unit_id, "") if user.unit_id else "", user.active,
+                user.last_login_at, user.created_at)
+        for user in session.scalars(select(User).order_by(User.active.desc(), User.username))
+    ]  # fmt: skip
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise AccountError(f"没有用户「{username}」")
+    return user
+
+
+def change_role(*, session: Session, username: str, role: str, unit: str | None) -> User:
+    """Give an account another role or unit, checked as when it was created."""
+    user = _user(session, username)
+    if role not in ROLES:
+        raise AccountError(f"角色「{role}」无效，应为 {', '.join(ROLES)} 之一")
+    chosen = Role(role)
+    unit_row = _unit_for(session, chosen, unit)
+    user.role, user.unit_id = chosen, unit_row.id if unit_row else None
+    # What the account may see changed: its open sessions end, so no page shows the old scope.
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    return user
+
+
+def set_active(*, session: Session, username: str, active: bool) -> User:
+    """Disable an account (its sessions end at once) or enable it again."""
+    user = _user(session, username)
+    if not active:
+        deactivate(session=session, username=username)
+    else:
+        session.execute(update(User).where(User.id == user.id).values(active=True, failed_logins=0, locked_until=None))
+    session.refresh(user)
+    return user
+
+
+def reset_password(*, session: Session, username: str, password: str) -> User:
+    """Set a new password (checked by the rules); the account's sessions end and any lockout is lifted."""
+    user = _user(session, username)
+    check_password_rules(password)
+    user.password_hash, user.failed_logins, user.locked_until = hash_password(password), 0, None
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    return user

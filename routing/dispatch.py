@@ -112,6 +112,8 @@ def _unit(step: Step, name: str) -> Unit:
     unit = step.session.scalar(select(Unit).where(Unit.name == name.strip()))
     if unit is None:
         raise Refused(f"路由表中没有单位「{name}」")
+    if not unit.active:
+        raise Refused(f"单位「{unit.name}」已停用，不能再派单")
     return unit
 
 

@@ -273,6 +273,8 @@ class Unit(Base):
     contact_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     head_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
     head_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # A unit no longer in service: kept for its history, but no new appeals, transfers or accounts go to it.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
 class Category(Base):

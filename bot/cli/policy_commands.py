@@ -128,6 +128,48 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable an account; its login sessions end at once."""
+    from bot import accounts
+    from bot.services import prepare_database
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        prepare_database(engine, load_demo=False)
+        with db.transaction(db.session_factory(engine)) as session:
+            accounts.set_active(session=session, username=args.username, active=False)
+    except accounts.AccountError as exc:
+        return _refuse(str(exc))
+    finally:
+        engine.dispose()
+    print(f"已停用用户 {args.username}，其登录已全部失效")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Every account with its role, unit, whether it is active and its last login."""
+    import json
+
+    from bot import accounts
+    from bot.services import prepare_database
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        prepare_database(engine, load_demo=False)
+        with db.session_factory(engine)() as session:
+            found = accounts.list_accounts(session=session)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps([item.to_dict() for item in found], ensure_ascii=False, indent=2))
+        return 0
+    for item in found:
+        state = "启用" if item.active else "已停用"
+        print(f"{item.username}\t{item.role.label}\t{item.unit or '-'}\t{state}")
+    print(f"共 {len(found)} 个账号")
+    return 0
+
+
 def register(commands: Any) -> None:
     """Add the `policies` and `users` command groups to the root parser's subcommands."""
     policies = commands.add_parser("policies", help="policy list import and export (.xlsx, .csv, .json)")
@@ -150,3 +192,9 @@ def register(commands: Any) -> None:
     create.add_argument("--role", required=True, help="staff, unit_head, supervisor or admin")
     create.add_argument("--unit", help="unit name or id (required for staff and unit_head)")
     create.set_defaults(handler=cmd_users_create)
+    disable = user_commands.add_parser("disable", help="disable an account; its sessions end at once")
+    disable.add_argument("username")
+    disable.set_defaults(handler=cmd_users_disable)
+    listing = user_commands.add_parser("list", help="every account with its role, unit and state")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_users_list)

@@ -42,7 +42,7 @@ def test_password_is_stored_as_an_argon2_hash(session: Session) -> None:
         ("ab", "long enough 1", "admin", None, "用户名「ab」无效"),
         ("bad name", "long enough 1", "admin", None, "用户名「bad name」无效"),
         ("bob", "long enough 1", "boss", None, "角色「boss」无效，应为 staff, unit_head, supervisor, admin 之一"),
-        ("bob", "long enough 1", "staff", None, "角色 staff 属于某个单位，请用 --unit 指定"),
+        ("bob", "long enough 1", "staff", None, "角色 staff 属于某个单位，请指定单位"),
         ("bob", "short", "admin", None, "密码至少 10 个字符（现在 5 个）"),
         ("bob", " padded password ", "admin", None, "密码首尾不能是空格"),
         ("bob", "long enough 1", "unit_head", "区不存在局", "没有名为「区不存在局」的单位；已有单位例如：区营商办"),
@@ -141,7 +141,7 @@ def test_cli_reads_the_password_from_the_environment(env: Settings, monkeypatch:
 @pytest.mark.parametrize(
     ("argv", "stdin", "message"),
     [
-        (["users", "create", "clerk", "--role", "staff"], "correct horse 1\n", "请用 --unit 指定单位"),
+        (["users", "create", "clerk", "--role", "staff"], "correct horse 1\n", "请指定单位名称或编号"),
         (["users", "create", "clerk", "--role", "root"], "correct horse 1\n", "角色「root」无效"),
         (["users", "create", "admin", "--role", "admin"], "", "没有读到密码"),
         (["users", "create", "admin", "--role", "admin"], "short\n", "密码至少 10 个字符"),
@@ -158,7 +158,7 @@ def test_cli_reads_the_password_from_the_environment(env: Settings, monkeypatch:
         (
             ["users", "create", "root", "--role", "admin", "--unit", "区审批局"],
             "correct horse 1\n",
-            "角色 admin（系统管理员）不属于任何单位，请去掉 --unit",
+            "角色 admin（系统管理员）不属于任何单位，请不要指定单位",
         ),
         (
             ["users", "create", "boss", "--role", "supervisor", "--unit", "区审批局"],

@@ -27,6 +27,7 @@ def upgrade() -> None:
     for name in ("sign_seconds", "answer_seconds", "close_seconds"):
         op.add_column("appeals", sa.Column(name, sa.Integer(), nullable=True))
     op.add_column("appeal_timers", sa.Column("unit_id", sa.Integer(), nullable=True))
+    op.add_column("units", sa.Column("active", sa.Boolean(), server_default=sa.text("true"), nullable=False))
     op.execute(
         "UPDATE appeals SET first_signed_at = (SELECT min(e.at) FROM appeal_events e "
         "WHERE e.appeal_id = appeals.id AND e.action = 'sign')"
@@ -91,5 +92,6 @@ def downgrade() -> None:
     op.drop_index("ix_appeals_created_at", table_name="appeals")
     # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch rebuild of appeals would cascade its events away.
     op.drop_column("appeal_timers", "unit_id")
+    op.drop_column("units", "active")
     for name in ("close_seconds", "answer_seconds", "sign_seconds", "first_signed_at"):
         op.drop_column("appeals", name)
