@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from bot.platform.settings import Settings
 from tests.bot.cli.test_appeals_cli import appealbot
@@ -153,21 +153,16 @@ def test_units_calendar_and_routing_table(people: People, live: tuple[str, FastA
         admin.get_by_role("link", name=re.compile("导出 Excel")).click()
     exported = download.value.path().read_bytes()
     assert "诉求类别" in load_workbook(io.BytesIO(exported)).sheetnames
+    bad = "编码,名称,牵头单位\nC99,新类别,区不存在局\n".encode()
     admin.get_by_label(re.compile("导入文件")).set_input_files(
-        files=[
-            {
-                "name": "bad.csv",
-                "mimeType": "text/csv",
-                "buffer": "编码,名称,牵头单位\nC99,新类别,区不存在局\n".encode(),
-            }
-        ]
+        files=FilePayload(name="bad.csv", mimeType="text/csv", buffer=bad)
     )
     admin.get_by_role("button", name="导入", exact=True).click()
     expect(admin.get_by_role("alert")).to_contain_text("导入未执行")
     expect(admin.get_by_role("alert")).to_contain_text("区不存在局")
     expect(admin.locator("table.routing")).not_to_contain_text("C99")
     admin.get_by_label(re.compile("导入文件")).set_input_files(
-        files=[{"name": "routing.xlsx", "mimeType": "application/octet-stream", "buffer": exported}]
+        files=FilePayload(name="routing.xlsx", mimeType="application/octet-stream", buffer=exported)
     )
     admin.get_by_role("button", name="导入", exact=True).click()
     expect(admin.get_by_role("status")).to_contain_text("路由表已导入")
