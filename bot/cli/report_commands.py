@@ -111,6 +111,34 @@ def cmd_ledger(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_quarterly(args: argparse.Namespace, settings: Settings) -> int:
+    """The quarterly analysis report, generated now (or as finalised) and kept, written as .pdf or .html."""
+    from bot.reports import quarterly
+
+    output = _output(args.output, (".pdf", ".html"))
+    if isinstance(output, str):
+        return _refuse(output)
+    try:
+        quarter = periods.quarter(args.quarter)
+    except periods.PeriodError as exc:
+        return _refuse(str(exc))
+    engine = _prepared(settings)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            report = quarterly.generate(
+                session=session, quarter=quarter, timezone=settings.app.timezone, username="命令行"
+            )
+            body = report.pdf if output.suffix.lower() == ".pdf" else report.html.encode("utf-8")
+            final = report.finalised_at is not None
+    finally:
+        engine.dispose()
+    output.write_bytes(body or b"")
+    print(
+        f"已写出 {quarter.name} 分析报告到 {output}" + ("（已定稿）" if final else "（草稿，工作建议待区营商办填写）")
+    )
+    return 0
+
+
 def cmd_appeals_export(args: argparse.Namespace, settings: Settings) -> int:
     """Appeals with the queue's filters (state, unit, received between two dates) as .xlsx."""
     from zoneinfo import ZoneInfo
@@ -169,6 +197,10 @@ def register(commands: Any) -> None:
     ledger.add_argument("--unit", help="one unit (name or alias); default: the district")
     ledger.add_argument("-o", "--output", required=True, help="FILE.xlsx")
     ledger.set_defaults(handler=cmd_ledger)
+    report = report_commands.add_parser("quarterly", help="the quarterly analysis report as .pdf or .html (kept)")
+    report.add_argument("--quarter", required=True, help="YYYYQn, e.g. 2026Q4")
+    report.add_argument("-o", "--output", required=True, help="FILE.pdf or FILE.html")
+    report.set_defaults(handler=cmd_quarterly)
 
 
 def register_export(appeal_commands: Any) -> None:

@@ -13,10 +13,11 @@ def mount(app: FastAPI) -> None:
         ledger_pages,
         notice_pages,
         queue_pages,
+        report_pages,
         stats_pages,
         supervise_pages,
     )
 
-    pages = (queue_pages, appeal_pages, actions, supervise_pages, notice_pages, stats_pages, ledger_pages)
+    pages = (queue_pages, appeal_pages, actions, supervise_pages, notice_pages, stats_pages, ledger_pages, report_pages)
     for module in pages:
         app.include_router(module.router)
