@@ -77,8 +77,8 @@ def test_recommendations_then_finalised_and_kept(month: Settings) -> None:
             quarterly.write_recommendations(session=session, quarter=Q4, timezone=TIMEZONE, username="boss", text=" ",
                                             final=True)  # fmt: skip
         report = quarterly.write_recommendations(
-            session=session, quarter=Q4, timezone=TIMEZONE, username="boss", text="一、准入不准营问题集中，建议审批局牵头专项整治。",
-            final=True, now=at(12, 11, 10),
+            session=session, quarter=Q4, timezone=TIMEZONE, username="boss",
+            text="一、准入不准营问题集中，建议审批局牵头专项整治。", final=True, now=at(12, 11, 10),
         )  # fmt: skip
         assert report.finalised_by == "boss"
         kept_pdf = report.pdf
