@@ -106,3 +106,31 @@ def test_a_unit_head_sees_the_own_unit_and_staff_are_turned_away(
     response = clerk.goto(f"{url}/console/stats")
     assert response is not None and response.status == 403
     expect(clerk.get_by_role("link", name="统计分析")).to_have_count(0)
+
+
+def test_the_office_generates_reads_and_finalises_the_quarterly_report(
+    people: People, live: tuple[str, FastAPI]
+) -> None:
+    url, _ = live
+    boss = people.signed_in(BOSS, "/console/reports")
+    boss.get_by_label("季度").select_option(value="2026Q4")
+    boss.get_by_role("button", name="生成").click()
+    expect(boss.get_by_role("status")).to_contain_text("分析报告已生成", timeout=60_000)
+    expect(boss.get_by_role("heading", name=re.compile("2026Q4"))).to_contain_text("草稿")
+    boss.get_by_role("textbox", name=re.compile("工作建议")).fill("准入不准营问题集中，建议区审批局牵头专项整治。")
+    boss.get_by_role("button", name="定稿").click()
+    expect(boss.get_by_role("status")).to_contain_text("分析报告已定稿", timeout=60_000)
+    expect(boss.get_by_role("button", name="定稿")).to_have_count(0)
+    shot(boss, "reports-office-desktop.png")
+    boss.get_by_role("link", name="阅读报告（HTML）").click()
+    expect(boss.get_by_role("heading", name=re.compile("2026Q4 企业诉求办理情况分析报告"))).to_be_visible()
+    expect(boss.locator("body")).to_contain_text("建议区审批局牵头专项整治")
+    expect(boss.locator("body")).not_to_contain_text("待区营商办填写")
+    shot(boss, "reports-html-desktop.png")
+    with boss.expect_download() as download:
+        boss.goto(f"{url}/console/reports/2026Q4")
+        boss.get_by_role("link", name="下载 PDF").click()
+    assert download.value.path().read_bytes().startswith(b"%PDF")
+    phone = people.signed_in(BOSS, "/console/reports/2026Q4", viewport=PHONE)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(phone, "reports-office-phone.png")
