@@ -5,11 +5,17 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     APPEALBOT_CONFIG=/app/config.toml
 WORKDIR /app
 
+# The quarterly report's PDF: WeasyPrint needs Pango, and a CJK font to print Chinese (Noto Sans CJK SC).
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md config.toml ./
 COPY bot bot
 COPY intents intents
 COPY policies policies
 COPY routing routing
+COPY storage storage
+COPY tabular tabular
 RUN pip install . && useradd --system --home /app appealbot && mkdir -p /app/var && chown appealbot /app/var
 
 USER appealbot
