@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from routing.models import (
@@ -229,9 +229,10 @@ def closed(scope: Scope, by: Dimension | None) -> Select[Any]:
         select(AppealTimer.id)
         .where(
             AppealTimer.appeal_id == Appeal.id,
-            AppealTimer.stage == Stage.REPLY,
+            # Literals, not parameters: the partial index ix_appeal_timers_late_reply matches them.
+            AppealTimer.stage == literal_column(f"'{Stage.REPLY}'"),
+            AppealTimer.stop_reason == literal_column(f"'{StopReason.MET}'"),
             AppealTimer.stopped_at > AppealTimer.due_at,
-            AppealTimer.stop_reason == StopReason.MET,
         )
         .exists()
     )

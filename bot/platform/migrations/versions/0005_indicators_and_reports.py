@@ -40,6 +40,10 @@ def upgrade() -> None:
     op.create_index("ix_appeal_events_action_at", "appeal_events", ["action", "at"])
     op.create_index("ix_appeal_timers_stage_due_at", "appeal_timers", ["stage", "due_at"])
     op.create_index("ix_appeal_timers_stage_started_at", "appeal_timers", ["stage", "started_at"])
+    late = sa.text("stage = 'reply' AND stop_reason = 'met' AND stopped_at > due_at")
+    op.create_index(
+        "ix_appeal_timers_late_reply", "appeal_timers", ["appeal_id"], postgresql_where=late, sqlite_where=late
+    )
     op.create_table(
         "ledger_reports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -85,6 +89,7 @@ def downgrade() -> None:
     op.drop_table("quarterly_reports")
     op.drop_table("ledger_reminders")
     op.drop_table("ledger_reports")
+    op.drop_index("ix_appeal_timers_late_reply", table_name="appeal_timers")
     op.drop_index("ix_appeal_timers_stage_started_at", table_name="appeal_timers")
     op.drop_index("ix_appeal_timers_stage_due_at", table_name="appeal_timers")
     op.drop_index("ix_appeal_events_action_at", table_name="appeal_events")
