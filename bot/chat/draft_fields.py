@@ -57,6 +57,7 @@ QUESTIONS: dict[str, str] = {
 MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
 DIGITS = re.compile(r"\d")
+NUMBER_RUN = re.compile(r"(?:电话|手机)?[:：]?[\d\s\-()（）]{7,}")
 LETTERS = re.compile(r"[\u4e00-\u9fa5A-Za-z]")
 LEGAL_FORM = re.compile(r"(有限责任公司|股份有限公司|有限公司|合伙企业|（有限合伙）|\(有限合伙\)|个体工商户|厂|店)$")
 HONORIFIC = re.compile(r"^[\u4e00-\u9fa5]{1,3}(先生|女士|经理|总|老师|主任|科长|处长|工)$")
@@ -114,7 +115,7 @@ def check_enterprise(said: str) -> str | None:
 
 def check_contact(said: str) -> tuple[str | None, str | None]:
     """(the name, None) or (None, why it is not a name); a phone number typed with the name is left aside."""
-    name = re.sub(r"[\s,，、:：]+", " ", MOBILE.sub("", LANDLINE.sub("", said))).strip()
+    name = re.sub(r"[\s,，、:：]+", " ", NUMBER_RUN.sub(" ", said)).strip()
     if not name:
         return None, "这看起来是电话号码，不是联系人的称呼。"
     if DIGITS.search(name):
