@@ -50,7 +50,9 @@ CHINESE_NUMBERS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "
 SCORE = re.compile(r"(?:打|给|评)?\s*(100|[0-9]{1,2}|[一二两三四五六七八九十])\s*(分|星|颗星)")
 STARS = re.compile(r"[⭐★☆✨]+")
 EDGES = " \t\r\n，,。.！!？?；;：:、~～…-—（）()【】\"'“”"
-ARROWS = "\ufe0f\u200d"  # emoji variation selectors and joiners
+# Emoji variation selectors, joiners and skin tones.
+ARROWS = "\ufe0f\u200d\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"
+PARTICLES = "吧啊呀了哈嘛的"
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ def _score(value: int, scale: int) -> Rating:
 
 
 def _rest(text: str, start: int, end: int) -> str:
-    return (text[:start].strip(EDGES) + "，" + text[end:].strip(EDGES)).strip(EDGES)
+    """The message without the rating: the comment (a lone particle such as "吧" is none)."""
+    rest = (text[:start].strip(EDGES) + "，" + text[end:].strip(EDGES)).strip(EDGES)
+    return "" if rest and all(char in PARTICLES for char in rest) else rest
 
 
 def _scored(text: str) -> Rated | None:
@@ -110,6 +114,7 @@ def read_rating(text: str, *, numbers: bool = True) -> Rated | None:
             return Rated(EMOJI[char], _rest(flat, at, at + 1).replace(char, "").strip(EDGES))
     lead = flat.strip(EDGES)
     for word, rating in LEADING:
-        if lead.startswith(word):
-            return Rated(rating, lead[len(word) :].strip(EDGES))
+        after = lead[len(word) :]
+        if lead.startswith(word) and (not after or after[0] in EDGES or after[0] in PARTICLES):
+            return Rated(rating, _rest(lead, 0, len(word)))
     return None

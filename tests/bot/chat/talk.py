@@ -130,8 +130,8 @@ class Talk:
                 ).where(InboundMessage.openid == self.openid)
             ).all()
         )
-        by_key = {row[0]: tuple(row[1:]) for row in rows}
-        return [by_key[key] for key in self.keys]  # type: ignore[misc]
+        by_key = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+        return [by_key[key] for key in self.keys]
 
     async def close(self) -> None:
         await self.engine.dispose()
