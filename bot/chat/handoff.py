@@ -199,7 +199,7 @@ def rows(session: Session, *, unit_id: int | None, limit: int = 100) -> list[Row
             handoff.id,
             handoff.openid,
             unit,
-            _enterprise(session, handoff.openid),
+            enterprise_name(session, handoff.openid),
             handoff.state,
             handoff.opened_at,
             handoff.last_enterprise_at,
@@ -228,7 +228,8 @@ def waiting_count(session: Session, *, unit_id: int | None) -> int:
     return int(session.scalar(statement) or 0)  # type: ignore[call-overload]
 
 
-def _enterprise(session: Session, openid: str) -> str:
+def enterprise_name(session: Session, openid: str) -> str:
+    """The enterprise's name from its latest appeal, or a placeholder before its first."""
     name = session.scalar(select(Appeal.enterprise).where(Appeal.openid == openid).order_by(Appeal.id.desc()).limit(1))
     return name or "（尚未登记企业名称）"
 

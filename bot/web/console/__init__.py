@@ -1,4 +1,5 @@
-"""The staff console at /console/: the queue, the appeal page with its actions, the supervisor's view, notices."""
+"""The staff console at /console/: the queue, the appeal page with its actions, the supervisor's view, notices,
+and the inbox of hand-offs to a person (人工客服)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from fastapi import FastAPI
 
 def mount(app: FastAPI) -> None:
     """Add the console pages and their script to the app (login and error pages come from bot.web.admin)."""
-    from bot.web.console import actions, appeal_pages, notice_pages, queue_pages, supervise_pages
+    from bot.web.console import actions, appeal_pages, inbox_pages, notice_pages, queue_pages, supervise_pages
 
-    for module in (queue_pages, appeal_pages, actions, supervise_pages, notice_pages):
+    for module in (queue_pages, appeal_pages, actions, supervise_pages, notice_pages, inbox_pages):
         app.include_router(module.router)
