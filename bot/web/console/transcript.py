@@ -32,7 +32,7 @@ DELIVERY = OUTBOUND_STATUS_LABELS
 NOTICE_STATES = NOTICE_STATUS_LABELS
 NOTICE_EVENTS = {NoticeEvent.MESSAGE: "工作人员回复"}
 EVENTS = {"subscribe": "关注了公众号", "unsubscribe": "取消了关注", "scan": "扫码进入公众号"}
-MENU = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
+MENU = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助", "HUMAN": "人工客服"}
 
 
 @dataclass(frozen=True)
