@@ -73,7 +73,7 @@ def _lines(session: Session, found: Handoff) -> list[Line]:
         status = transcript.DELIVERY.get(out.status, out.status)
         if out.status == OutboundStatus.UNDELIVERED and out.error:
             status += f"（{out.error}）"
-        side, label = ("unit", f"工作人员 {out.author}") if out.author else ("bot", "机器人")
+        side, label = ("unit", out.author) if out.author else ("bot", transcript.CHANNELS.get(out.channel, ""))
         problem = out.status in {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED}
         lines.append(Line(at, side, "text", out.text, label=label, status=status, problem=problem))
     lines.sort(key=lambda line: line.at)
