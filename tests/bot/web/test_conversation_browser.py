@@ -85,7 +85,10 @@ def test_suspended_the_enterprise_supplements_twice_staff_see_it_live_and_the_cl
         "营业执照拿到了，但是消防那边一直不给开业，准入不准营",
         ("西安某某餐饮有限公司", "王女士", "13800000000", "不清楚", "确认"),
     )
+    assert "不客气" in chat.say("谢谢")  # nothing waits: the bot's, and linked to no appeal
     open_appeal(clerk, url, reference)
+    unlinked = clerk.locator("#live-conversation .msg.enterprise", has_text="谢谢").locator(".attached")
+    expect(unlinked).to_have_text("未关联诉求")
     clerk.get_by_role("button", name="签收", exact=True).click()
     expect(clerk.locator(".marks")).to_contain_text("已签收")
     clerk.get_by_text("请企业补充材料（挂起，暂停计时）").click()
