@@ -20,14 +20,17 @@ from tests.routing.test_migration import migrate
 def round_trip(url: str) -> None:
     engine = db.make_engine(url)
     try:
-        migrate(engine, "0003")
-        with db.transaction(db.session_factory(engine)) as session:  # a district already handling appeals
+        # A district already handling appeals at 0003: the rows are written with today's models, then the schema
+        # goes back to 0003 (later migrations drop only what they added), so the models need not match 0003.
+        migrate(engine, "head")
+        with db.transaction(db.session_factory(engine)) as session:
             service.ensure_default_table(session=session)
             appeal_id = file(session).id
             user = accounts.create_user(
                 session=session, username="clerk", password="long enough 1", role="staff", unit="区审批局"
             )
             user_id = user.id
+        migrate(engine, "0003", down=True)
         migrate(engine, "head")
         assert "appeal_reads" in inspect(engine).get_table_names()
         now = datetime.now(UTC)
