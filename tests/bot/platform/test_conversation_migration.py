@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Engine, func, inspect, select
 
 from bot.chat.models import Attached, Handoff, HandoffState, InboundMessage
 from bot.platform import db
@@ -19,8 +19,8 @@ from tests.routing.test_migration import migrate
 NEW_TABLES = {"handoffs", "set_aside_waits"}
 
 
-def columns(engine: object, table: str) -> set[str]:
-    return {column["name"] for column in inspect(engine).get_columns(table)}  # type: ignore[arg-type]
+def columns(engine: Engine, table: str) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns(table)}
 
 
 def round_trip(url: str) -> None:
