@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.chat import messages
@@ -182,17 +182,18 @@ class Row:
         )
 
 
-def _scoped(statement: object, unit_id: int | None) -> object:
-    return statement if unit_id is None else statement.where(Handoff.unit_id == unit_id)  # type: ignore[attr-defined]
+def _scope(unit_id: int | None) -> list[ColumnElement[bool]]:
+    """The condition that narrows hand-offs to one unit's (none for 区营商办, who sees all)."""
+    return [] if unit_id is None else [Handoff.unit_id == unit_id]
 
 
 def rows(session: Session, *, unit_id: int | None, limit: int = 100) -> list[Row]:
     """The scope's hand-offs: open ones waiting for staff first, then open, then the latest ended."""
-    statement = _scoped(
+    statement = (
         select(Handoff, Unit.name, Appeal.reference)
         .join(Unit, Unit.id == Handoff.unit_id)
-        .outerjoin(Appeal, Appeal.id == Handoff.appeal_id),
-        unit_id,
+        .outerjoin(Appeal, Appeal.id == Handoff.appeal_id)
+        .where(*_scope(unit_id))
     )
     found = [
         Row(
@@ -206,9 +207,7 @@ def rows(session: Session, *, unit_id: int | None, limit: int = 100) -> list[Row
             handoff.last_staff_at,
             reference,
         )
-        for handoff, unit, reference in session.execute(
-            statement.order_by(Handoff.id.desc()).limit(limit)  # type: ignore[attr-defined]
-        )
+        for handoff, unit, reference in session.execute(statement.order_by(Handoff.id.desc()).limit(limit))
     ]
     found.sort(key=lambda row: (not row.waiting_for_staff, row.state != HandoffState.OPEN, -row.id))
     return found
@@ -216,16 +215,16 @@ def rows(session: Session, *, unit_id: int | None, limit: int = 100) -> list[Row
 
 def waiting_count(session: Session, *, unit_id: int | None) -> int:
     """Open hand-offs in scope whose enterprise wrote last (they wait for a person)."""
-    statement = _scoped(
+    statement = (
         select(func.count())
         .select_from(Handoff)
         .where(
             Handoff.state == HandoffState.OPEN,
             or_(Handoff.last_staff_at.is_(None), Handoff.last_staff_at < Handoff.last_enterprise_at),
-        ),
-        unit_id,
+            *_scope(unit_id),
+        )
     )
-    return int(session.scalar(statement) or 0)  # type: ignore[call-overload]
+    return int(session.scalar(statement) or 0)
 
 
 def enterprise_name(session: Session, openid: str) -> str:
