@@ -68,14 +68,32 @@ def _contacted(step: Step) -> AppealState:
     return AppealState.HANDLING
 
 
-def send_message(*, session: Session, appeal_id: int, actor: Actor, text: str, now: datetime | None = None) -> Appeal:
-    """回复企业: queue the staff's message to the enterprise and log it (who, when, what)."""
+def asks_question(text: str) -> bool:
+    """Does a staff message ask the enterprise something (a question mark)? Its answer then goes to the unit."""
+    return "？" in text or "?" in text
+
+
+def send_message(
+    *,
+    session: Session,
+    appeal_id: int,
+    actor: Actor,
+    text: str,
+    asks: bool | None = None,
+    now: datetime | None = None,
+) -> Appeal:
+    """回复企业: queue the staff's message to the enterprise and log it (who, when, what).
+
+    A message that `asks` (by default: one with a question mark) waits for the enterprise's answer: its next
+    message in the chat goes to this appeal (bot.chat.appeal_waits).
+    """
     step = begin(session=session, appeal_id=appeal_id, action=Action.MESSAGE, actor=actor, now=now)
     unit = _may_talk(step)
     text = require_text(text, "回复内容")
     if len(text) > MAX_MESSAGE:
         raise Refused(f"回复内容最多 {MAX_MESSAGE} 字（现在 {len(text)} 字），请分两条发送")
-    step.move(_contacted(step), reason=text)
+    question = asks_question(text) if asks is None else asks
+    step.move(_contacted(step), reason=text, asks=question)
     step.tell(NoticeEvent.MESSAGE, message_text(step.appeal, unit=unit, text=text))
     return step.appeal
 

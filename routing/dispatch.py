@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing import notify, timers
+from routing.deadlines import describe_limit
 from routing.lifecycle import Actor, Refused, Step, begin, now_utc, require_supervisor, require_text, require_unit
 from routing.models import Action, Appeal, AppealState, Category, NoticeEvent, Stage, StopReason, Unit
 from routing.references import next_reference
-from routing.rules import Rules, load_calendar, load_rules
+from routing.rules import Rules, limit_for, load_calendar, load_rules
 
 
 @dataclass(frozen=True)
@@ -202,4 +203,61 @@ def arbitrate(
     step.appeal.final_route = True
     _redispatch(step, target, reason=reason, final=True)
     step.tell(NoticeEvent.TRANSFERRED, notify.transferred_text(step.appeal, unit=target.name))
+    return step.appeal
+
+
+def _retime(step: Step, old_code: str, new_code: str) -> list[dict[str, str]]:
+    """Give the running 签收 / 联系 / 答复 clocks the new category's limits (an approved 延期 is kept on top)."""
+    changed = []
+    for timer in timers.running(session=step.session, appeal_id=step.appeal.id):
+        if timer.stage not in (Stage.SIGN, Stage.CONTACT, Stage.REPLY):
+            continue
+        urgency, stage = step.appeal.urgency, timer.stage
+        old_amount, old_unit = limit_for(session=step.session, category_code=old_code, urgency=urgency, stage=stage)
+        amount, unit = limit_for(session=step.session, category_code=new_code, urgency=urgency, stage=stage)
+        extra = timer.amount - old_amount if old_unit == unit == timer.unit and timer.amount > old_amount else 0
+        if (amount + extra, unit) == (timer.amount, timer.unit):
+            continue
+        before = describe_limit(timer.amount, timer.unit)
+        timers.extend(timer=timer, amount=amount + extra, unit=unit, calendar=step.calendar, levels=step.rules.levels)
+        changed.append({"stage": timer.stage.label, "from": before, "to": describe_limit(timer.amount, timer.unit)})
+    return changed
+
+
+def recategorize(
+    *, session: Session, appeal_id: int, actor: Actor, category: str, reason: str, now: datetime | None = None
+) -> Appeal:
+    """区营商办 corrects the category: running limits follow the new category's, co-units too; logged, told."""
+    step = begin(session=session, appeal_id=appeal_id, action=Action.RECATEGORIZE, actor=actor, now=now)
+    require_supervisor(step)
+    reason = require_text(reason, "调整类别的理由")
+    target = session.scalar(select(Category).where(Category.code == category.strip()))
+    if target is None:
+        raise Refused(f"路由表中没有类别「{category}」")
+    previous = session.get(Category, step.appeal.category_id)
+    if previous is not None and previous.id == target.id:
+        raise Refused(f"诉求 {step.appeal.reference} 已属于「{target.name}」，无需调整")
+    old_code = previous.code if previous is not None else "*"
+    step.appeal.category_id = target.id
+    street = session.get(Unit, step.appeal.street_unit_id) if step.appeal.street_unit_id else None
+    co_units = [unit.name for unit in target.co_units]
+    if street is not None and street.name not in co_units:
+        co_units.append(street.name)
+    step.appeal.co_units = co_units
+    changed = _retime(step, old_code, target.code)
+    step.move(
+        step.appeal.state,
+        reason=reason,
+        category=target.code,
+        category_name=target.name,
+        previous=old_code,
+        previous_name=previous.name if previous is not None else "",
+        limits=changed,
+    )
+    reply = timers.running(session=session, appeal_id=appeal_id, stage=Stage.REPLY)
+    due = reply[-1].due_at if reply and reply[-1].suspended_at is None else None
+    step.tell(
+        NoticeEvent.RECATEGORIZED,
+        notify.recategorized_text(step.appeal, category=target.name, due_at=due, calendar=step.calendar),
+    )
     return step.appeal

@@ -30,6 +30,9 @@ SETTING_NOTES = {
     "digest_minutes": "督办汇总的最短间隔（分钟）",
     "return_reasons": "退回原因代码",
     "dissatisfaction_reasons": "不满意原因；subjective 为 true 的原因重新交办",
+    "resume_on_supplement": "企业在对话中补充材料后是否自动恢复办理（false：由工作人员确认材料齐全后恢复）",
+    "rating_reminder_hours": "答复后多少小时未评价时再提醒一次企业，再过同样时间转电话回访",
+    "handoff_reply_minutes": "人工客服：工作时间内承诺的答复时间（分钟）",
 }
 
 

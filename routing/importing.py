@@ -54,7 +54,10 @@ KINDS = {"department": "区级部门", "street": "街道办事处", "court": "�
 YES = {"是", "上班", "工作日", "true", "yes", "y", "1", "√"}
 NO = {"否", "休息", "休", "放假", "false", "no", "n", "0", ""}
 # Settings whose text is always JSON (numbers); other settings are JSON when they start with [ or {.
-JSON_SETTINGS = {"max_returns", "reply_max_days", "digest_minutes"}
+JSON_SETTINGS = {
+    "max_returns", "reply_max_days", "digest_minutes", "resume_on_supplement", "rating_reminder_hours",
+    "handoff_reply_minutes",
+}  # fmt: skip
 # The urgencies time limits may use while no valid settings are known.
 DEFAULT_URGENCIES = {"normal": "一般", "urgent": "紧急"}
 SEPARATORS = (";", "；", "、", ",", "，", "\n")

@@ -60,6 +60,13 @@ ALLOWED: dict[Action, tuple[AppealState, ...]] = {
     # Staff talk to the enterprise once they have signed for the appeal (routing.conversation).
     Action.MESSAGE: (*WORKING, AppealState.ANSWERED),
     Action.PHONE: (*WORKING, AppealState.ANSWERED),
+    # What the enterprise sends back in the chat (routing.enterprise_replies).
+    Action.SUPPLEMENT: (AppealState.SUSPENDED,),
+    Action.ENTERPRISE_MESSAGE: (*WORKING, AppealState.ANSWERED),
+    Action.CONFIRM_MILESTONE: (AppealState.RECTIFYING, AppealState.ANSWERED),
+    # 区营商办 corrects the category of any appeal not closed yet (routing.dispatch.recategorize).
+    Action.RECATEGORIZE: tuple(state for state in AppealState if state != AppealState.CLOSED),
+    Action.REMIND_RATING: (AppealState.ANSWERED,),
 }
 # Why an action is refused from a state, where the generic message would not help.
 HINTS: dict[tuple[Action, AppealState], str] = {
@@ -265,14 +272,20 @@ def suspend(*, session: Session, appeal_id: int, actor: Actor, reason: str, now:
     return step.appeal
 
 
-def resume(*, session: Session, appeal_id: int, actor: Actor, note: str = "", now: datetime | None = None) -> Appeal:
-    """恢复办理: the clocks restart where they stopped."""
+def resume(
+    *, session: Session, appeal_id: int, actor: Actor, note: str = "", tell: bool = True, now: datetime | None = None
+) -> Appeal:
+    """恢复办理: the clocks restart where they stopped; the enterprise is told (unless it is told in the chat)."""
     step = begin(session=session, appeal_id=appeal_id, action=Action.RESUME, actor=actor, now=now)
     require_unit(step)
     timers.resume(session=session, appeal_id=appeal_id, now=step.now, calendar=step.calendar, levels=step.rules.levels)
     back = step.appeal.resume_state or AppealState.HANDLING
     step.appeal.resume_state = None
     step.move(back, reason=note)
+    if tell:
+        reply = timers.running(session=session, appeal_id=appeal_id, stage=Stage.REPLY)
+        due = reply[-1].due_at if reply else None
+        step.tell(NoticeEvent.RESUMED, notify.resumed_text(step.appeal, due_at=due, calendar=step.calendar))
     return step.appeal
 
 
@@ -303,7 +316,7 @@ def answer(
     else:
         step.appeal.outcome = Outcome.SOLVED if solved else Outcome.UNSOLVED
     timers.stop(session=session, appeal_id=appeal_id, stage=Stage.REPLY, now=step.now)
-    step.appeal.answer, step.appeal.answered_at = text, step.now
+    step.appeal.answer, step.appeal.answered_at, step.appeal.rating_reminded_at = text, step.now, None
     step.appeal.answer_seconds = step.working_seconds()
     step.move(AppealState.ANSWERED, reason=text, outcome=step.appeal.outcome)
     step.tell(
@@ -320,9 +333,13 @@ def visit(
     rating: str,
     reason_code: str | None = None,
     note: str = "",
+    comment: str = "",
     now: datetime | None = None,
 ) -> Appeal:
-    """回访: 满意 or 基本满意 closes; 不满意 closes for an objective reason and reopens for a subjective one."""
+    """回访: 满意 or 基本满意 closes; 不满意 closes for an objective reason and reopens for a subjective one.
+
+    `comment` is what the enterprise wrote with its rating; it is kept with the rating and logged.
+    """
     step = begin(session=session, appeal_id=appeal_id, action=Action.VISIT, actor=actor, now=now)
     if actor.role == ActorRole.ENTERPRISE and actor.name != step.appeal.openid:
         raise Refused("只能评价自己提交的诉求")
@@ -336,19 +353,32 @@ def visit(
         choices = "；".join(f"{item.code} {item.name}" for item in step.rules.dissatisfaction_reasons)
         raise Refused(f"不满意须选择原因：{choices}")
     step.appeal.rating, step.appeal.rating_reason = rated, reason.code if reason else None
+    step.appeal.rating_comment = comment.strip()[:2000] or None
     # An enterprise rating in the chat is answered there; a rating taken by phone is confirmed in a message.
     told = actor.role != ActorRole.ENTERPRISE
     if reason is not None and reason.subjective:
         step.start_timer(Stage.REPLY)
+        step.appeal.reopens = (step.appeal.reopens or 0) + 1
         step.move(
-            AppealState.HANDLING, reason=note or reason.name, reason_code=reason.code, rating=rated, reopened=True
+            AppealState.HANDLING,
+            reason=note or reason.name,
+            reason_code=reason.code,
+            rating=rated,
+            reopened=True,
+            comment=step.appeal.rating_comment,
         )
         if told:
             step.tell(NoticeEvent.REOPENED, notify.reopened_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
         return step.appeal
     step.appeal.closed_at, step.appeal.close_seconds = step.now, step.working_seconds()
     timers.stop_all(session=session, appeal_id=appeal_id, now=step.now)
-    step.move(AppealState.CLOSED, reason=note or (reason.name if reason else ""), reason_code=reason_code, rating=rated)
+    step.move(
+        AppealState.CLOSED,
+        reason=note or (reason.name if reason else ""),
+        reason_code=reason_code,
+        rating=rated,
+        comment=step.appeal.rating_comment,
+    )
     if told:
         step.tell(NoticeEvent.CLOSED, notify.closed_text(step.appeal, rating=rated))
     return step.appeal

@@ -85,6 +85,12 @@ class Action(StrEnum):
     CLOSE = "close"
     MESSAGE = "message"
     PHONE = "phone"
+    # What the enterprise sends back in the chat: material asked for while 挂起, an answer to staff, a milestone.
+    SUPPLEMENT = "supplement"
+    ENTERPRISE_MESSAGE = "enterprise_message"
+    CONFIRM_MILESTONE = "confirm_milestone"
+    RECATEGORIZE = "recategorize"
+    REMIND_RATING = "remind_rating"
 
     @property
     def label(self) -> str:
@@ -110,6 +116,11 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CLOSE: "办结",
     Action.MESSAGE: "回复企业",
     Action.PHONE: "电话联系企业",
+    Action.SUPPLEMENT: "企业补充材料",
+    Action.ENTERPRISE_MESSAGE: "企业留言",
+    Action.CONFIRM_MILESTONE: "企业确认整改节点",
+    Action.RECATEGORIZE: "调整类别",
+    Action.REMIND_RATING: "提醒企业评价",
 }
 
 
@@ -229,6 +240,9 @@ class NoticeEvent(StrEnum):
     PLAN = "plan"
     MILESTONE = "milestone"
     MESSAGE = "message"
+    RESUMED = "resumed"
+    RATING_REMINDER = "rating_reminder"
+    RECATEGORIZED = "recategorized"
 
 
 class NoticeStatus(StrEnum):
@@ -392,6 +406,11 @@ class Appeal(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[Rating | None] = mapped_column(EnumString(Rating, 8))
     rating_reason: Mapped[str | None] = mapped_column(String(16))
+    # What the enterprise wrote with its rating ("基本满意，问题解决了，但之前白跑了两趟" keeps the second part).
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    # Times the appeal was reopened after a 不满意 rating (重办), and when the unanswered rating was asked again.
+    reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_reminded_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     # No WeChat channel reached the enterprise: staff must phone it.
     needs_call: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTC_TIME)
@@ -561,6 +580,8 @@ class Milestone(Base):
     due_on: Mapped[date] = mapped_column(Date)
     progress: Mapped[str | None] = mapped_column(Text)
     reported_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # The enterprise confirmed in the chat that the reported step is done.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
 
 
 class ExtensionRequest(Base):

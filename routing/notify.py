@@ -58,15 +58,30 @@ def signed_text(appeal: Appeal, *, unit: str) -> str:
 def suspended_text(appeal: Appeal, *, reason: str) -> str:
     return (
         f"您反映的诉求（编号 {appeal.reference}）需要您补充：{reason}\n"
-        "请直接回复本公众号或联系承办单位，补充后继续办理（等待期间不计入办理时限）。"
+        "请直接在本公众号回复（文字、图片、语音或文件均可），我们会附在这件诉求上转给承办单位；"
+        "材料齐全后继续办理（等待期间不计入办理时限）。如要先咨询其他问题，请回复“新问题”。"
     )
+
+
+def resumed_text(appeal: Appeal, *, due_at: datetime | None, calendar: WorkCalendar) -> str:
+    due = f"，答复期限：{local_text(due_at, calendar)}" if due_at is not None else ""
+    return f"您反映的诉求（编号 {appeal.reference}）已恢复办理，办理时限继续计算{due}。"
+
+
+RATING_PROMPT = "请对办理结果进行评价，直接回复：满意 / 基本满意 / 不满意（也可回复 1 / 2 / 3，并附上您的意见）"
 
 
 def answered_text(appeal: Appeal, *, unit: str, text: str) -> str:
-    return (
-        f"您反映的诉求（编号 {appeal.reference}），{unit}答复如下：\n{text}\n\n"
-        "请对办理结果进行评价，直接回复：满意 / 基本满意 / 不满意"
-    )
+    return f"您反映的诉求（编号 {appeal.reference}），{unit}答复如下：\n{text}\n\n{RATING_PROMPT}"
+
+
+def rating_reminder_text(appeal: Appeal, *, unit: str) -> str:
+    return f"您反映的诉求（编号 {appeal.reference}）{unit}已经答复，还没有收到您的评价。{RATING_PROMPT}"
+
+
+def recategorized_text(appeal: Appeal, *, category: str, due_at: datetime | None, calendar: WorkCalendar) -> str:
+    due = f"，答复期限：{local_text(due_at, calendar)}" if due_at is not None else ""
+    return f"您反映的诉求（编号 {appeal.reference}）已调整为“{category}”类办理{due}。"
 
 
 def reopened_text(appeal: Appeal, *, unit: str) -> str:
@@ -97,7 +112,8 @@ def plan_text(appeal: Appeal, *, milestones: Sequence[tuple[str, date]]) -> str:
 def milestone_text(appeal: Appeal, *, milestone: Milestone) -> str:
     return (
         f"您反映的诉求（编号 {appeal.reference}）整改进展："
-        f"第 {milestone.position} 项「{milestone.title}」——{milestone.progress}"
+        f"第 {milestone.position} 项「{milestone.title}」——{milestone.progress}\n"
+        "如确认这一项已经完成，请回复“确认”；如有不同意见，请直接说明。"
     )
 
 

@@ -8,7 +8,7 @@ running limit has passed, 已超时 once its due time has.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,14 +18,12 @@ from sqlalchemy.orm import Session
 from routing.deadlines import DeadlineStatus, status
 from routing.lifecycle import STATES, WORKING
 from routing.models import (
+    Action,
     Appeal,
     AppealEvent,
     AppealState,
     AppealTimer,
-    Audience,
     Category,
-    Escalation,
-    ExtensionRequest,
     Stage,
     Unit,
 )
@@ -71,6 +69,7 @@ class Item:
     deadline: Deadline | None
     contact: str = ""
     phone: str = ""
+    reopens: int = 0  # 重办: reopened after a 不满意 rating
 
     @property
     def state_label(self) -> str:
@@ -108,45 +107,6 @@ class Counts:
     due_soon: int = 0
     overdue: int = 0
     open: int = 0
-
-
-@dataclass(frozen=True)
-class UnitRow:
-    """One unit in the supervisor's table."""
-
-    id: int
-    name: str
-    open: int
-    dispatched: int
-    due_soon: int
-    overdue: int
-    contact: str = ""
-    head: str = ""
-
-
-@dataclass(frozen=True)
-class PendingExtension:
-    """An extension request waiting for 区营商办."""
-
-    id: int
-    item: Item
-    days: int
-    reason: str
-    requested_by: str
-    requested_at: datetime
-
-
-@dataclass
-class Overview:
-    """Everything the supervisor page shows."""
-
-    counts: Counts
-    units: list[UnitRow]
-    overdue: list[Item]
-    escalated: list[tuple[Item, datetime]]
-    arbitration: list[Item]
-    returned: list[Item]
-    extensions: list[PendingExtension] = field(default_factory=list)
 
 
 def _in_scope(statement: Any, unit_id: int | None) -> Any:
@@ -244,6 +204,7 @@ def _items(session: Session, statement: Select[Any], clocks: dict[int, Deadline]
             deadline=clocks.get(appeal.id),
             contact=appeal.contact,
             phone=appeal.phone,
+            reopens=appeal.reopens or 0,
         )
         for appeal, category, unit in rows
     ]
@@ -318,6 +279,26 @@ def queue(
     return Page(items[(page - 1) * per_page : page * per_page], len(items), page, pages)
 
 
+def supplemented(*, session: Session, appeal_ids: list[int]) -> set[int]:
+    """Of these appeals, the 挂起 ones whose enterprise has sent material since staff asked for it."""
+    if not appeal_ids:
+        return set()
+    last: dict[int, tuple[int, int]] = {}
+    for appeal_id, action, event_id in session.execute(
+        select(AppealEvent.appeal_id, AppealEvent.action, func.max(AppealEvent.id))
+        .join(Appeal, Appeal.id == AppealEvent.appeal_id)
+        .where(
+            AppealEvent.appeal_id.in_(appeal_ids),
+            Appeal.state == AppealState.SUSPENDED,
+            AppealEvent.action.in_((Action.SUSPEND, Action.SUPPLEMENT)),
+        )
+        .group_by(AppealEvent.appeal_id, AppealEvent.action)
+    ):
+        asked, sent = last.get(appeal_id, (0, 0))
+        last[appeal_id] = (event_id, sent) if action == Action.SUSPEND else (asked, event_id)
+    return {appeal_id for appeal_id, (asked, sent) in last.items() if sent > asked}
+
+
 def visible(*, session: Session, reference: str, unit_id: int | None) -> Appeal | None:
     """The appeal with this reference if the scope may see it (its unit handles it now); None otherwise."""
     appeal = session.scalar(select(Appeal).where(Appeal.reference == reference.strip().upper()))
@@ -341,75 +322,3 @@ def scope_stamp(*, session: Session, unit_id: int | None) -> tuple[int, int]:
         or 0
     )
     return int(opened), int(last)
-
-
-def unit_table(*, session: Session, clocks: dict[int, Deadline]) -> list[UnitRow]:
-    """Every unit with its open, 待签收, 即将超时 and 已超时 appeals, the most overdue first."""
-    tallies: dict[int, dict[str, int]] = {}
-    for appeal_id, unit_id, state in session.execute(
-        select(Appeal.id, Appeal.unit_id, Appeal.state).where(Appeal.state != AppealState.CLOSED)
-    ):
-        tally = tallies.setdefault(unit_id, {"open": 0, "dispatched": 0, "due_soon": 0, "overdue": 0})
-        tally["open"] += 1
-        tally["dispatched"] += int(state == AppealState.DISPATCHED)
-        clock = clocks.get(appeal_id)
-        if clock is not None and clock.status in {DeadlineStatus.DUE_SOON, DeadlineStatus.OVERDUE}:
-            tally[clock.status] += 1
-    rows = []
-    for unit in session.scalars(select(Unit).order_by(Unit.id)):
-        tally = tallies.get(unit.id, {"open": 0, "dispatched": 0, "due_soon": 0, "overdue": 0})
-        rows.append(UnitRow(unit.id, unit.name, contact=unit.contact_name, head=unit.head_name, **tally))
-    rows.sort(key=lambda row: (-row.overdue, -row.due_soon, -row.open, row.id))
-    return rows
-
-
-def overview(*, session: Session, now: datetime, limit: int = 50) -> Overview:
-    """The supervisor's page: counts, the unit table, overdue, escalated, disputes and extensions to decide."""
-    clocks = deadlines(session=session, unit_id=None, now=now)
-
-    def listed(filters: Filters) -> list[Item]:
-        return queue(session=session, unit_id=None, filters=filters, now=now, per_page=limit, clocks=clocks).items
-
-    escalated_at = dict(
-        session.execute(
-            select(Escalation.appeal_id, func.max(Escalation.fired_at))
-            .join(Appeal, Appeal.id == Escalation.appeal_id)
-            .where(Escalation.audience == Audience.SUPERVISOR, Appeal.state != AppealState.CLOSED)
-            .group_by(Escalation.appeal_id)
-        ).all()
-    )
-    escalated = _items(session, select(Appeal).where(Appeal.id.in_(list(escalated_at))), clocks)
-    escalated.sort(key=lambda item: escalated_at[item.id], reverse=True)
-    requests = list(
-        session.scalars(
-            select(ExtensionRequest)
-            .join(Appeal, Appeal.id == ExtensionRequest.appeal_id)
-            .where(ExtensionRequest.approved.is_(None), Appeal.state != AppealState.CLOSED)
-            .order_by(ExtensionRequest.id)
-        )
-    )
-    asked = {
-        item.id: item
-        for item in _items(
-            session, select(Appeal).where(Appeal.id.in_([request.appeal_id for request in requests])), clocks
-        )
-    }
-    return Overview(
-        counts=counts(session=session, unit_id=None, now=now, clocks=clocks),
-        units=unit_table(session=session, clocks=clocks),
-        overdue=listed(Filters(deadline=DeadlineStatus.OVERDUE)),
-        escalated=[(item, escalated_at[item.id]) for item in escalated[:limit]],
-        arbitration=listed(Filters(state=AppealState.ARBITRATION)),
-        returned=listed(Filters(state=AppealState.RETURNED)),
-        extensions=[
-            PendingExtension(
-                request.id,
-                asked[request.appeal_id],
-                request.days,
-                request.reason,
-                request.requested_by,
-                request.requested_at,
-            )
-            for request in requests
-        ],
-    )

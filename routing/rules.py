@@ -23,10 +23,17 @@ from routing.models import (
     TimeLimit,
 )
 
-SETTING_KEYS = (
+REQUIRED_SETTINGS = (
     "reference_prefix", "working_hours", "urgencies", "reply_max_days", "escalation", "supervisor_unit",
     "default_category", "max_returns", "digest_minutes", "return_reasons", "dissatisfaction_reasons",
 )  # fmt: skip
+# Settings a table made before they existed may lack: their defaults apply.
+OPTIONAL_SETTINGS: dict[str, Any] = {
+    "resume_on_supplement": False,  # the enterprise's first supplement resumes a 挂起 appeal without staff
+    "rating_reminder_hours": 24,  # an unanswered rating request is asked again once after this long
+    "handoff_reply_minutes": 30,  # 人工客服: the answer an enterprise may expect within working hours
+}
+SETTING_KEYS = (*REQUIRED_SETTINGS, *OPTIONAL_SETTINGS)
 # The escalation audiences (Audience) and timer stages (Stage) with their labels; routing.models defines them.
 AUDIENCES = AUDIENCE_LABELS
 STAGES = STAGE_LABELS
@@ -76,6 +83,9 @@ class Rules:
     reply_max_days: int
     digest_minutes: int
     working_hours: dict[str, Any]
+    resume_on_supplement: bool = False
+    rating_reminder_hours: int = 24
+    handoff_reply_minutes: int = 30
 
     def return_reason(self, code: str | None) -> Reason | None:
         return next((reason for reason in self.return_reasons if reason.code == code), None)
@@ -107,7 +117,7 @@ def _reasons(values: Mapping[str, Any], key: str) -> tuple[Reason, ...]:
 
 def rules_from(values: Mapping[str, Any]) -> Rules:
     """Rules from setting values (as stored or imported), checked; RulesError names what is wrong."""
-    missing = [key for key in SETTING_KEYS if key not in values]
+    missing = [key for key in REQUIRED_SETTINGS if key not in values]
     if missing:
         raise RulesError(f"缺少参数：{', '.join(missing)}")
     prefix = str(values["reference_prefix"]).strip().upper()
@@ -154,7 +164,19 @@ def rules_from(values: Mapping[str, Any]) -> Rules:
         reply_max_days=_int(values, "reply_max_days", 1, 365),
         digest_minutes=_int(values, "digest_minutes", 1, 24 * 60),
         working_hours=dict(hours),
+        resume_on_supplement=_flag(values, "resume_on_supplement"),
+        rating_reminder_hours=_int({**OPTIONAL_SETTINGS, **values}, "rating_reminder_hours", 1, 24 * 14),
+        handoff_reply_minutes=_int({**OPTIONAL_SETTINGS, **values}, "handoff_reply_minutes", 1, 24 * 60),
     )
+
+
+def _flag(values: Mapping[str, Any], key: str) -> bool:
+    value = values.get(key, OPTIONAL_SETTINGS[key])
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "是", "否"}:
+        return value.strip().lower() in {"true", "是"}
+    if not isinstance(value, bool):
+        raise RulesError(f"{key} 应为 true 或 false，现为 {value!r}")
+    return value
 
 
 def setting_values(*, session: Session) -> dict[str, Any]:

@@ -111,9 +111,12 @@ def resume(*, session: Session, appeal_id: int, now: datetime, calendar: WorkCal
         schedule(timer, calendar=calendar, levels=levels)
 
 
-def extend(*, timer: AppealTimer, amount: int, calendar: WorkCalendar, levels: Sequence[Level]) -> None:
-    """Give a timer a new limit (延期 approved), counted from its original start."""
+def extend(
+    *, timer: AppealTimer, amount: int, calendar: WorkCalendar, levels: Sequence[Level], unit: str | None = None
+) -> None:
+    """Give a timer a new limit (延期 approved, or a new category's), counted from its original start."""
     timer.amount = amount
+    timer.unit = unit or timer.unit
     timer.total_seconds = limit_seconds(calendar, start=timer.started_at, amount=amount, unit=timer.unit)
     schedule(timer, calendar=calendar, levels=levels)
 

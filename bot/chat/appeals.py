@@ -1,275 +1,272 @@
-"""Filing an appeal in the chat, asking how it is going, and rating the answer.
+"""Filing an appeal in the chat, asking how it is going, and the answer to the unit that wrote lately.
 
-The bot says what it understood, asks for what is missing one question at a time, and files the appeal
-when the enterprise confirms. The draft lives in the database (appeal_drafts), so it survives restarts
-and is shared by every app instance. The routing domain does the rest (routing.dispatch, routing.lifecycle).
+The bot says what it understood, offers the details of the enterprise's last appeal (one confirmation instead of
+four questions), asks for what is missing one question at a time, and files the appeal when the enterprise
+confirms. The draft lives in the database (appeal_drafts), so it survives restarts and is shared by every app
+instance; while it is open it is a wait of the chat (bot.chat.waiting), and every answer is linked to the appeal
+once filed. The routing domain does the rest (routing.intake, routing.dispatch, routing.progress).
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from intents.records import Intent, MatchResult
-from routing import dispatch, lifecycle, views
-from routing.deadlines import DeadlineStatus
+from bot.chat import draft_fields as fields
+from bot.chat import messages
+from bot.chat.draft_fields import DraftStep
+from bot.chat.models import Attached
+from bot.chat.waiting import CANCEL, Message, Taken, Waiting, plain
+from intents.records import MatchResult
+from routing import dispatch, enterprise_replies, intake, lifecycle, progress, views
+from routing.enterprise_replies import Attachment
 from routing.lifecycle import Actor, Refused
-from routing.models import Action, Appeal, AppealDraft, AppealEvent, AppealState, Category, Rating, Stage, Unit
+from routing.models import AppealDraft, AppealState, Rating, Stage, Unit
 from routing.notify import local_text
-from routing.references import normalize_reference
 from routing.rules import load_calendar, load_rules
 
-
-class DraftStep(StrEnum):
-    """What the chat waits for (AppealDraft.step, a plain string column of routing): a field of the draft, named
-    as its key in the draft's data, the confirmation, or the reason of a 不满意 rating."""
-
-    ENTERPRISE = "enterprise"
-    CONTACT = "contact"
-    PHONE = "phone"
-    STREET = "street"
-    PLACE = "place"
-    CONFIRM = "confirm"
-    RATE_REASON = "rate_reason"
-
+__all__ = ["AppealChat", "DraftStep"]
 
 DRAFT_TTL = timedelta(hours=24)
-# Staff wrote to the enterprise within this long (WeChat's customer-service window): its words are for them.
-TALK_WINDOW = timedelta(hours=48)
-# The states in which staff may write to the enterprise, but not once answered: its words are then a rating.
-TALKING = tuple(state for state in lifecycle.ALLOWED[Action.MESSAGE] if state != AppealState.ANSWERED)
-CANCEL = {"取消", "算了", "不用了", "放弃", "退出"}
-CONFIRM = {"确认", "确定", "提交", "是", "是的", "对", "没问题", "好", "好的", "确认提交"}
-EDIT = {"修改", "重填", "重新填写"}
-SKIP = {"不清楚", "不知道", "跳过", "无", "没有", "其他", "不在莲湖"}
-PROGRESS = {"进度", "进度查询", "查进度", "查询进度"}
 # Menu words that ask how to file, not an appeal themselves: the dialogue answers them.
 NOT_AN_APPEAL = {"我要反映", "反映问题", "我要投诉", "投诉", "反映", "诉求", "我要反映问题"}
-RATINGS = {
-    **{rating.value: rating for rating in Rating},
-    "非常满意": Rating.SATISFIED,
-    "还行": Rating.FAIRLY_SATISFIED,
-}
-MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
-LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
-# Only a registered legal form counts: "我们公司" or "那个厂" name no enterprise.
-COMPANY = re.compile(
-    r"([\u4e00-\u9fa5A-Za-z0-9（）()]{2,40}?(?:有限责任公司|股份有限公司|有限公司|（有限合伙）|\(有限合伙\)))"
-)
-NOT_A_NAME = ("我们", "你们", "他们", "政府", "拖欠", "欠")
-CONTACT = re.compile(
-    r"(?:我是|我叫|联系人[:：]?|姓名[:：]?)([\u4e00-\u9fa5]{1,4}?(?:先生|女士|经理|总)?)(?=[，,。；;\s电手]|$)"
-)
-# The next deadline as the enterprise reads it (Stage labels are the staff's words).
-UPCOMING = {Stage.SIGN: "签收", Stage.CONTACT: "联系您", Stage.REPLY: "答复", Stage.MILESTONE: "整改节点"}
-# Keyed by DraftStep; a str key type, since a draft row's step reads back as a plain string.
-QUESTIONS: dict[str, str] = {
-    DraftStep.ENTERPRISE: "请问企业全称是？",
-    DraftStep.CONTACT: "请问联系人怎么称呼？",
-    DraftStep.PHONE: "请留一个联系电话（手机或带区号的座机）。",
-    DraftStep.PLACE: "问题发生在哪里？请说明项目或具体地址。",
-}
+KINDS = {"image": "图片", "voice": "语音", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接"}
 
 
-def _phone(text: str) -> str | None:
-    flat = re.sub(r"[\s（）()]", "", text)
-    found = MOBILE.search(flat) or LANDLINE.search(flat)
-    return found.group(1) if found else None
-
-
-def _understood(text: str, session: Session) -> dict[str, str]:
-    """What the first message already says: phone, enterprise, contact person, street."""
-    found: dict[str, str] = {}
-    phone = _phone(text)
-    if phone:
-        found["phone"] = phone
-    company = COMPANY.search(text)
-    if company:
-        name = re.sub(r"^(?:我们公司是|我们是|我是|我们|我司|本公司|公司名称[:：]?|是)", "", company.group(1))
-        if len(name) >= 6 and not any(word in name for word in NOT_A_NAME):
-            found["enterprise"] = name
-    contact = CONTACT.search(text)
-    if contact:
-        found["contact"] = contact.group(1)
-    street = dispatch.street_unit(session=session, street=text)
-    if street is not None:
-        found["street"] = street.aliases[0] if street.aliases else street.name
-    return found
-
-
-def _streets(session: Session) -> list[str]:
-    units = session.scalars(select(Unit).where(Unit.kind == "street").order_by(Unit.id))
-    return [unit.aliases[0] if unit.aliases else unit.name for unit in units]
-
-
-def _next_step(data: dict[str, Any]) -> DraftStep:
-    for step in (DraftStep.ENTERPRISE, DraftStep.CONTACT, DraftStep.PHONE, DraftStep.STREET):
-        if step not in data:
-            return step
-    if data.get("asks_place") and DraftStep.PLACE not in data:
-        return DraftStep.PLACE
-    return DraftStep.CONFIRM
-
-
-def _question(session: Session, step: str, data: dict[str, Any]) -> str:
+def question(session: Session, step: str, data: dict[str, Any]) -> str:
+    """What the draft asks at this step."""
     if step == DraftStep.STREET:
-        return f"企业位于哪个街道？可回复：{'、'.join(_streets(session))}；不清楚请回复“不清楚”。"
+        return f"企业位于哪个街道？可回复：{'、'.join(intake.street_names(session=session))}；不清楚请回复“不清楚”。"
     if step == DraftStep.CONFIRM:
-        lines = [
-            "请核对以下信息：",
-            f"问题：{data['description']}",
-            f"类别：{data['category_name']}（{data['lead_unit']}牵头办理）",
-            f"企业：{data['enterprise']}",
-            f"联系人：{data['contact']}　电话：{data['phone']}",
-        ]
-        if data.get("street"):
-            lines.append(f"所在街道：{data['street']}")
-        if data.get("place"):
-            lines.append(f"地点：{data['place']}")
-        lines.append("回复“确认”提交；回复“修改”重新填写；回复“取消”放弃。")
+        lines = ["请核对以下信息：", *fields.summary(data)]
+        lines.append("回复“确认”提交；回复“修改”修改其中一项；回复“取消”放弃。")
         return "\n".join(lines)
-    return QUESTIONS[step]
-
-
-class AppealChat:
-    """The chat side of appeals; every method returns the reply, or None when the message is not about appeals."""
-
-    def __init__(self, *, engine: AsyncEngine, draft_ttl: timedelta = DRAFT_TTL) -> None:
-        self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._ttl = draft_ttl
-
-    async def handle(self, *, openid: str, text: str, result: MatchResult, now: datetime | None = None) -> str | None:
-        """Answer a pending question, file or rate an appeal, or report progress; None to let the dialogue go on."""
-        moment = now or datetime.now(UTC)
-        said = text.strip()
-        maybe_ours = (
-            said in PROGRESS or result.intent in {Intent.PROGRESS, Intent.APPEAL} or said.rstrip("。！!") in RATINGS
-        )
-        if not maybe_ours and not await self._has_draft(openid):
-            if result.intent == Intent.OTHER and not result.choices:  # perhaps an answer to staff who wrote
-                async with self._sessions() as session:
-                    return await session.run_sync(lambda sync: _forwarded(sync, openid, moment))
-            return None  # most messages: one cheap read instead of a locking transaction
-        async with self._sessions() as session, session.begin():
-            return await session.run_sync(lambda sync: self._handle(sync, openid, said, result, moment))
-
-    async def _has_draft(self, openid: str) -> bool:
-        async with self._engine.connect() as connection:
-            found = await connection.scalar(select(AppealDraft.openid).where(AppealDraft.openid == openid))
-        return found is not None
-
-    def _handle(self, session: Session, openid: str, said: str, result: MatchResult, now: datetime) -> str | None:
-        row = session.get(AppealDraft, openid, with_for_update=True)
-        if row is not None and now - row.updated_at > self._ttl:
-            session.delete(row)
-            row = None
-        if said in PROGRESS or (result.intent == Intent.PROGRESS and row is None):
-            reply = progress(session, openid, result.reference or normalize_reference(said), now)
-            if row is not None:
-                reply += f"\n\n（您有一件诉求正在登记，请继续：{_question(session, row.step, row.data)}）"
-            return reply
-        if row is not None:
-            if said in CANCEL:
-                session.delete(row)
-                return "已取消本次登记。如需反映问题，随时告诉我。"
-            if said == "更多":
-                return None
-            return self._answer(session, row, said, now)
-        rating = RATINGS.get(said.rstrip("。！!"))
-        if rating is not None:
-            return _rate(session, openid, rating, now)
-        if result.intent == Intent.APPEAL and said not in NOT_AN_APPEAL and not result.choices:
-            return _start(session, openid, said, result, now)  # (when unsure, the dialogue asks first)
-        return None
-
-    def _answer(self, session: Session, row: AppealDraft, said: str, now: datetime) -> str:
-        data = dict(row.data)
-        if row.step == DraftStep.RATE_REASON:
-            return _rate_reason(session, row, said, now)
-        if row.step == DraftStep.CONFIRM:
-            if said in EDIT:
-                data = {
-                    key: data[key]
-                    for key in ("description", "category", "category_name", "lead_unit", "co_units", "asks_place")
-                    if key in data
-                }
-                return _save(session, row, data, now, prefix="好的，请重新填写。")
-            if said not in CONFIRM:
-                return "请回复“确认”提交，“修改”重新填写，或“取消”放弃。"
-            return _file(session, row, now)
-        problem = _accept(session, row.step, said, data)
-        if problem:
-            return problem
-        return _save(session, row, data, now)
-
-
-def _accept(session: Session, step: str, said: str, data: dict[str, Any]) -> str | None:  # noqa: C901 -- one branch per question of the draft; the filing rewrite replaces it
-    """Store the answer to `step` in data; the reason it is refused, if it is."""
-    if said in CONFIRM | EDIT and step in QUESTIONS:
-        # "确认" typed one step early is a reply to the wrong question, not a company called 确认.
-        return "还差一项信息。" + QUESTIONS[step]
-    if step == DraftStep.ENTERPRISE:
-        if not 2 <= len(said) <= 60:
-            return "企业名称请填写 2 到 60 个字。" + QUESTIONS[DraftStep.ENTERPRISE]
-        data["enterprise"] = said
-    elif step == DraftStep.CONTACT:
-        if not 1 <= len(said) <= 20:
-            return "称呼请填写 1 到 20 个字。" + QUESTIONS[DraftStep.CONTACT]
-        data["contact"] = said
-    elif step == DraftStep.PHONE:
-        phone = _phone(said)
-        if phone is None:
-            return "电话号码好像不对，请发送 11 位手机号或带区号的座机号（如 029-87296123）。"
-        data["phone"] = phone
-    elif step == DraftStep.STREET:
-        if said in SKIP:
-            data["street"] = ""
-        else:
-            unit = dispatch.street_unit(session=session, street=said)
-            if unit is None:
-                return f"没有找到这个街道。请回复：{'、'.join(_streets(session))}；不清楚请回复“不清楚”。"
-            data["street"] = unit.aliases[0] if unit.aliases else unit.name
-    elif step == DraftStep.PLACE:
-        if not 2 <= len(said) <= 200:
-            return "地点请写 2 到 200 个字。" + QUESTIONS[DraftStep.PLACE]
-        data["place"] = said
-    return None
+    if step == DraftStep.REUSE:
+        return fields.reuse_offer(data)
+    if step == DraftStep.WHICH:
+        return fields.which_question(data)
+    if step == DraftStep.RATE_REASON:
+        return f"请回复序号告诉我们您对诉求 {data.get('reference', '')} 不满意的原因。"
+    return fields.QUESTIONS[step]
 
 
 def _save(session: Session, row: AppealDraft, data: dict[str, Any], now: datetime, prefix: str = "") -> str:
-    row.step, row.data, row.updated_at = _next_step(data), data, now
-    return prefix + _question(session, row.step, data)
+    row.step, row.data, row.updated_at = fields.next_step(data), data, now
+    return prefix + question(session, row.step, data)
 
 
-def _start(session: Session, openid: str, said: str, result: MatchResult, now: datetime) -> str:
-    rules = load_rules(session=session)
-    code = result.category.code if result.category else rules.default_category
-    category = session.scalar(select(Category).where(Category.code == code))
+class AppealChat:
+    """The chat side of filing: the draft as a wait, starting one, progress, answers to the unit that wrote."""
+
+    kinds = ("draft",)
+
+    def __init__(self, *, engine: AsyncEngine, draft_ttl: timedelta = DRAFT_TTL) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._ttl = draft_ttl
+
+    # -- the draft as a wait of the chat --
+
+    def waiting(self, session: Session, message: Message) -> list[Waiting]:
+        row = session.get(AppealDraft, message.openid)
+        if row is None or message.now - row.updated_at > self._ttl:
+            return []
+        if row.step == DraftStep.RATE_REASON:
+            label = f"您对诉求 {row.data.get('reference', '')} 的评价还差不满意的原因，请回复序号"
+        else:
+            label = "您有一件诉求正在登记，请继续：" + question(session, row.step, row.data).splitlines()[0]
+        key = f"draft:{message.openid}:{row.data.get('started', '')}"
+        return [Waiting(kind="draft", key=key, since=row.updated_at, label=label, own=True)]
+
+    def take(self, session: Session, waiting: Waiting, message: Message) -> Taken | None:
+        row = session.get(AppealDraft, message.openid, with_for_update=True)
+        if row is None:
+            return None
+        if message.now - row.updated_at > self._ttl:
+            session.delete(row)
+            return None
+        messages.link(session, key=message.key, attached_as=Attached.DRAFT)
+        if message.kind not in {"text", "voice"} or not message.said:
+            kind = KINDS.get(message.kind, "消息")
+            row.updated_at = message.now
+            return Taken(f"已收到您发送的{kind}，登记后会附在这件诉求上。\n" + question(session, row.step, row.data))
+        if message.word in CANCEL:
+            session.delete(row)
+            if row.step == DraftStep.RATE_REASON:
+                return Taken(f"已取消。您仍可回复 满意 / 基本满意 / 不满意 评价诉求 {row.data.get('reference', '')}。")
+            return Taken("已取消本次登记。如需反映问题，随时告诉我。")
+        return Taken(_answer(session, row, message))
+
+    # -- a new appeal, progress, an answer to staff --
+
+    async def start(self, *, openid: str, said: str, result: MatchResult, key: str, now: datetime) -> str | None:
+        """Start filing what the message reports; None when it only asks how to file (a menu word)."""
+        if said in NOT_AN_APPEAL:
+            return None
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(lambda sync: _start(sync, openid, said, result, key, now))
+
+    async def progress(self, *, openid: str, reference: str | None) -> str:
+        """How the enterprise's appeals (or the one it names) are going."""
+        async with self._sessions() as session:
+            return await session.run_sync(
+                lambda sync: progress.progress(session=sync, openid=openid, reference=reference)
+            )
+
+    async def forwarded(self, *, message: Message) -> str | None:
+        """An answer to the unit that wrote to the enterprise lately: logged on the appeal and acknowledged."""
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(lambda sync: _forwarded(sync, message))
+
+
+def _answer(session: Session, row: AppealDraft, message: Message) -> str:
+    said, now, data = message.said, message.now, dict(row.data)
+    if row.step == DraftStep.RATE_REASON:
+        return _rate_reason(session, row, said, now)
+    if row.step == DraftStep.REUSE:
+        return _reuse(session, row, message)
+    if row.step == DraftStep.WHICH:
+        chosen = fields.chosen_field(said, data)
+        if chosen is None:
+            return "请回复序号。" + fields.which_question(data)
+        row.step, row.updated_at = chosen, now
+        return question(session, chosen, data)
+    if row.step == DraftStep.CONFIRM:
+        if message.word in fields.CONFIRM:
+            return _file(session, row, now)
+        chosen = fields.chosen_field(said, data)
+        if chosen is not None and message.word not in {"1", "2", "3", "4", "5"}:
+            row.step, row.updated_at = chosen, now
+            return question(session, chosen, data)
+        if message.word in fields.EDIT:
+            row.step, row.updated_at = DraftStep.WHICH, now
+            return fields.which_question(data)
+        return "请回复“确认”提交，“修改”修改其中一项，或“取消”放弃。"
+    problem = _accept(session, row.step, said, data)
+    if problem:
+        return problem
+    return _save(session, row, data, now, prefix="已修改。" if row.data.get(row.step) else "")
+
+
+def _reuse(session: Session, row: AppealDraft, message: Message) -> str:
+    data = dict(row.data)
+    remembered = {key: value for key, value in data.pop("remembered", {}).items() if key not in data}
+    if message.word in fields.REUSE:
+        data.update(remembered)
+        if fields.next_step(data) == DraftStep.CONFIRM:
+            row.data = data
+            return _file(session, row, message.now)
+        return _save(session, row, data, message.now)
+    if message.word in fields.EDIT:
+        data.update(remembered)
+        row.step, row.data, row.updated_at = DraftStep.WHICH, data, message.now
+        return fields.which_question(data)
+    return "请回复 1 沿用上次的信息，或 2 修改；回复“取消”放弃。"
+
+
+def _accept(session: Session, step: str, said: str, data: dict[str, Any]) -> str | None:
+    """Store the answer to `step` in data; the reason it is refused, if it is."""
+    ask = question(session, step, data)
+    if plain(said) in fields.CONFIRM | fields.EDIT and step in fields.QUESTIONS:
+        # "确认" typed one step early is a reply to the wrong question, not a company called 确认.
+        return "还差一项信息。" + ask
+    if step == DraftStep.STREET:
+        return _street(session, said, data)
+    problem = ACCEPT[step](said, data)
+    return problem + ask if problem else None
+
+
+def _enterprise(said: str, data: dict[str, Any]) -> str | None:
+    problem = fields.check_enterprise(said)
+    if problem is None:
+        data["enterprise"] = said
+    return problem
+
+
+def _contact(said: str, data: dict[str, Any]) -> str | None:
+    name, problem = fields.check_contact(said)
+    if name is None:
+        return problem or "称呼好像不对。"
+    data["contact"] = name
+    phone = fields.find_phone(said)
+    if phone and "phone" not in data:
+        data["phone"] = phone
+    return None
+
+
+def _phone(said: str, data: dict[str, Any]) -> str | None:
+    phone = fields.find_phone(said)
+    if phone is None:
+        return "电话号码好像不对，请发送 11 位手机号或带区号的座机号（如 029-87296123）。"
+    data["phone"] = phone
+    return None
+
+
+def _place(said: str, data: dict[str, Any]) -> str | None:
+    if not 2 <= len(said) <= 200:
+        return "地点请写 2 到 200 个字。"
+    data["place"] = said
+    return None
+
+
+# Keyed by DraftStep; a str key type, since a draft row's step reads back as a plain string.
+ACCEPT: dict[str, Callable[[str, dict[str, Any]], str | None]] = {
+    DraftStep.ENTERPRISE: _enterprise,
+    DraftStep.CONTACT: _contact,
+    DraftStep.PHONE: _phone,
+    DraftStep.PLACE: _place,
+}
+
+
+def _street(session: Session, said: str, data: dict[str, Any]) -> str | None:
+    if plain(said) in fields.SKIP:
+        data["street"] = ""
+        return None
+    name = intake.street_name(session=session, said=said)
+    if name is None:
+        streets = "、".join(intake.street_names(session=session))
+        return f"没有找到这个街道。请回复：{streets}；不清楚请回复“不清楚”。"
+    data["street"] = name
+    return None
+
+
+def _start(session: Session, openid: str, said: str, result: MatchResult, key: str, now: datetime) -> str:
+    category = intake.category(session=session, code=result.category.code if result.category else None)
     if category is None:
         return "抱歉，诉求类别设置有误，请稍后再试或拨打 12345。"
     data: dict[str, Any] = {
         "description": said[:2000],
         "category": category.code,
         "category_name": category.name,
-        "lead_unit": category.lead_unit.name,
-        "co_units": [unit.name for unit in category.co_units],
+        "lead_unit": category.lead_unit,
+        "co_units": list(category.co_units),
         "asks_place": category.asks_place,
+        "started": now.isoformat(),
     }
-    understood = _understood(said, session)
+    understood = fields.understood(said)
+    street = intake.street_name(session=session, said=said)
+    if street is not None:
+        understood["street"] = street
     data.update(understood)
+    old = session.get(AppealDraft, openid)
+    if old is not None:
+        session.delete(old)
+        session.flush()
     row = AppealDraft(openid=openid, step="", data={}, updated_at=now)
     session.add(row)
-    intro = f"您反映的问题属于“{category.name}”，牵头办理单位：{category.lead_unit.name}。"
+    messages.link(session, key=key, attached_as=Attached.DRAFT)
+    intro = f"您反映的问题属于“{category.name}”，牵头办理单位：{category.lead_unit}。"
+    labels = {"enterprise": "企业", "contact": "联系人", "phone": "电话", "street": "街道"}
     if understood:
-        labels = {"enterprise": "企业", "contact": "联系人", "phone": "电话", "street": "街道"}
         intro += "已记下：" + "；".join(f"{labels[key]} {value}" for key, value in understood.items()) + "。"
+    last = intake.last_details(session=session, openid=openid)
+    if last is not None and any(name not in data for name in fields.REMEMBERED):
+        data["remembered"] = {name: getattr(last, name) for name in fields.REMEMBERED}
+        row.step, row.data, row.updated_at = DraftStep.REUSE, data, now
+        return f"{intro}\n{fields.reuse_offer(data)}"
     intro += "\n为便于承办单位联系您，还需要几项信息（回复“取消”可放弃）。\n"
     return _save(session, row, data, now, prefix=intro)
 
@@ -288,6 +285,7 @@ def _file(session: Session, row: AppealDraft, now: datetime) -> str:
     )
     appeal = dispatch.file_appeal(session=session, submission=submission, now=now)
     session.delete(row)
+    messages.link_draft(session, openid=row.openid, appeal_id=appeal.id)
     calendar = load_calendar(session=session)
     view = views.show_appeal(session=session, reference=appeal.reference, now=now)
     reply = next((item for item in view.deadlines if item.stage == Stage.REPLY), None) if view else None
@@ -301,35 +299,12 @@ def _file(session: Session, row: AppealDraft, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _rate(session: Session, openid: str, rating: Rating, now: datetime) -> str | None:
-    appeal = session.scalar(
-        select(Appeal)
-        .where(Appeal.openid == openid, Appeal.state == AppealState.ANSWERED)
-        .order_by(Appeal.answered_at.desc())
-    )
-    if appeal is None:
-        return None
-    if rating == Rating.DISSATISFIED:
-        reasons = load_rules(session=session).dissatisfaction_reasons
-        session.add(
-            AppealDraft(
-                openid=openid,
-                step=DraftStep.RATE_REASON,
-                updated_at=now,
-                data={"appeal_id": appeal.id, "reference": appeal.reference},
-            )
-        )
-        options = "\n".join(f"{number}. {reason.name}" for number, reason in enumerate(reasons, 1))
-        return f"很抱歉让您不满意。请回复序号告诉我们原因：\n{options}"
-    lifecycle.visit(session=session, appeal_id=appeal.id, actor=Actor.enterprise(openid), rating=rating, now=now)
-    return f"感谢您的评价（{rating}）！诉求 {appeal.reference} 已办结。"
-
-
 def _rate_reason(session: Session, row: AppealDraft, said: str, now: datetime) -> str:
     reasons = load_rules(session=session).dissatisfaction_reasons
     if not said.isdigit() or not 1 <= int(said) <= len(reasons):
         return f"请回复 1 到 {len(reasons)} 之间的序号，或回复“取消”。"
     reason = reasons[int(said) - 1]
+    session.delete(row)
     try:
         appeal = lifecycle.visit(
             session=session,
@@ -337,12 +312,11 @@ def _rate_reason(session: Session, row: AppealDraft, said: str, now: datetime) -
             actor=Actor.enterprise(row.openid),
             rating=Rating.DISSATISFIED,
             reason_code=reason.code,
+            comment=str(row.data.get("comment") or ""),
             now=now,
         )
     except Refused as exc:
-        session.delete(row)
         return str(exc)
-    session.delete(row)
     if appeal.state == AppealState.HANDLING:
         unit = session.get(Unit, appeal.unit_id)
         name = unit.name if unit else "承办单位"
@@ -350,50 +324,19 @@ def _rate_reason(session: Session, row: AppealDraft, said: str, now: datetime) -
     return f"已记录您的评价和原因（{reason.name}）。诉求 {appeal.reference} 已办结，我们会继续改进工作。"
 
 
-def _forwarded(session: Session, openid: str, now: datetime) -> str | None:
-    """An answer to the unit that wrote to the enterprise lately: acknowledged; staff read it in the console."""
-    row = session.execute(
-        select(Appeal.reference, Unit.name)
-        .join(AppealEvent, AppealEvent.appeal_id == Appeal.id)
-        .join(Unit, Unit.id == Appeal.unit_id)
-        .where(
-            Appeal.openid == openid,
-            Appeal.state.in_(TALKING),
-            AppealEvent.action.in_((Action.MESSAGE, Action.SUSPEND)),
-            AppealEvent.at >= now - TALK_WINDOW,
-        )
-        .order_by(AppealEvent.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
+def _forwarded(session: Session, message: Message) -> str | None:
+    writer = intake.recent_writer(session=session, openid=message.openid, now=message.now)
+    if writer is None:
         return None
-    return f"已收到，您的留言已转给{row.name}（诉求 {row.reference}），工作人员会尽快回复您。"
-
-
-def progress(session: Session, openid: str, reference: str | None, now: datetime) -> str:
-    """The progress reply (sync, for callers that hold a session)."""
-    calendar = load_calendar(session=session)
-    if reference:
-        view = views.show_appeal(session=session, reference=reference, now=now)
-        if view is None or session.scalar(select(Appeal.openid).where(Appeal.id == view.id)) != openid:
-            return f"没有找到您提交的编号为 {reference} 的诉求，请核对编号。"
-        found = [view]
-    else:
-        found = views.appeals_of(session=session, openid=openid, now=now)
-        if not found:
-            return "您目前没有在办的诉求。如需反映问题，请直接描述您遇到的情况。"
-    blocks = []
-    for view in found:
-        lines = [
-            f"{view.reference}（{view.category[1]}）",
-            f"状态：{view.state.label}",
-            f"承办单位：{view.unit}",
-        ]
-        upcoming = view.next_deadline()
-        if upcoming is not None:
-            name = UPCOMING[upcoming.stage]
-            flag = "（暂定）" if upcoming.provisional else ""
-            suffix = "，等待您补充材料，期限暂停计算" if upcoming.status == DeadlineStatus.PAUSED else ""
-            lines.append(f"下一期限：{name} {local_text(upcoming.due_at, calendar)}{flag}{suffix}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    try:
+        enterprise_replies.answer_staff(
+            session=session,
+            appeal_id=writer.appeal_id,
+            openid=message.openid,
+            attachment=Attachment("text", message.said),
+            now=message.now,
+        )
+    except Refused:
+        return None
+    messages.link(session, key=message.key, attached_as=Attached.ANSWER, appeal_id=writer.appeal_id)
+    return f"已收到，您的留言已转给{writer.unit}（诉求 {writer.reference}），工作人员会尽快回复您。"

@@ -1,7 +1,8 @@
 """The conversation: what the bot answers to each message and event.
 
-Text goes message → intents (understand) → policies / routing (find) → reply. Per-user state (the
-policies just listed, the unread part of a long reply) lives in the cache with an expiry.
+Every message goes first to what waits for the enterprise (bot.chat.waiting: a draft, a hand-off, what its
+appeals wait for); what no wait takes goes message → intents (understand) → policies / routing (find) → reply.
+Per-user state (the policies just listed, the unread part of a long reply) lives in the cache with an expiry.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.chat import messages
+from bot.chat import handoff, messages
+from bot.chat.appeal_waits import AppealWaits
 from bot.chat.appeals import AppealChat
+from bot.chat.waiting import Message, Routed, Router
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
 from intents.matcher import Matcher, MatchResult
@@ -48,9 +53,14 @@ UNSUPPORTED = "暂不支持这种消息，请发送文字描述您的问题。"
 GREETING = "您好！请问有什么可以帮您？可以问政策，也可以直接反映遇到的问题。"
 THANKS = "不客气！还有其他问题随时告诉我。"
 
-ATTACHMENT_KINDS = {"image": "图片", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接"}
+ATTACHMENT_KINDS = {
+    "image": "图片", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接", "file": "文件",
+}  # fmt: skip
 # Menu keys configured in the official account's custom menu, and the words users type for the same.
-MENU_KEYS = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
+MENU_KEYS = {
+    "POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助", "HUMAN": "人工客服",
+}  # fmt: skip
+PROGRESS = {"进度", "进度查询", "查进度", "查询进度"}
 COMMANDS = {
     "政策查询": "policy_help",
     "查政策": "policy_help",
@@ -115,12 +125,20 @@ class Dialogue:
         cache: Cache,
         engine: AsyncEngine,
         state_ttl: int,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._matcher = matcher
         self._cache = cache
         self._db = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._state_ttl = state_ttl
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._appeals = AppealChat(engine=engine)
+        # One place decides where a message goes: what waits for the enterprise, in bot.chat.waiting's order.
+        self.router = Router(engine=engine)
+        self.router.register(self._appeals)
+        self.router.register(handoff.Handoffs())
+        self.router.register(AppealWaits())
 
     async def _state(self, openid: str) -> DialogueState:
         raw = await self._cache.get(f"dialog:{openid}")
@@ -143,16 +161,40 @@ class Dialogue:
     async def respond(self, inbound: Inbound) -> str | None:
         if inbound.msg_type == "event":
             return await self._event(inbound)
-        if inbound.msg_type in {"text", "voice"}:
-            if inbound.text is None:
-                return ASK_FOR_TEXT if inbound.msg_type == "voice" else NOT_UNDERSTOOD
-            return await self._text(inbound.openid, inbound.text)
-        if inbound.msg_type in ATTACHMENT_KINDS:
-            state = await self._state(inbound.openid)
-            state.attachments = [*state.attachments, inbound.dedup_key][-20:]
-            await self._save(inbound.openid, state)
-            kind = ATTACHMENT_KINDS[inbound.msg_type]
-            return f"已收到您发送的{kind}，已附在本次对话中。请再用文字说明您想咨询或反映的事项。"
+        return await self.handle(
+            openid=inbound.openid,
+            kind=inbound.msg_type,
+            text=inbound.text,
+            key=inbound.dedup_key,
+            fields=inbound.fields,
+        )
+
+    async def handle(
+        self, *, openid: str, kind: str, text: str | None, key: str, fields: Mapping[str, Any] | None = None
+    ) -> str | None:
+        """Answer one message: what waits for the enterprise takes it first (bot.chat.waiting), else the dialogue."""
+        state = await self._state(openid)
+        message = Message(
+            openid=openid,
+            kind=kind,
+            text=text,
+            key=key,
+            now=self._clock(),
+            fields=fields or {},
+            choice_pending=bool(state.asked or state.choices),
+        )
+        routed = await self.router.route(message)
+        if routed.taken is not None:
+            return routed.taken.reply
+        if kind in {"text", "voice"}:
+            if text is None:
+                return ASK_FOR_TEXT if kind == "voice" else NOT_UNDERSTOOD
+            return await self._text(message, state, routed)
+        if kind in ATTACHMENT_KINDS:
+            state.attachments = [*state.attachments, key][-20:]
+            await self._save(openid, state)
+            reply = f"已收到您发送的{ATTACHMENT_KINDS[kind]}，已附在本次对话中。请再用文字说明您想咨询或反映的事项。"
+            return _with(reply, routed.reminder)
         return UNSUPPORTED
 
     async def _event(self, inbound: Inbound) -> str | None:
@@ -168,7 +210,9 @@ class Dialogue:
             return "欢迎回来！" + WELCOME.split("\n", 1)[1]
         if event == "click":
             command = MENU_KEYS.get(key)
-            return await self._text(inbound.openid, command) if command else NOT_UNDERSTOOD
+            if command is None:
+                return NOT_UNDERSTOOD
+            return await self.handle(openid=inbound.openid, kind="text", text=command, key=inbound.dedup_key)
         if event == "templatesendjobfinish":
             msg_id = str(inbound.fields.get("MsgID") or inbound.fields.get("MsgId") or "")
             if msg_id.isdigit():
@@ -178,30 +222,22 @@ class Dialogue:
             return None
         return None  # VIEW, LOCATION reports and other events need no answer
 
-    async def _text(self, openid: str, text: str) -> str:
-        state = await self._state(openid)
-        said = text.strip()
-        # Appeals first: a question the filing is waiting on (or a rating) takes the message, whatever it says.
-        result = self._matcher().match(said)
-        filed = await self._appeals.handle(openid=openid, text=said, result=result)
-        if filed is not None:
-            return filed
+    async def _text(self, message: Message, state: DialogueState, routed: Routed) -> str:
+        """What no wait took: a pending choice, a command, then a new intent (the matcher runs once)."""
+        openid, said = message.openid, message.said
         if said == MORE and state.more:
             page, state.more = state.more[0], state.more[1:]
             await self._save(openid, state)
             return page
         number = choice_number(said)
         if number is not None and state.asked:
-            return await self._resolve(openid, state, number)
+            return await self._resolve(message, state, number)
         if number is not None and state.choices:
             return await self._detail(openid, state, number)
-        command = COMMANDS.get(said)
-        if command == "policy_help":
-            return HELP_POLICY
-        if command == "appeal_help":
-            return HELP_APPEAL
-        if command == "help":
-            return WELCOME
+        command = _command(said)
+        if command is not None:
+            return await self._command(command, message, routed)
+        result = self._matcher().match(said)
         log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
         if state.asked:  # a new message instead of a number: the question is dropped
             state.asked, state.asked_text = [], ""
@@ -211,11 +247,36 @@ class Dialogue:
             state.asked_text = said
             state.choices = []
             await self._save(openid, state)
-            return format_question([choice.label for choice in result.choices])
-        return await self._answer(openid, state, result)
+            return _with(format_question([choice.label for choice in result.choices]), routed.reminder)
+        return _with(await self._answer(message, state, result), routed.reminder)
 
-    async def _resolve(self, openid: str, state: DialogueState, number: int) -> str:
+    async def _command(self, command: str, message: Message, routed: Routed) -> str:
+        if command == "policy_help":
+            return _with(HELP_POLICY, routed.reminder)
+        if command == "appeal_help":
+            return _with(HELP_APPEAL, routed.reminder)
+        if command == "progress":
+            return await self._progress(message, routed, reference=None)
+        if command == "handoff":
+            return await self._handoff(message)
+        return _with(WELCOME, routed.reminder)
+
+    async def _progress(self, message: Message, routed: Routed, *, reference: str | None) -> str:
+        """The progress of the enterprise's appeals, and what waits for it."""
+        reply = await self._appeals.progress(openid=message.openid, reference=reference)
+        if routed.waits:
+            reply += "\n\n" + "\n".join(f"· {wait.label}" for wait in routed.waits)
+        return reply
+
+    async def _handoff(self, message: Message) -> str:
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(
+                lambda sync: handoff.open_handoff(sync, openid=message.openid, key=message.key, now=message.now)
+            )
+
+    async def _resolve(self, message: Message, state: DialogueState, number: int) -> str:
         """The answer to a numbered choice offered by format_question."""
+        openid = message.openid
         if not 1 <= number <= len(state.asked):
             return f"请回复 1 到 {len(state.asked)} 之间的序号。"
         asked, _, code = state.asked[number - 1].partition(":")
@@ -229,7 +290,7 @@ class Dialogue:
             if doc is not None:
                 state.choices = [code]
                 return await self._paged(openid, state, format_policy_detail(doc))
-        return await self._answer(openid, state, matcher.match(text, intent=intent))
+        return await self._answer(message, state, matcher.match(text, intent=intent))
 
     async def _detail(self, openid: str, state: DialogueState, number: int) -> str:
         if not 1 <= number <= len(state.choices):
@@ -239,7 +300,8 @@ class Dialogue:
             return "这条政策已下线，请重新查询。"
         return await self._paged(openid, state, format_policy_detail(doc))
 
-    async def _answer(self, openid: str, state: DialogueState, result: MatchResult) -> str:
+    async def _answer(self, message: Message, state: DialogueState, result: MatchResult) -> str:
+        openid = message.openid
         if result.intent == Intent.POLICY:
             docs = [doc for doc in (self._matcher().policy(hit.code) for hit in result.policies) if doc]
             if not docs:
@@ -248,20 +310,34 @@ class Dialogue:
             docs.sort(key=lambda doc: doc.mode != PolicyMode.NO_APPLICATION)
             state.choices = [doc.code for doc in docs]
             return await self._paged(openid, state, format_policy_list(docs))
-        if result.intent in {Intent.APPEAL, Intent.PROGRESS}:  # e.g. "2" answering a clarifying question
-            filed = await self._appeals.handle(openid=openid, text=result.text, result=result)
-            if filed is not None:
-                return filed
-        if result.intent == Intent.APPEAL and result.category is not None:
-            units = "、".join(result.category.units) or "无"
-            return (
-                f"您反映的问题属于“{result.category.name}”，牵头办理单位：{result.category.lead_unit}，"
-                f"配合单位：{units}。\n请补充企业名称、联系人和电话，以便负责单位与您联系。"
-            )
         if result.intent == Intent.PROGRESS:
-            return NO_APPEALS
+            return await self._progress(message, Routed(), reference=result.reference)
+        if result.intent == Intent.APPEAL:
+            started = await self._appeals.start(
+                openid=openid, said=result.text, result=result, key=message.key, now=message.now
+            )
+            return started if started is not None else HELP_APPEAL
         if result.intent == Intent.OTHER:
+            forwarded = await self._appeals.forwarded(message=message)
+            if forwarded is not None:
+                return forwarded
             if any(word in result.text for word in ("谢谢", "感谢", "多谢")):
                 return THANKS
             return GREETING
         return NOT_UNDERSTOOD
+
+
+def _command(said: str) -> str | None:
+    """The command a message is, if it is one (menu words, progress, help, a person)."""
+    if said in PROGRESS:
+        return "progress"
+    if handoff.asks_for_person(said):
+        return "handoff"
+    return COMMANDS.get(said)
+
+
+def _with(reply: str, reminder: str) -> str:
+    """A reply with the reminder of what still waits for the enterprise (after it, or before a paged one)."""
+    if not reminder:
+        return reply
+    return f"{reminder}\n{reply}" if CONTINUED in reply else f"{reply}\n\n{reminder}"

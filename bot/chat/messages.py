@@ -14,8 +14,9 @@ from sqlalchemy import RowMapping, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import Session
 
-from bot.chat.models import Channel, InboundMessage, OutboundMessage, OutboundStatus, Subscriber
+from bot.chat.models import Attached, Channel, InboundMessage, OutboundMessage, OutboundStatus, Subscriber
 from bot.wechat.protocol import Inbound
 
 WINDOW = timedelta(hours=48)
@@ -113,9 +114,16 @@ async def mark_processed(engine: AsyncEngine, inbound_id: int) -> None:
 
 
 async def add_outbound(
-    engine: AsyncEngine, *, openid: str, text: str, channel: Channel, inbound_id: int | None = None
+    engine: AsyncEngine,
+    *,
+    openid: str,
+    text: str,
+    channel: Channel,
+    inbound_id: int | None = None,
+    handoff_id: int | None = None,
+    author: str | None = None,
 ) -> int:
-    """Store a message about to be pushed: pending, its first attempt counted."""
+    """Store a message about to be pushed: pending, its first attempt counted (a person's, in a hand-off)."""
     async with engine.begin() as connection:
         outbound_id = await connection.scalar(
             OUTBOUND.insert()
@@ -127,6 +135,8 @@ async def add_outbound(
                 status=OutboundStatus.PENDING,
                 attempts=1,
                 created_at=now(),
+                handoff_id=handoff_id,
+                author=author,
             )
             .returning(OUTBOUND.c.id)
         )
@@ -227,3 +237,34 @@ async def within_window(engine: AsyncEngine, openid: str) -> bool:
     """May a customer-service message be sent (the user wrote within the last 48 hours)?"""
     last = await last_inbound_at(engine, openid)
     return last is not None and now() - last < WINDOW
+
+
+def link(
+    session: Session,
+    *,
+    key: str,
+    attached_as: Attached,
+    appeal_id: int | None = None,
+    handoff_id: int | None = None,
+) -> None:
+    """Record what an inbound message was taken as, and the appeal or hand-off it went to (in the caller's
+    transaction, beside the step it caused)."""
+    session.execute(
+        update(INBOUND)
+        .where(INBOUND.c.dedup_key == key)
+        .values(attached_as=attached_as, appeal_id=appeal_id, handoff_id=handoff_id)
+    )
+
+
+def link_draft(session: Session, *, openid: str, appeal_id: int) -> int:
+    """The answers given while filing belong to the appeal once it is filed; how many were linked."""
+    result = session.execute(
+        update(INBOUND)
+        .where(
+            INBOUND.c.openid == openid,
+            INBOUND.c.attached_as == Attached.DRAFT,
+            INBOUND.c.appeal_id.is_(None),
+        )
+        .values(appeal_id=appeal_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

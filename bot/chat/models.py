@@ -1,4 +1,5 @@
-"""Tables of the conversation: subscribers, inbound messages and outbound replies."""
+"""Tables of the conversation: subscribers, inbound messages and outbound replies, hand-offs to a person, and
+the waits an enterprise has set aside."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage import Base, EnumString
+from routing.models import Appeal, Unit
+from storage import UTC_TIME, Base, EnumString
 
 
 class Channel(StrEnum):
@@ -90,6 +92,11 @@ class InboundMessage(Base):
     # The HTTP body answered to WeChat, replayed verbatim to retries.
     response: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the message was taken as (Attached), and the appeal or hand-off it was attached to; none for the rest.
+    # Plain integers, as enterprise_notices.outbound_id: adding a foreign key would rebuild the table on SQLite.
+    attached_as: Mapped[str | None] = mapped_column(String(16))
+    appeal_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    handoff_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class OutboundMessage(Base):
@@ -110,3 +117,71 @@ class OutboundMessage(Base):
     template_msg_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A person's reply in a hand-off (人工客服): the conversation and the staff member who wrote it.
+    handoff_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    author: Mapped[str | None] = mapped_column(String(128))
+
+
+class Attached(StrEnum):
+    """What an inbound message was taken as, when it belongs to an appeal or a hand-off (InboundMessage)."""
+
+    DRAFT = "draft"  # an answer while filing; linked to the appeal once filed
+    SUPPLEMENT = "supplement"  # material asked for while 挂起
+    RATING = "rating"
+    ANSWER = "answer"  # an answer to staff who asked a question, or wrote lately
+    MILESTONE = "milestone"  # a reply to a reported 整改 milestone
+    HANDOFF = "handoff"  # to a person (人工客服)
+
+    @property
+    def label(self) -> str:
+        return ATTACHED_LABELS[self]
+
+
+ATTACHED_LABELS: dict[Attached, str] = {
+    Attached.DRAFT: "登记诉求",
+    Attached.SUPPLEMENT: "补充材料",
+    Attached.RATING: "评价",
+    Attached.ANSWER: "回复工作人员",
+    Attached.MILESTONE: "整改进展回复",
+    Attached.HANDOFF: "人工客服",
+}
+
+
+class HandoffState(StrEnum):
+    """A hand-off to a person: open until staff or the enterprise end it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {HandoffState.OPEN: "进行中", HandoffState.CLOSED: "已结束"}[self]
+
+
+class Handoff(Base):
+    """An enterprise asked for a person (人工客服): the conversation a unit's staff answer from the console inbox."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_openid_state", "openid", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    # 区营商办, or the unit of the enterprise's open appeal; that appeal, if any.
+    unit_id: Mapped[int] = mapped_column(ForeignKey(Unit.__table__.c.id), index=True)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey(Appeal.__table__.c.id, ondelete="SET NULL"))
+    state: Mapped[HandoffState] = mapped_column(EnumString(HandoffState, 16), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    last_enterprise_at: Mapped[datetime] = mapped_column(UTC_TIME)
+    last_staff_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    closed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    closed_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class SetAside(Base):
+    """A wait the enterprise stepped out of ("新问题"): its messages go to the bot until the next request."""
+
+    __tablename__ = "set_aside_waits"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTC_TIME)

@@ -1,5 +1,5 @@
-"""The worker's appeal jobs: fire due escalations, release staff notices, and tell enterprises of each step
-(`bot.chat.notices`)."""
+"""The worker's appeal jobs: fire due escalations, release staff notices, ask once more for unanswered ratings,
+and tell enterprises of each step (`bot.chat.notices`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.chat import notices
 from bot.services import Services
-from routing import escalation, notify
+from routing import escalation, notify, visits
 from routing.escalation import Fired
 from routing.rules import load_calendar, load_rules
 
@@ -66,8 +66,16 @@ async def release_notices(sessions: async_sessionmaker[AsyncSession], *, now: da
         )
 
 
+async def remind_ratings(sessions: async_sessionmaker[AsyncSession], *, now: datetime | None = None) -> int:
+    """Ask again, once, for the rating of appeals answered a while ago and not rated (routing.visits)."""
+    moment = now or datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        return await session.run_sync(lambda sync: visits.remind_unrated(session=sync, now=moment))
+
+
 async def sweep(services: Services) -> None:
     """The appeal jobs of one worker pass."""
     await fire_escalations(services.sessions)
     await release_notices(services.sessions)
+    await remind_ratings(services.sessions)
     await notices.tell_enterprises(services)

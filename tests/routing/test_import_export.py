@@ -103,7 +103,7 @@ def test_every_problem_is_named_by_file_sheet_row_and_column_and_nothing_is_appl
         f"{sheet}「诉求类别」，第 3 行，列「牵头单位」：没有名为「区外星局」的单位（请先在“单位”表中添加）",
         f"{sheet}「参数」，第 3 行，列「参数」：未知的参数「colour」（可用：reference_prefix、working_hours、"
         "urgencies、reply_max_days、escalation、supervisor_unit、default_category、max_returns、digest_minutes、"
-        "return_reasons、dissatisfaction_reasons）",
+        "return_reasons、dissatisfaction_reasons、resume_on_supplement、rating_reminder_hours、handoff_reply_minutes）",
         f"{sheet}「参数」，第 2 行，列「值」：reference_prefix 应为 1 到 6 个英文字母，现为 '莲湖'",
         f"{sheet}「办理时限」，第 2 行，列「紧急程度」：紧急程度应为 一般、紧急 之一",
         f"{sheet}「办理时限」，第 2 行，列「答复」：时限「两周」无法识别：请写成如 2h（工作小时）或 7d（工作日）",

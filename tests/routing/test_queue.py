@@ -8,7 +8,7 @@ from typing import TypedDict, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from routing import dispatch, escalation, extensions, notify, queue, staff_notices
+from routing import dispatch, escalation, extensions, notify, queue, staff_notices, supervision
 from routing.models import Notification
 from routing.queue import Filters
 from routing.rules import load_calendar
@@ -110,7 +110,7 @@ def test_the_supervisor_overview(session: Session) -> None:
     )
     at = local(2026, 11, 23, 16, 30)  # the 200% point of the first sign limit: 督办 to 区营商办
     escalation.sweep(session=session, now=at)
-    view = queue.overview(session=session, now=at)
+    view = supervision.overview(session=session, now=at)
     assert [item.reference for item in view.arbitration] == [disputed.reference]
     assert [item.reference for item in view.returned] == [returned.reference]
     assert [(item.item.reference, item.days, item.requested_by) for item in view.extensions] == [

@@ -1,4 +1,5 @@
-"""The staff console at /console/: the queue, the appeal page with its actions, the supervisor's view, notices."""
+"""The staff console at /console/: the queue, the appeal page with its actions, the supervisor's view, notices,
+and the inbox of hand-offs to a person (人工客服)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ def mount(app: FastAPI) -> None:
     from bot.web.console import (
         actions,
         appeal_pages,
+        inbox_pages,
         ledger_pages,
         notice_pages,
         queue_pages,
@@ -18,6 +20,16 @@ def mount(app: FastAPI) -> None:
         supervise_pages,
     )
 
-    pages = (queue_pages, appeal_pages, actions, supervise_pages, notice_pages, stats_pages, ledger_pages, report_pages)
+    pages = (
+        queue_pages,
+        appeal_pages,
+        actions,
+        supervise_pages,
+        notice_pages,
+        inbox_pages,
+        stats_pages,
+        ledger_pages,
+        report_pages,
+    )
     for module in pages:
         app.include_router(module.router)

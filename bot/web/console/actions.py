@@ -11,10 +11,11 @@ from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.accounts import Role
-from bot.web.console.appeal_pages import appeal_response
+from bot.web.console.appeal_pages import appeal_response, staffed_units
 from bot.web.console.common import ConsoleUser, actor, deliver_soon, not_found, run, scope
 from bot.web.deps import ServicesDep
 from policies import service as policy_service
@@ -50,7 +51,8 @@ def _message(session: Session, appeal: Appeal, who: Actor, form: Form, now: date
         if doc is None:
             raise Refused(f"政策 {code} 已下线或不存在，请重新选择")
         text = f"{text}\n\n{format_policy_card(doc)}" if text else format_policy_card(doc)
-    talk.send_message(session=session, appeal_id=appeal.id, actor=who, text=text, now=now)
+    asks = True if form.get("asks") == "yes" else None  # unticked: a question mark decides
+    talk.send_message(session=session, appeal_id=appeal.id, actor=who, text=text, asks=asks, now=now)
     return "message"
 
 
@@ -93,6 +95,36 @@ def _visit(session: Session, appeal: Appeal, who: Actor, form: Form, now: dateti
     return "visited"
 
 
+class Unstaffed(Refused):
+    """A transfer to a unit that has no active console account: nobody there could sign for it."""
+
+
+def _staffed(session: Session, form: Form) -> None:
+    """Refuse (until confirmed) to send an appeal to a unit without an active console account."""
+    name = form.get("unit", "").strip()
+    unit = session.scalar(select(Unit).where(Unit.name == name))
+    if unit is None or unit.id in staffed_units(session) or form.get("confirm_unstaffed") == "yes":
+        return
+    raise Unstaffed(
+        f"「{unit.name}」还没有可用的工作台账号，转过去后没有人能签收，诉求会一直停在待签收。"
+        "请先请管理员为该单位开通账号；如确需现在转派，请勾选“该单位没有账号也转派”后再提交。"
+    )
+
+
+def _transfer(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
+    _staffed(session, form)
+    unit, reason = form.get("unit", ""), form.get("reason", "")
+    dispatch.transfer(session=session, appeal_id=appeal.id, actor=who, unit=unit, reason=reason, now=now)
+    return "transferred"
+
+
+def _arbitrate(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
+    _staffed(session, form)
+    unit, reason = form.get("unit", ""), form.get("reason", "")
+    dispatch.arbitrate(session=session, appeal_id=appeal.id, actor=who, unit=unit, reason=reason, now=now)
+    return "arbitrated"
+
+
 Handler = Callable[[Session, Appeal, Actor, Form, datetime], object]
 # Keyed by Action; a str key type, since the action comes from the URL.
 HANDLERS: dict[str, Handler] = {
@@ -115,11 +147,10 @@ HANDLERS: dict[str, Handler] = {
         reason=f.get("reason", ""),
         now=now,
     ),
-    Action.TRANSFER: lambda s, a, who, f, now: dispatch.transfer(
-        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now
-    ),
-    Action.ARBITRATE: lambda s, a, who, f, now: dispatch.arbitrate(
-        session=s, appeal_id=a.id, actor=who, unit=f.get("unit", ""), reason=f.get("reason", ""), now=now
+    Action.TRANSFER: _transfer,
+    Action.ARBITRATE: _arbitrate,
+    Action.RECATEGORIZE: lambda s, a, who, f, now: dispatch.recategorize(
+        session=s, appeal_id=a.id, actor=who, category=f.get("category", ""), reason=f.get("reason", ""), now=now
     ),
     Action.REQUEST_EXTENSION: lambda s, a, who, f, now: extensions.request_extension(
         session=s, appeal_id=a.id, actor=who, days=_int(f, "days", "延期天数"), reason=f.get("reason", ""), now=now
@@ -155,6 +186,7 @@ DONE: dict[str, str] = {
     Action.REPORT_MILESTONE: "milestone",
     Action.ANSWER: "answered",
     Action.CLOSE: "closed",
+    Action.RECATEGORIZE: "recategorized",
 }
 
 
@@ -181,7 +213,14 @@ async def take_action(
         done, still_visible, ref = await run(request, work)
     except Refused as refused:
         return await appeal_response(
-            request, user, reference[:32], status=422, error=str(refused), action=action, values=form
+            request,
+            user,
+            reference[:32],
+            status=422,
+            error=str(refused),
+            action=action,
+            values=form,
+            confirm=isinstance(refused, Unstaffed),
         )
     deliver_soon(services)
     target = f"/console/appeals/{ref}?done={done}" if still_visible else f"/console/?done={done}"

@@ -10,14 +10,14 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.accounts import Role, SignedIn, supervisor_unit
+from bot.accounts import Role, SignedIn, User, supervisor_unit
 from bot.web.console import reads, transcript
 from bot.web.console.common import ConsoleUser, chrome, not_found, render, run, scope
 from policies import service as policy_service
 from routing import conversation as talk
-from routing import extensions, queue, timers, views
+from routing import extensions, queue, timers, views, visits
 from routing.lifecycle import ALLOWED
-from routing.models import Action, Appeal, ExtensionRequest, Stage, Unit
+from routing.models import Action, Appeal, Category, ExtensionRequest, Stage, Unit
 from routing.rules import AUDIENCES, STAGES, load_rules
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -37,9 +37,39 @@ NOTICES = {
     "answered": "答复已发送企业，等待企业评价（回访）后办结",
     "visited": "回访结果已记录",
     "closed": "已办结，已通知企业",
+    "recategorized": "已调整类别，办理时限已按新类别重新计算，已告知企业",
 }
 UNIT_ACTIONS = (Action.SIGN, Action.SUSPEND, Action.RESUME, Action.PLAN, Action.REPORT_MILESTONE, Action.ANSWER)
-SUPERVISOR_ACTIONS = (Action.TRANSFER, Action.ARBITRATE, Action.VISIT, Action.CLOSE)
+SUPERVISOR_ACTIONS = (Action.TRANSFER, Action.ARBITRATE, Action.VISIT, Action.CLOSE, Action.RECATEGORIZE)
+
+
+def staffed_units(session: Session) -> set[int]:
+    """Units with at least one active console account of their own (staff or unit head)."""
+    return set(
+        session.scalars(
+            select(User.unit_id).where(
+                User.active.is_(True), User.unit_id.is_not(None), User.role.in_((Role.STAFF, Role.UNIT_HEAD))
+            )
+        )
+    )
+
+
+def supplements(history: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The latest request for material (挂起) and what the enterprise sent since, from the appeal's history."""
+    asked_at = max((index for index, item in enumerate(history) if item["action"] == Action.SUSPEND), default=None)
+    if asked_at is None:
+        return None, []
+    sent = [
+        {
+            "at": item["at"],
+            "kind": item["data"].get("kind", "text"),
+            "text": item["reason"],
+            "url": transcript.safe_url(item["data"].get("url")),
+        }
+        for item in history[asked_at + 1 :]
+        if item["action"] == Action.SUPPLEMENT
+    ]
+    return history[asked_at], sent
 
 
 def available(
@@ -73,7 +103,14 @@ def appeal_context(session: Session, appeal: Appeal, user: SignedIn, now: dateti
     lines, truncated = transcript.conversation(session=session, appeal=appeal)
     unit_name = session.scalar(select(Unit.name).where(Unit.id == appeal.unit_id)) or ""
     today = now.astimezone(UTC).date()
+    asked, sent = supplements(view.history if view else ())
+    staffed = staffed_units(session)
     return {
+        "asked": asked,
+        "supplements": sent,
+        "staffed": staffed,
+        "categories": session.execute(select(Category.code, Category.name).order_by(Category.code)).all(),
+        "phone_visit": appeal.id in visits.awaiting_phone_visit(session=session, now=now),
         "appeal": appeal,
         "view": view,
         "state_label": appeal.state.label,
@@ -124,6 +161,7 @@ async def appeal_response(
     error: str = "",
     action: str = "",
     values: dict[str, str] | None = None,
+    confirm: bool = False,
 ) -> Response:
     """The appeal page (404 when the user's scope may not see it); marks its conversation read."""
     now = datetime.now(UTC)
@@ -146,6 +184,7 @@ async def appeal_response(
         error=error,
         failed=action,
         values=values or {},
+        confirm=confirm,
         notice=notice,
         **data,
         **await chrome(request, user),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.accounts import Role, SignedIn, supervisor_unit
-from bot.chat import notices
+from bot.chat import handoff, notices
 from bot.services import Services
 from bot.web import pages
 from bot.web.auth import require_role
@@ -138,19 +138,20 @@ def forget_calendar_warning() -> None:
 async def chrome(request: Request, user: SignedIn) -> dict[str, Any]:
     """What every console page shows around its content: unit name, unread notices, the calendar warning."""
 
-    def read(session: Session) -> tuple[str, int]:
+    def read(session: Session) -> tuple[str, int, int]:
         unit = session.scalar(select(Unit.name).where(Unit.id == user.unit_id)) if user.unit_id else None
         if unit is None and user.role == Role.SUPERVISOR:  # an account made before supervisors had a unit
             office = supervisor_unit(session=session)
             unit = office.name if office else "区营商办"
         count = staff_notices.unread(session=session, role=user.role, unit_id=user.unit_id)
-        return unit or "", count
+        return unit or "", count, handoff.waiting_count(session, unit_id=scope(user))
 
-    unit, unread = await run(request, read)
+    unit, unread, waiting = await run(request, read)
     warning = await calendar_warning(request) if user.role == Role.SUPERVISOR else ""
     return {
         "unit_name": unit,
         "unread_notices": unread,
+        "waiting_handoffs": waiting,
         "calendar_warning": warning,
         "scope_name": "全部单位" if user.role == Role.SUPERVISOR else unit,
     }

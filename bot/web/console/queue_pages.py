@@ -112,6 +112,7 @@ async def queue_page(
             "counts": queue.counts(session=session, unit_id=unit_id, now=now, clocks=clocks),
             "page": found,
             "unread": unread,
+            "supplied": queue.supplemented(session=session, appeal_ids=[item.id for item in found.items]),
             "categories": session.execute(select(Category.code, Category.name).order_by(Category.code)).all(),
             "units": session.execute(select(Unit.id, Unit.name).order_by(Unit.id)).all() if supervisor else [],
             "stamp": live_stamp(session, unit_id),

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from bot.accounts import User
 from bot.web.console.appeal_pages import NOTICES
 from bot.web.console.common import ROLE_NAMES, SupervisorUser, chrome, render, run
-from routing import queue
-from routing.queue import Overview
+from routing import supervision
+from routing.supervision import Overview
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -45,4 +45,4 @@ def _overview(session: Session, now: datetime) -> tuple[Overview, dict[int, list
     for unit_id, username, role in rows:
         if unit_id is not None:
             accounts.setdefault(unit_id, []).append(f"{username}（{ROLE_NAMES.get(role, role)}）")
-    return queue.overview(session=session, now=now), accounts
+    return supervision.overview(session=session, now=now), accounts

@@ -7,7 +7,7 @@ Messages are kept by openid (bot.chat.models); updates to the enterprise are ent
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,8 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.chat.models import (
+    ATTACHED_LABELS,
     CHANNEL_LABELS,
     OUTBOUND_STATUS_LABELS,
+    Attached,
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
@@ -30,7 +32,7 @@ DELIVERY = OUTBOUND_STATUS_LABELS
 NOTICE_STATES = NOTICE_STATUS_LABELS
 NOTICE_EVENTS = {NoticeEvent.MESSAGE: "工作人员回复"}
 EVENTS = {"subscribe": "关注了公众号", "unsubscribe": "取消了关注", "scan": "扫码进入公众号"}
-MENU = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
+MENU = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助", "HUMAN": "人工客服"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Line:
     status: str = ""
     problem: bool = False
     url: str | None = None
+    # For an enterprise's message: what it was attached to, as staff read it ("已附到本诉求 · 补充材料").
+    attached: str = ""
+    mine: bool = False  # attached to the appeal whose page shows it
 
 
 def safe_url(value: Any) -> str | None:
@@ -54,12 +59,27 @@ def safe_url(value: Any) -> str | None:
     return text if parts.scheme in {"http", "https"} and parts.netloc and len(text) <= 2000 else None
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _inbound(row: InboundMessage) -> Line | None:
-    fields, at = row.fields or {}, _aware(row.received_at)
+def attached_text(row: InboundMessage, *, appeal_id: int | None, references: dict[int, str]) -> str:
+    """What an enterprise's message was attached to, in the words of the console."""
+    label = ATTACHED_LABELS.get(Attached(row.attached_as), row.attached_as) if row.attached_as else ""
+    if row.appeal_id is not None and row.appeal_id == appeal_id:
+        return f"已附到本诉求 · {label}" if label else "已附到本诉求"
+    if row.appeal_id is not None:
+        return f"已附到诉求 {references.get(row.appeal_id, '')} · {label}".rstrip(" ·")
+    if row.handoff_id is not None:
+        return f"人工客服对话 #{row.handoff_id}"
+    if row.attached_as == Attached.DRAFT:
+        return "登记诉求时的回答（未提交）"
+    return "未关联诉求"
+
+
+def inbound_line(row: InboundMessage) -> Line | None:
+    """An inbound message or event as a line of the conversation (None for events nobody needs to see)."""
+    fields, at = row.fields or {}, aware(row.received_at)
     kind = row.msg_type
     if kind == "text":
         return Line(at, "enterprise", "text", row.text or "")
@@ -111,15 +131,25 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
         )
     )
     from_unit = {notice.outbound_id: notice for notice in notices if notice.outbound_id is not None}
+    others = {row.appeal_id for row in inbound if row.appeal_id is not None and row.appeal_id != appeal.id}
+    references = dict(session.execute(select(Appeal.id, Appeal.reference).where(Appeal.id.in_(others))).all())
     lines: list[tuple[datetime, int, Line]] = []
     for row in inbound:
-        line = _inbound(row)
+        line = inbound_line(row)
         if line is not None:
+            if line.side == "enterprise":
+                line = replace(
+                    line,
+                    attached=attached_text(row, appeal_id=appeal.id, references=references),
+                    mine=row.appeal_id == appeal.id,
+                )
             lines.append((line.at, 0, line))
     for out in outbound:
         notice = from_unit.get(out.id)
-        side = "unit" if notice is not None else "bot"
+        side = "unit" if notice is not None or out.author else "bot"
         label = NOTICE_EVENTS.get(notice.event, "办理进度通知") if notice is not None else CHANNELS.get(out.channel, "")
+        if out.author:
+            label = f"人工客服回复（{out.author}）"
         status = DELIVERY.get(out.status, out.status)
         if out.status == OutboundStatus.UNDELIVERED and out.error:
             status += f"（{out.error}）"
@@ -127,10 +157,10 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
             status = f"{CHANNELS.get(out.channel, out.channel)} · {status}"
         lines.append(
             (
-                _aware(out.created_at),
+                aware(out.created_at),
                 1,
                 Line(
-                    _aware(out.created_at),
+                    aware(out.created_at),
                     side,
                     "text",
                     out.text,
@@ -142,7 +172,7 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
         )
     for notice in notices:
         if notice.outbound_id is None or notice.status == NoticeStatus.NEEDS_CALL:
-            at = _aware(notice.created_at)
+            at = aware(notice.created_at)
             lines.append(
                 (
                     at,

@@ -142,6 +142,7 @@ def test_the_main_line_sign_reply_suspend_extend_plan_answer_and_visit(
         "signed",
         "message",
         "suspended",
+        "resumed",  # the clock runs again: the enterprise is told, with its answer date
         "extended",
         "plan",
         "milestone",
@@ -153,6 +154,7 @@ def test_the_main_line_sign_reply_suspend_extend_plan_answer_and_visit(
     assert message.startswith(f"关于您反映的诉求（编号 {ref}），区审批局回复：\n张三您好")
     assert "【政策推荐】失业保险稳岗返还" in message and "如何申请：" in message
     assert "请补充营业执照副本和租赁合同" in notices[2][1]
+    assert notices[3][1].startswith(f"您反映的诉求（编号 {ref}）已恢复办理，办理时限继续计算，答复期限：")
     decisions = run(
         backend,
         lambda session: [
