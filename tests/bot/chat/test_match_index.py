@@ -94,7 +94,7 @@ async def test_poll_sees_a_write_by_another_process_on_sqlite(settings: Settings
     await index.start()
     try:
         script = (
-            "from bot import db\nfrom policies.catalog import policy_from_record\n"
+            "from bot.platform import db\nfrom policies.catalog import policy_from_record\n"
             f"engine = db.make_engine({settings.database_url!r})\n"
             "with db.transaction(db.session_factory(engine)) as session:\n"
             f"    session.add(policy_from_record({NEW_POLICY!r}))\n"
