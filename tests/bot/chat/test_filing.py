@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,24 +12,23 @@ from sqlalchemy import Engine, select
 
 from bot.chat.appeals import AppealChat
 from bot.platform import db
-from bot.services import build_matcher, prepare_database
+from bot.services import build_matcher
 from intents.matcher import Matcher
 from routing import conversation, lifecycle
 from routing.lifecycle import Actor
 from routing.models import Appeal, AppealDraft, AppealTimer, Unit
+from tests.support.databases import Templates
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, tzinfo=ZONE).astimezone(UTC)  # a Monday morning
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Matcher]:
-    path = tmp_path_factory.mktemp("filing") / "template.db"
-    engine = db.make_engine(f"sqlite:///{path}")
-    prepare_database(engine, load_demo=True)
+def matcher(templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Matcher:
+    engine = db.make_engine(templates.sqlite(tmp_path_factory.mktemp("filing") / "matcher.db", "demo"))
     matcher = build_matcher(engine, timezone="Asia/Shanghai")
     engine.dispose()
-    return path, matcher
+    return matcher
 
 
 class Chat:
@@ -58,10 +56,8 @@ class Chat:
 
 
 @pytest.fixture
-async def chat(prepared: tuple[Path, Matcher], tmp_path: Path) -> AsyncIterator[Chat]:
-    copy = tmp_path / "chat.db"
-    shutil.copy(prepared[0], copy)
-    talk = Chat(f"sqlite:///{copy}", prepared[1])
+async def chat(templates: Templates, matcher: Matcher, tmp_path: Path) -> AsyncIterator[Chat]:
+    talk = Chat(templates.sqlite(tmp_path / "chat.db", "demo"), matcher)
     yield talk
     await talk.engine.dispose()
 
