@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.platform import db
@@ -68,6 +69,7 @@ def seed(templates: Templates, database: Path) -> list[str]:
     return references
 
 
+@pytest.mark.slow  # six `appealbot` processes
 def test_appeals_list_and_show_with_every_deadline_and_its_status(templates: Templates, tmp_path: Path) -> None:
     database = tmp_path / "a.db"
     fresh, old = seed(templates, database)
@@ -111,6 +113,7 @@ def test_bad_input_exits_2_with_a_message(templates: Templates, tmp_path: Path) 
     assert state.returncode == 2 and "未知的状态「飞了」" in state.stderr
 
 
+@pytest.mark.slow  # five `appealbot` processes
 def test_routing_export_and_import_all_or_nothing(tmp_path: Path) -> None:
     database = tmp_path / "r.db"
     exported = appealbot("routing", "export", str(tmp_path / "table.xlsx"), database=database)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect
 
 from tests.conftest import fresh_settings
@@ -45,6 +46,7 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert expected <= tables
 
 
+@pytest.mark.slow  # two `appealbot match` processes, each building the matcher
 def test_match_one_text_and_json_lines(templates: Templates, tmp_path: Path) -> None:
     database = tmp_path / "m.db"
     templates.sqlite(database, "demo")  # what `serve` leaves in an empty database
