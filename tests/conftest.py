@@ -22,6 +22,7 @@ import pytest
 import redis
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from bot import accounts
 from bot.platform import db
@@ -132,7 +133,7 @@ def pg_database(request: pytest.FixtureRequest, templates: Templates, database_c
         return
     try:
         url = templates.postgres(database_content)
-    except Exception as exc:  # any connection failure
+    except OperationalError as exc:  # the server is not there
         unavailable("PostgreSQL at " + PG_URL, exc)
     if url is None:  # this role may not create databases: a fresh schema, filled the slow way
         url = str(request.getfixturevalue("pg_url"))

@@ -180,10 +180,12 @@ class Templates:
             with self._admin().connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
-            self._pg_templates[content] = name
+            self._pg_copies.add(name)  # dropped at close() even if filling it fails
             engine = db.make_engine(self._url(name))
             try:
                 fill(engine, content)
             finally:
                 engine.dispose()  # a template must have no connection when it is copied
+            self._pg_copies.discard(name)
+            self._pg_templates[content] = name
         return self._pg_templates[content]
