@@ -3,6 +3,11 @@
 PostgreSQL and Redis default to this machine's local servers; APPEALBOT_TEST_DATABASE_URL and
 APPEALBOT_TEST_REDIS_URL point elsewhere. When one is unreachable its tests are skipped on a
 laptop, and fail under CI (CI=true), where they must run.
+
+A test's database (`settings`, `backend`, `production_settings`) is a copy of a template migrated once
+per session (tests/support/databases.py); it holds what the app leaves after its start (the routing table
+and the demo policy list) unless the test is marked `database("schema")` or `database("empty")`.
+Tests using PostgreSQL or Redis are marked `postgres` / `redis` here, for `python -m tests --fast`.
 """
 
 from __future__ import annotations
@@ -15,10 +20,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
+from bot import accounts
+from bot.platform import db
 from bot.platform import settings as settings_module
 from bot.platform.settings import Settings
+from tests.support.databases import CONTENTS, Content, Templates, fill, sqlite_path
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -26,6 +36,28 @@ if TYPE_CHECKING:
 PG_URL = os.environ.get("APPEALBOT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("APPEALBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# What the app hashes passwords with; tests hash with a cheap one (see quick_password_hashes).
+PRODUCTION_HASHER = accounts._hasher
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use the real PostgreSQL or Redis through these fixtures (for `--fast`)."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"pg_url", "pg_database", "production_settings"}:
+            item.add_marker(pytest.mark.postgres)
+        if names & {"redis_url", "production_settings"}:
+            item.add_marker(pytest.mark.redis)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """argon2 with the production parameters costs ~0.3 s a hash or check, most of an account test's setup;
+    in-process, tests hash with the cheapest parameters. The production parameters are checked by
+    tests/bot/web/test_accounts.py (fixture `production_hasher`), and `appealbot` subprocesses use them."""
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    accounts._hasher = PRODUCTION_HASHER
 
 
 def unavailable(what: str, error: Exception) -> None:
@@ -43,9 +75,35 @@ def base_settings(tmp_path: Path, **wechat: object) -> Settings:
     return settings.replace("wechat", **wechat) if wechat else settings
 
 
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """The template databases, built when first asked for and copied per test (tests/support/databases.py)."""
+    made = Templates(tmp_path_factory.mktemp("templates"), PG_URL)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return base_settings(tmp_path)
+def database_content(request: pytest.FixtureRequest) -> Content:
+    """What the test's fresh database holds: "demo" unless the test is marked database("schema" | "empty")."""
+    marker = request.node.get_closest_marker("database")
+    content: Content = marker.args[0] if marker is not None else "demo"
+    assert content in CONTENTS, content
+    return content
+
+
+def fresh_settings(tmp_path: Path, templates: Templates, content: Content = "demo", **wechat: object) -> Settings:
+    """base_settings with a fresh database of this content (a copy of its template) in tmp_path."""
+    settings = base_settings(tmp_path, **wechat)
+    templates.sqlite(sqlite_path(settings.database_url), content)
+    return settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, templates: Templates, database_content: Content) -> Settings:
+    return fresh_settings(tmp_path, templates, database_content)
 
 
 @pytest.fixture
@@ -68,6 +126,31 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_database(request: pytest.FixtureRequest, templates: Templates, database_content: Content) -> Iterator[str]:
+    """A fresh database in the real PostgreSQL holding `database_content`, dropped afterwards; its URL."""
+    if database_content == "empty":
+        yield request.getfixturevalue("pg_url")
+        return
+    try:
+        url = templates.postgres(database_content)
+    except OperationalError as exc:  # the server is not there
+        unavailable("PostgreSQL at " + PG_URL, exc)
+    if url is None:  # this role may not create databases: a fresh schema, filled the slow way
+        url = str(request.getfixturevalue("pg_url"))
+        engine = db.make_engine(url)
+        try:
+            fill(engine, database_content)
+        finally:
+            engine.dispose()
+        yield url
+        return
+    try:
+        yield url
+    finally:
+        templates.drop_postgres(url)
+
+
+@pytest.fixture
 def redis_url() -> Iterator[tuple[str, str]]:
     """The real Redis and a key prefix of this test's own, cleaned afterwards."""
     prefix = f"appealbot-test:{secrets.token_hex(6)}:"
@@ -84,19 +167,19 @@ def redis_url() -> Iterator[tuple[str, str]]:
         client.close()
 
 
-@pytest.fixture(params=["embedded", "production"])
+@pytest.fixture(params=["embedded", pytest.param("production", marks=[pytest.mark.postgres, pytest.mark.redis])])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Each test twice: on the embedded default (SQLite, in-process cache) and on PostgreSQL + Redis."""
     if request.param == "embedded":
-        yield base_settings(tmp_path)
+        yield request.getfixturevalue("settings")
     else:
         yield request.getfixturevalue("production_settings")
 
 
 @pytest.fixture
-def production_settings(tmp_path: Path, pg_url: str, redis_url: tuple[str, str]) -> Settings:
+def production_settings(tmp_path: Path, pg_database: str, redis_url: tuple[str, str]) -> Settings:
     """The production shape: PostgreSQL and Redis."""
-    settings = base_settings(tmp_path).replace("database", url=pg_url)
+    settings = base_settings(tmp_path).replace("database", url=pg_database)
     return settings.replace("redis", url=redis_url[0], prefix=redis_url[1])
 
 

@@ -18,6 +18,7 @@ from bot.platform import db
 from policies import import_plan, importing, lexicon, service, versions
 from policies.models import Policy, PolicyStatus, PolicyTag
 from tests.policies.support import csv_text, write
+from tests.support.databases import Content, Templates
 
 MINE = {"policies", "policy_tags", "policy_versions", "policy_imports", "lexicon_entries", "users", "login_sessions"}
 RAW = {
@@ -29,11 +30,15 @@ RAW = {
 }
 
 
+# Migrated once per session (tests/support/databases.py); the test of migration 0002 starts empty.
+pytestmark = pytest.mark.database("schema")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def url(request: pytest.FixtureRequest, tmp_path: Path, templates: Templates, database_content: Content) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return str(request.getfixturevalue("pg_url"))
+        return templates.sqlite(tmp_path / "store.db", database_content)
+    return str(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture
@@ -50,6 +55,7 @@ def session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@pytest.mark.database("empty")
 def test_migration_0002_gives_existing_policies_a_first_version(engine: Engine) -> None:
     with engine.begin() as connection:
         config = db.alembic_config(engine)

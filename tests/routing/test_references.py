@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from bot.platform import db
 from intents.matcher import find_reference
-from routing import service
 from routing.models import RoutingSetting
 from routing.references import format_reference, next_reference, normalize_reference
 from tests.routing.support import MONDAY, file, local
@@ -45,16 +44,14 @@ def test_the_matcher_finds_our_references_in_a_message() -> None:
 
 
 @pytest.fixture
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    engine = db.make_engine(pg_url)
-    db.upgrade(engine)
-    with db.transaction(db.session_factory(engine)) as session:
-        service.ensure_default_table(session=session)
+def pg_engine(pg_database: str) -> Iterator[Engine]:
+    engine = db.make_engine(pg_database)
     yield engine
     engine.dispose()
 
 
 @pytest.mark.postgres
+@pytest.mark.database("schema")  # migrated, with the default routing table
 def test_concurrent_filings_never_share_a_number(pg_engine: Engine) -> None:
     factory = db.session_factory(pg_engine)
     references: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -24,17 +25,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class QuickServer(uvicorn.Server):
+    """uvicorn's server, looking at its exit flag every 10 ms instead of every 100 ms: the suite stops a server
+    about a hundred times, and each stop waited half a tick on average for nothing."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            await asyncio.sleep(0.01)
+            should_exit = await self.on_tick(counter)
+
+
 @contextmanager
 def serving(app: FastAPI, *, startup_timeout: float = 60.0) -> Iterator[str]:
     """Run an ASGI app on 127.0.0.1 in a background thread; yields its base URL."""
-    port = free_port()
+    # The socket is bound here and handed to uvicorn: no other process can take the port in between.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = QuickServer(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
         if not thread.is_alive():
+            sock.close()
             raise RuntimeError("server thread died during start-up")
         if time.monotonic() > deadline:
             raise TimeoutError("server did not start")
@@ -44,6 +62,7 @@ def serving(app: FastAPI, *, startup_timeout: float = 60.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        sock.close()  # uvicorn has closed it, unless its start failed
 
 
 @contextmanager

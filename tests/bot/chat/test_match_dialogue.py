@@ -10,11 +10,11 @@ import pytest
 from bot.chat.dialogue import Dialogue, choice_number
 from bot.platform import db
 from bot.platform.cache import MemoryCache
-from bot.services import prepare_database
 from bot.wechat.protocol import Inbound
 from intents.matcher import Matcher
 from policies.catalog import doc_from_record, read_demo_catalog
 from routing.table import category_doc_from_record, read_default_table
+from tests.support.databases import Templates
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +25,8 @@ def matcher() -> Matcher:
 
 
 @pytest.fixture
-async def dialogue(matcher: Matcher, tmp_path: Path) -> AsyncIterator[Dialogue]:
-    url = f"sqlite:///{tmp_path / 'dialogue.db'}"
-    migrated = db.make_engine(url)
-    prepare_database(migrated, load_demo=False)  # the filing keeps drafts and reads the routing rules there
-    migrated.dispose()
+async def dialogue(matcher: Matcher, templates: Templates, tmp_path: Path) -> AsyncIterator[Dialogue]:
+    url = templates.sqlite(tmp_path / "dialogue.db", "schema")  # the filing keeps drafts and reads the rules there
     engine = db.make_async_engine(url)
     try:
         yield Dialogue(matcher=lambda: matcher, cache=MemoryCache(), engine=engine, state_ttl=600)

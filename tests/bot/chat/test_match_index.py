@@ -158,6 +158,7 @@ async def test_admin_lexicon_groups_are_merged(settings: Settings, engine: Engin
     await index.close()
 
 
+@pytest.mark.slow  # readers spin against three full rebuilds: 2-8 s on two cores
 async def test_readers_never_see_a_half_built_index(settings: Settings, engine: Engine) -> None:
     index = new_index(settings)
     await asyncio.to_thread(index.load)

@@ -10,12 +10,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.platform import db
-from routing import dispatch, lifecycle, service
+from routing import dispatch, lifecycle
 from routing.lifecycle import Actor
 from routing.models import ActorRole, Category, Unit
+from tests.support.databases import Templates
 
 ROOT = Path(__file__).resolve().parents[3]
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00$")
@@ -29,13 +31,11 @@ def appealbot(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def seed(database: Path) -> list[str]:
+def seed(templates: Templates, database: Path) -> list[str]:
     """Two appeals: one just dispatched, one signed by its unit long ago (its later limits overdue)."""
-    engine = db.make_engine(f"sqlite:///{database}")
-    db.upgrade(engine)
+    engine = db.make_engine(templates.sqlite(database, "schema"))  # migrated, with the default routing table
     now = datetime.now(UTC)
     with db.transaction(db.session_factory(engine)) as session:
-        service.ensure_default_table(session=session)
         fresh = dispatch.file_appeal(
             session=session,
             now=now,
@@ -69,9 +69,10 @@ def seed(database: Path) -> list[str]:
     return references
 
 
-def test_appeals_list_and_show_with_every_deadline_and_its_status(tmp_path: Path) -> None:
+@pytest.mark.slow  # six `appealbot` processes
+def test_appeals_list_and_show_with_every_deadline_and_its_status(templates: Templates, tmp_path: Path) -> None:
     database = tmp_path / "a.db"
-    fresh, old = seed(database)
+    fresh, old = seed(templates, database)
     listed = appealbot("appeals", "list", "--json", database=database)
     assert listed.returncode == 0, listed.stderr
     items = json.loads(listed.stdout)
@@ -103,15 +104,16 @@ def test_appeals_list_and_show_with_every_deadline_and_its_status(tmp_path: Path
     assert "截止" in readable.stdout and "已超时" in readable.stdout and "签收" in readable.stdout
 
 
-def test_bad_input_exits_2_with_a_message(tmp_path: Path) -> None:
+def test_bad_input_exits_2_with_a_message(templates: Templates, tmp_path: Path) -> None:
     database = tmp_path / "b.db"
-    seed(database)
+    seed(templates, database)
     unknown = appealbot("appeals", "show", "LH-20990101-0001", database=database)
     assert unknown.returncode == 2 and "没有编号为 LH-20990101-0001 的诉求" in unknown.stderr
     state = appealbot("appeals", "list", "--state", "飞了", database=database)
     assert state.returncode == 2 and "未知的状态「飞了」" in state.stderr
 
 
+@pytest.mark.slow  # five `appealbot` processes
 def test_routing_export_and_import_all_or_nothing(tmp_path: Path) -> None:
     database = tmp_path / "r.db"
     exported = appealbot("routing", "export", str(tmp_path / "table.xlsx"), database=database)

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect
 
-from bot.platform import db
-from bot.services import prepare_database
-from tests.conftest import base_settings
+from tests.conftest import fresh_settings
+from tests.support.databases import Templates
 from tests.support.servers import running
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,11 +46,10 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert expected <= tables
 
 
-def test_match_one_text_and_json_lines(tmp_path: Path) -> None:
+@pytest.mark.slow  # two `appealbot match` processes, each building the matcher
+def test_match_one_text_and_json_lines(templates: Templates, tmp_path: Path) -> None:
     database = tmp_path / "m.db"
-    engine = db.make_engine(f"sqlite:///{database}")
-    prepare_database(engine, load_demo=True)  # what `serve` does on an empty database
-    engine.dispose()
+    templates.sqlite(database, "demo")  # what `serve` leaves in an empty database
     one = appealbot("match", "缴的失业险能退一部分吗", database=database)
     assert one.returncode == 0, one.stderr
     result = json.loads(one.stdout)
@@ -81,8 +80,8 @@ def test_bad_configuration_exits_2(tmp_path: Path) -> None:
     assert "wechat.mode" in result.stderr
 
 
-def test_chat_talks_to_a_running_server(tmp_path: Path) -> None:
-    settings = base_settings(tmp_path)
+def test_chat_talks_to_a_running_server(templates: Templates, tmp_path: Path) -> None:
+    settings = fresh_settings(tmp_path, templates)
     with running(settings) as (url, _):
         result = appealbot(
             "chat",

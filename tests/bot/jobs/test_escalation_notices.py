@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, insert, select
 
 from bot.chat.models import InboundMessage, OutboundMessage
@@ -64,10 +65,11 @@ def notices(engine: Engine) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+@pytest.mark.database("schema")  # migrated, with the routing table: what load_demo=False leaves
 async def test_each_step_reaches_the_enterprise_by_the_best_channel_left(backend: Settings) -> None:
     with standin() as (api_url, api):
         settings = backend.replace("simulator", enabled=False).replace("wechat", api_base=api_url)
-        services = await open_services(settings, load_demo=False)  # migrates the empty database
+        services = await open_services(settings, load_demo=False)
         engine = db.make_engine(settings.database_url)
         try:
             wrote(engine, "o_recent", ago=timedelta(hours=1))

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from bot.jobs.appeal_jobs import fire_escalations
 from bot.platform import db
 from bot.platform.settings import Settings
-from routing import dispatch, service
+from routing import dispatch
 from routing.models import AppealTimer, Escalation
+from tests.support.databases import Templates
 
 ROOT = Path(__file__).resolve().parents[3]
 APPEALS = 200
@@ -52,12 +53,11 @@ def wait_started(log: Path, process: subprocess.Popen[bytes], *, timeout: float 
 
 
 @pytest.mark.postgres
+@pytest.mark.database("schema")  # migrated, with the default routing table
 def test_two_worker_processes_fire_every_escalation_exactly_once(production_settings: Settings, tmp_path: Path) -> None:
     engine = db.make_engine(production_settings.database_url)
-    db.upgrade(engine)
     factory = db.session_factory(engine)
     with db.transaction(factory) as session:
-        service.ensure_default_table(session=session)
         for number in range(APPEALS):
             dispatch.file_appeal(
                 session=session,
@@ -122,12 +122,10 @@ def test_two_worker_processes_fire_every_escalation_exactly_once(production_sett
         engine.dispose()
 
 
-async def test_the_in_process_worker_sweeps_on_sqlite(tmp_path: Path) -> None:
+async def test_the_in_process_worker_sweeps_on_sqlite(templates: Templates, tmp_path: Path) -> None:
     """The embedded default has no SKIP LOCKED: one worker inside the server, the same sweep."""
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'e.db'}")
-    db.upgrade(engine)
+    engine = db.make_engine(templates.sqlite(tmp_path / "e.db", "schema"))  # migrated, with the routing table
     with db.transaction(db.session_factory(engine)) as session:
-        service.ensure_default_table(session=session)
         dispatch.file_appeal(
             session=session,
             now=datetime.now(UTC) - timedelta(days=60),

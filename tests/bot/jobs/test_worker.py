@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, insert, select
 
 from bot.chat.models import InboundMessage, OutboundMessage
 from bot.jobs import worker
 from bot.platform.settings import Settings
 from bot.services import open_services
-from tests.conftest import base_settings
+from tests.conftest import fresh_settings
+from tests.support.databases import Templates
 from tests.support.servers import running, standin
 from tests.support.slow import Instrumented
 from tests.support.wechat import fixture, post
@@ -74,10 +76,11 @@ def status_of(settings: Settings, outbound_id: int) -> tuple[str, int, str | Non
         engine.dispose()
 
 
+@pytest.mark.database("schema")  # migrated, with the routing table: what load_demo=False leaves
 async def test_pending_replies_are_sent_by_a_fresh_worker(backend: Settings) -> None:
     with standin() as (api_url, api):
         settings = backend.replace("simulator", enabled=False).replace("wechat", api_base=api_url)
-        services = await open_services(settings, load_demo=False)  # migrates the empty database
+        services = await open_services(settings, load_demo=False)
         try:
             # left behind by a process that died after storing them, before sending
             add_inbound(settings, "o_orphan", age=timedelta(minutes=3))
@@ -102,9 +105,9 @@ async def test_pending_replies_are_sent_by_a_fresh_worker(backend: Settings) -> 
             await services.close()
 
 
-def test_unsubscribed_user_gets_no_push(tmp_path: Path) -> None:
+def test_unsubscribed_user_gets_no_push(templates: Templates, tmp_path: Path) -> None:
     with standin() as (api_url, api):
-        settings = base_settings(tmp_path).replace("simulator", enabled=False)
+        settings = fresh_settings(tmp_path, templates).replace("simulator", enabled=False)
         settings = settings.replace("wechat", api_base=api_url, reply_budget=0.2)
         with running(settings) as (url, app), httpx.Client(base_url=url, timeout=10) as client:
             probe = Instrumented(app, delay=1.0, only="text")

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.platform.settings import Settings
-from tests.conftest import base_settings
+from tests.conftest import base_settings, fresh_settings
+from tests.support.databases import Templates
 from tests.support.servers import running
 from tests.support.wechat import fixture, post
 
 
 def test_health_and_metrics_on_the_embedded_default(tmp_path: Path) -> None:
-    settings = base_settings(tmp_path)
+    settings = base_settings(tmp_path)  # no database yet: the first start migrates it
     with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
         health = client.get("/healthz")
         assert health.status_code == 200
@@ -32,6 +34,7 @@ def test_health_and_metrics_on_the_embedded_default(tmp_path: Path) -> None:
         assert client.get("/healthz", headers={"X-Request-ID": "trace-7"}).headers["x-request-id"] == "trace-7"
 
 
+@pytest.mark.database("empty")  # the first start on PostgreSQL: migrations under the advisory lock
 def test_health_on_postgresql_and_redis(production_settings: Settings) -> None:
     with running(production_settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
         body = client.get("/healthz").json()
@@ -39,8 +42,8 @@ def test_health_on_postgresql_and_redis(production_settings: Settings) -> None:
     assert body["redis"] == {"ok": True, "backend": "redis"}
 
 
-def test_health_reports_redis_down(tmp_path: Path) -> None:
-    settings = base_settings(tmp_path).replace("redis", url="redis://127.0.0.1:1/0")
+def test_health_reports_redis_down(templates: Templates, tmp_path: Path) -> None:
+    settings = fresh_settings(tmp_path, templates).replace("redis", url="redis://127.0.0.1:1/0")
     with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
         health = client.get("/healthz")
     assert health.status_code == 503

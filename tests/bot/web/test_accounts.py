@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from argon2 import Type, extract_parameters
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,17 +16,24 @@ from bot.accounts import AccountError, User
 from bot.cli import main as cli
 from bot.platform import db
 from bot.platform.settings import Settings
-from bot.services import prepare_database
 from routing.models import Unit
+from tests.conftest import PRODUCTION_HASHER
+
+pytestmark = pytest.mark.database("schema")  # migrated, with the routing table's units
 
 
 @pytest.fixture
 def session(settings: Settings) -> Iterator[Session]:
     engine = db.make_engine(settings.database_url)
-    prepare_database(engine, load_demo=False)
     with db.session_factory(engine)() as session:
         yield session
     engine.dispose()
+
+
+@pytest.fixture
+def production_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's own hasher, instead of the cheap one the other tests hash with (tests/conftest.py)."""
+    monkeypatch.setattr(accounts, "_hasher", PRODUCTION_HASHER)
 
 
 def test_password_is_stored_as_an_argon2_hash(session: Session) -> None:
@@ -34,6 +42,15 @@ def test_password_is_stored_as_an_argon2_hash(session: Session) -> None:
     assert "correct horse 1" not in user.password_hash
     assert accounts.authenticate(session=session, username="admin", password="correct horse 1")[1] == "ok"
     assert accounts.authenticate(session=session, username="admin", password="correct horse 2") == (None, "bad")
+
+
+def test_production_hashes_are_argon2id_with_strong_parameters(session: Session, production_hasher: None) -> None:
+    user = accounts.create_user(session=session, username="admin", password="correct horse 1", role="admin")
+    parameters = extract_parameters(user.password_hash)
+    # at least OWASP's minimum for argon2id (19 MiB, 2 passes); the library's default is 64 MiB, 3 passes, 4 lanes
+    assert parameters.type is Type.ID
+    assert parameters.memory_cost >= 19 * 1024 and parameters.time_cost >= 2
+    assert accounts.authenticate(session=session, username="admin", password="correct horse 1")[1] == "ok"
 
 
 @pytest.mark.parametrize(
@@ -104,9 +121,6 @@ def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("APPEALBOT_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("APPEALBOT_LOG_LEVEL", "WARNING")
     monkeypatch.delenv("APPEALBOT_NEW_PASSWORD", raising=False)
-    engine = db.make_engine(settings.database_url)
-    prepare_database(engine, load_demo=False)
-    engine.dispose()
     return settings
 
 

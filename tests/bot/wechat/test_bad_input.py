@@ -15,7 +15,8 @@ from bot.platform.settings import Settings
 from bot.wechat.peer import Peer
 from bot.wechat.protocol import signature
 from tests.bot.wechat.test_wechat_protocol import BILLION_LAUGHS, XXE
-from tests.conftest import base_settings
+from tests.conftest import fresh_settings
+from tests.support.databases import Templates
 from tests.support.servers import running
 from tests.support.slow import Instrumented
 from tests.support.wechat import fixture, peer, post
@@ -28,8 +29,10 @@ class Server(TypedDict):
 
 
 @pytest.fixture(scope="module", params=["plain", "safe"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    settings = base_settings(tmp_path_factory.mktemp("bad-" + request.param), mode=request.param)
+def server(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    settings = fresh_settings(tmp_path_factory.mktemp("bad-" + request.param), templates, mode=request.param)
     with running(settings) as (url, _app), httpx.Client(base_url=url, timeout=10) as client:
         engine = create_engine(settings.database_url)
         yield {"client": client, "settings": settings, "engine": engine}
@@ -159,8 +162,8 @@ def failures(client: httpx.Client) -> float:
     raise AssertionError("metric missing")
 
 
-def test_a_failure_while_processing_still_answers_the_user(tmp_path: Path) -> None:
-    settings = base_settings(tmp_path)
+def test_a_failure_while_processing_still_answers_the_user(templates: Templates, tmp_path: Path) -> None:
+    settings = fresh_settings(tmp_path, templates)
     with running(settings) as (url, app), httpx.Client(base_url=url, timeout=10) as client:
         Instrumented(app, delay=0, fail=True)
         failures_before = failures(client)
@@ -173,8 +176,8 @@ def test_a_failure_while_processing_still_answers_the_user(tmp_path: Path) -> No
         assert failures(client) == failures_before + 1
 
 
-def test_database_gone_is_a_503_not_a_crash(tmp_path: Path) -> None:
-    settings = base_settings(tmp_path)
+def test_database_gone_is_a_503_not_a_crash(templates: Templates, tmp_path: Path) -> None:
+    settings = fresh_settings(tmp_path, templates)
     with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
         (tmp_path / "appealbot.db").unlink()  # SQLite reopens an empty file: the tables are gone
         for suffix in ("-wal", "-shm"):

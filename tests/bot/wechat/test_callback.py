@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, func, insert, select
 from bot.chat.models import InboundMessage, OutboundMessage, Subscriber
 from bot.platform.settings import Settings
 from storage import Base
-from tests.conftest import base_settings
+from tests.conftest import fresh_settings
+from tests.support.databases import Templates
 from tests.support.servers import running
 from tests.support.wechat import fixture, post
 
@@ -55,8 +56,10 @@ class Server:
 
 
 @pytest.fixture(scope="module", params=["plain", "compatible", "safe"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    settings = base_settings(tmp_path_factory.mktemp(request.param), mode=request.param)
+def server(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    settings = fresh_settings(tmp_path_factory.mktemp(request.param), templates, mode=request.param)
     with running(settings) as (url, app):
         server = Server(url, app, settings)
         yield server
