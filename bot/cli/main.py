@@ -141,6 +141,12 @@ def parser() -> argparse.ArgumentParser:
     appeal_commands.register(commands)
     # -- end --
 
+    # -- enterprise profiles, pushes and redemptions (政策找人; handlers in bot/cli/enterprise_commands.py) --
+    from bot.cli import enterprise_commands
+
+    enterprise_commands.register(commands)
+    # -- end --
+
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", required=True)
     upgrade = database_commands.add_parser("upgrade", help="run the migrations to head")
