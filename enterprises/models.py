@@ -47,7 +47,7 @@ class Enterprise(Base):
     industry: Mapped[str | None] = mapped_column(String(64), index=True)  # a 门类 of GB/T 4754-2017
     size: Mapped[str | None] = mapped_column(String(4), index=True)  # 大 中 小 微
     # None: not known; []: known to hold none. Mirrored in enterprise_qualifications for queries.
-    qualifications: Mapped[list[str] | None] = mapped_column(JSON)
+    qualifications: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     street: Mapped[str | None] = mapped_column(String(64), index=True)
     founded_on: Mapped[date | None] = mapped_column(Date)
     employees: Mapped[int | None] = mapped_column(Integer)

@@ -77,9 +77,17 @@ def apply(
     return changed
 
 
-def create(*, session: Session, uscc: str, values: Mapping[str, Any], source: FieldSource, author: str) -> Enterprise:
+def create(
+    *,
+    session: Session,
+    uscc: str,
+    values: Mapping[str, Any],
+    source: FieldSource,
+    author: str,
+    now: datetime | None = None,
+) -> Enterprise:
     """A new enterprise with the given fields (uscc and name at least)."""
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     enterprise = Enterprise(uscc=uscc, name=str(values["name"]), sources={}, created_at=now, updated_at=now)
     session.add(enterprise)
     session.flush()
