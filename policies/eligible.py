@@ -35,10 +35,13 @@ def fitting_first(docs: Sequence[PolicyDoc], found: dict[str, Verdict]) -> list[
 
 
 def qualifying(*, session: Session, profile: Profile, today: date) -> list[tuple[PolicyDoc, Verdict]]:
-    """Every published policy valid today that the enterprise qualifies for, by code, with the reason."""
+    """Every published policy valid today that the enterprise qualifies for, with the reason: those aimed at
+    enterprises like it first, then those for every enterprise; by code within each."""
     docs = published_docs(session=session, today=today)
     found = verdicts(docs=docs, profile=profile, today=today)
-    return [(doc, found[doc.code]) for doc in docs if found[doc.code].eligible]
+    fitting = [doc for doc in docs if found[doc.code].eligible]
+    fitting.sort(key=lambda doc: doc_conditions(doc).none)
+    return [(doc, found[doc.code]) for doc in fitting]
 
 
 def eligible_ids(*, session: Session, policy: Policy, today: date) -> list[int]:

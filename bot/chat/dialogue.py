@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat import messages
 from bot.chat.appeals import AppealChat
+from bot.chat.enterprise_chat import MENU_KEYS as ENTERPRISE_MENU_KEYS
+from bot.chat.enterprise_chat import EnterpriseChat
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
 from intents.matcher import Matcher, MatchResult
 from intents.records import INTENTS, Intent
-from policies.models import PolicyMode
-from policies.replies import format_policy_detail, format_policy_list, format_question
+from policies.replies import format_policy_detail, format_policy_list, format_question, list_order
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,9 @@ THANKS = "不客气！还有其他问题随时告诉我。"
 
 ATTACHMENT_KINDS = {"image": "图片", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接"}
 # Menu keys configured in the official account's custom menu, and the words users type for the same.
-MENU_KEYS = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
+MENU_KEYS = {
+    "POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助", **ENTERPRISE_MENU_KEYS,
+}  # fmt: skip
 COMMANDS = {
     "政策查询": "policy_help",
     "查政策": "policy_help",
@@ -60,6 +63,7 @@ COMMANDS = {
     "帮助": "help",
     "菜单": "help",
 }
+COMMAND_REPLIES = {"policy_help": HELP_POLICY, "appeal_help": HELP_APPEAL, "help": WELCOME}
 
 
 @dataclass
@@ -115,12 +119,14 @@ class Dialogue:
         cache: Cache,
         engine: AsyncEngine,
         state_ttl: int,
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self._matcher = matcher
         self._cache = cache
         self._db = engine
         self._state_ttl = state_ttl
         self._appeals = AppealChat(engine=engine)
+        self._enterprise = EnterpriseChat(engine=engine, cache=cache, state_ttl=state_ttl, timezone=timezone)
 
     async def _state(self, openid: str) -> DialogueState:
         raw = await self._cache.get(f"dialog:{openid}")
@@ -181,6 +187,11 @@ class Dialogue:
     async def _text(self, openid: str, text: str) -> str:
         state = await self._state(openid)
         said = text.strip()
+        # -- enterprise binding and profile (bot/chat/enterprise_chat.py): its commands and pending questions --
+        told = await self._enterprise_reply(openid, state, said)
+        if told is not None:
+            return told
+        # -- end --
         # Appeals first: a question the filing is waiting on (or a rating) takes the message, whatever it says.
         result = self._matcher().match(said)
         filed = await self._appeals.handle(openid=openid, text=said, result=result)
@@ -195,13 +206,9 @@ class Dialogue:
             return await self._resolve(openid, state, number)
         if number is not None and state.choices:
             return await self._detail(openid, state, number)
-        command = COMMANDS.get(said)
-        if command == "policy_help":
-            return HELP_POLICY
-        if command == "appeal_help":
-            return HELP_APPEAL
-        if command == "help":
-            return WELCOME
+        command = COMMAND_REPLIES.get(COMMANDS.get(said, ""))
+        if command is not None:
+            return command
         log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
         if state.asked:  # a new message instead of a number: the question is dropped
             state.asked, state.asked_text = [], ""
@@ -213,6 +220,14 @@ class Dialogue:
             await self._save(openid, state)
             return format_question([choice.label for choice in result.choices])
         return await self._answer(openid, state, result)
+
+    async def _enterprise_reply(self, openid: str, state: DialogueState, said: str) -> str | None:
+        """The enterprise chat's answer (a list it gives can be opened by number), or None."""
+        told = await self._enterprise.handle(openid=openid, text=said)
+        if told is None or not told.choices:
+            return told.text if told is not None else None
+        state.choices, state.asked, state.asked_text = list(told.choices), [], ""
+        return await self._paged(openid, state, told.text)
 
     async def _resolve(self, openid: str, state: DialogueState, number: int) -> str:
         """The answer to a numbered choice offered by format_question."""
@@ -237,17 +252,25 @@ class Dialogue:
         doc = self._matcher().policy(state.choices[number - 1])
         if doc is None:
             return "这条政策已下线，请重新查询。"
-        return await self._paged(openid, state, format_policy_detail(doc))
+        # -- the enterprise's verdict under the detail (bot/chat/enterprise_chat.py) --
+        fits = await self._enterprise.verdicts(openid=openid, docs=[doc])
+        verdict = f"\n适用判断：{fits[doc.code].reason}" if fits else ""
+        # -- end --
+        return await self._paged(openid, state, format_policy_detail(doc) + verdict)
 
     async def _answer(self, openid: str, state: DialogueState, result: MatchResult) -> str:
         if result.intent == Intent.POLICY:
             docs = [doc for doc in (self._matcher().policy(hit.code) for hit in result.policies) if doc]
             if not docs:
                 return NO_POLICY
+            # -- a bound enterprise sees the policies it qualifies for first (bot/chat/enterprise_chat.py) --
+            verdicts = await self._enterprise.verdicts(openid=openid, docs=docs)
+            fits = {code: verdict.eligible for code, verdict in verdicts.items()} if verdicts else None
+            # -- end --
             # 免申即享 first (no application needed); the numbers the user replies with follow this order.
-            docs.sort(key=lambda doc: doc.mode != PolicyMode.NO_APPLICATION)
+            docs = list_order(docs, fits)
             state.choices = [doc.code for doc in docs]
-            return await self._paged(openid, state, format_policy_list(docs))
+            return await self._paged(openid, state, format_policy_list(docs, fits))
         if result.intent in {Intent.APPEAL, Intent.PROGRESS}:  # e.g. "2" answering a clarifying question
             filed = await self._appeals.handle(openid=openid, text=result.text, result=result)
             if filed is not None:
