@@ -218,3 +218,22 @@ def bindings(*, session: Session, enterprise_id: int) -> list[Binding]:
     """The bindings of one enterprise, oldest first."""
     statement = select(Binding).where(Binding.enterprise_id == enterprise_id).order_by(Binding.bound_at)
     return list(session.scalars(statement))
+
+
+def lock(*, session: Session, enterprise_ids: Iterable[int]) -> None:
+    """Lock the enterprises' rows until the transaction ends, in id order (a no-op on SQLite)."""
+    wanted = sorted(set(enterprise_ids))
+    if wanted:
+        session.execute(
+            select(Enterprise.id).where(Enterprise.id.in_(wanted)).order_by(Enterprise.id).with_for_update()
+        )
+
+
+def many(*, session: Session, enterprise_ids: Iterable[int]) -> dict[int, Enterprise]:
+    """Enterprises by id."""
+    wanted = list(set(enterprise_ids))
+    found: dict[int, Enterprise] = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found.update({row.id: row for row in session.scalars(select(Enterprise).where(Enterprise.id.in_(chunk)))})
+    return found

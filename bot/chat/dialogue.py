@@ -19,6 +19,7 @@ from bot.chat import messages
 from bot.chat.appeals import AppealChat
 from bot.chat.enterprise_chat import MENU_KEYS as ENTERPRISE_MENU_KEYS
 from bot.chat.enterprise_chat import EnterpriseChat
+from bot.chat.push_chat import PushChat
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
 from intents.matcher import Matcher, MatchResult
@@ -127,6 +128,7 @@ class Dialogue:
         self._state_ttl = state_ttl
         self._appeals = AppealChat(engine=engine)
         self._enterprise = EnterpriseChat(engine=engine, cache=cache, state_ttl=state_ttl, timezone=timezone)
+        self._pushes = PushChat(engine=engine, timezone=timezone)
 
     async def _state(self, openid: str) -> DialogueState:
         raw = await self._cache.get(f"dialog:{openid}")
@@ -178,9 +180,10 @@ class Dialogue:
         if event == "templatesendjobfinish":
             msg_id = str(inbound.fields.get("MsgID") or inbound.fields.get("MsgId") or "")
             if msg_id.isdigit():
-                await messages.record_template_status(
-                    self._db, msg_id=int(msg_id), status=str(inbound.fields.get("Status", ""))
-                )
+                status = str(inbound.fields.get("Status", ""))
+                if not await messages.record_template_status(self._db, msg_id=int(msg_id), status=status):
+                    # -- a push's delivery report (bot/chat/push_chat.py) --
+                    await self._pushes.report(openid=inbound.openid, msgid=int(msg_id), status=status)
             return None
         return None  # VIEW, LOCATION reports and other events need no answer
 
@@ -222,8 +225,11 @@ class Dialogue:
         return await self._answer(openid, state, result)
 
     async def _enterprise_reply(self, openid: str, state: DialogueState, said: str) -> str | None:
-        """The enterprise chat's answer (a list it gives can be opened by number), or None."""
+        """The enterprise chat's (or the pushes') answer (a list it gives can be opened by number), or None."""
         told = await self._enterprise.handle(openid=openid, text=said)
+        if told is None:
+            pending = bool(state.choices or state.asked)
+            told = await self._pushes.handle(openid=openid, text=said, pending=pending)
         if told is None or not told.choices:
             return told.text if told is not None else None
         state.choices, state.asked, state.asked_text = list(told.choices), [], ""

@@ -168,10 +168,11 @@ def parser() -> argparse.ArgumentParser:
     appeal_commands.register(commands)
     # -- end --
 
-    # -- enterprise profiles, pushes and redemptions (政策找人; handlers in bot/cli/enterprise_commands.py) --
-    from bot.cli import enterprise_commands
+    # -- enterprise profiles, pushes and redemptions (政策找人; bot/cli/enterprise_commands.py, push_commands.py) --
+    from bot.cli import enterprise_commands, push_commands
 
     enterprise_commands.register(commands)
+    push_commands.register(commands)
     # -- end --
 
     database = commands.add_parser("db", help="database maintenance")

@@ -17,7 +17,10 @@ from enterprises import terms
 from policies import versions
 from policies.models import Policy, PolicyTag
 
-MINE = {"enterprises", "enterprise_qualifications", "enterprise_bindings", "tag_terms"}
+MINE = {
+    "enterprises", "enterprise_qualifications", "enterprise_bindings", "tag_terms", "push_campaigns", "push_deliveries",
+    "push_opt_outs", "template_reports", "redemptions",
+}  # fmt: skip
 OLD_TAGS = {
     "P08": {"类型": "税收", "行业": "科技", "层级": "国家", "资质": "高新技术企业"},
     "P02": {"类型": "税收", "主体": "个体工商户", "层级": "国家"},

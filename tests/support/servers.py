@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -64,3 +64,20 @@ def standin() -> Iterator[tuple[str, StandIn]]:
     state = StandIn()
     with serving(standin_app(state)) as url:
         yield url, state
+
+
+def reporter(app_url: str, settings: Settings) -> Any:
+    """A stand-in `report` that delivers TEMPLATESENDJOBFINISH events to our app's /wechat, signed as WeChat signs."""
+    import httpx
+
+    from bot.wechat.peer import Peer
+
+    wechat = settings.wechat
+    peer = Peer(token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode)
+
+    async def report(event: dict[str, Any]) -> None:
+        query, body = peer.request(event)
+        async with httpx.AsyncClient(base_url=app_url, timeout=10) as client:
+            await client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
+
+    return report

@@ -93,10 +93,151 @@ def upgrade() -> None:
     with op.batch_alter_table("enterprise_qualifications", schema=None) as batch_op:
         batch_op.create_index("ix_enterprise_qualifications_value", ["value"], unique=False)
 
+    _push_tables()
     _retag_policies()
 
 
+def _push_tables() -> None:
+    op.create_table(
+        "push_opt_outs",
+        sa.Column("openid", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("openid", "kind", name=op.f("pk_push_opt_outs")),
+    )
+    op.create_table(
+        "template_reports",
+        sa.Column("msgid", sa.BigInteger(), nullable=False),
+        sa.Column("openid", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=64), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("matched", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("msgid", name=op.f("pk_template_reports")),
+    )
+    with op.batch_alter_table("template_reports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_template_reports_openid"), ["openid"], unique=False)
+
+    op.create_table(
+        "push_campaigns",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("policy_id", sa.Integer(), nullable=False),
+        sa.Column("policy_version", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("eligible", sa.Integer(), nullable=False),
+        sa.Column("bound", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["policy_id"], ["policies.id"], name=op.f("fk_push_campaigns_policy_id_policies"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_campaigns")),
+        sa.UniqueConstraint("policy_id", "policy_version", "kind", name=op.f("uq_push_campaigns_policy_id")),
+    )
+    with op.batch_alter_table("push_campaigns", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_push_campaigns_policy_id"), ["policy_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_push_campaigns_state"), ["state"], unique=False)
+
+    op.create_table(
+        "redemptions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("policy_id", sa.Integer(), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("note", sa.String(length=255), nullable=False),
+        sa.Column("source", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"],
+            ["enterprises.id"],
+            name=op.f("fk_redemptions_enterprise_id_enterprises"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["policy_id"], ["policies.id"], name=op.f("fk_redemptions_policy_id_policies"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_redemptions")),
+    )
+    with op.batch_alter_table("redemptions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_redemptions_enterprise_id"), ["enterprise_id"], unique=False)
+        batch_op.create_index("ix_redemptions_policy_id_enterprise_id", ["policy_id", "enterprise_id"], unique=False)
+
+    op.create_table(
+        "push_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("policy_id", sa.Integer(), nullable=False),
+        sa.Column("policy_version", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("enterprise_id", sa.Integer(), nullable=False),
+        sa.Column("openid", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("msgid", sa.BigInteger(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=64), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.String(length=255), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["push_campaigns.id"],
+            name=op.f("fk_push_deliveries_campaign_id_push_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["enterprise_id"],
+            ["enterprises.id"],
+            name=op.f("fk_push_deliveries_enterprise_id_enterprises"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_deliveries")),
+        sa.UniqueConstraint("policy_id", "policy_version", "kind", "openid", name=op.f("uq_push_deliveries_policy_id")),
+    )
+    with op.batch_alter_table("push_deliveries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_push_deliveries_campaign_id"), ["campaign_id"], unique=False)
+        batch_op.create_index(
+            "ix_push_deliveries_enterprise_id_claimed_at", ["enterprise_id", "claimed_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_push_deliveries_msgid"), ["msgid"], unique=False)
+        batch_op.create_index("ix_push_deliveries_openid_sent_at", ["openid", "sent_at"], unique=False)
+        batch_op.create_index("ix_push_deliveries_state_id", ["state", "id"], unique=False)
+
+
+def _drop_push_tables() -> None:
+    with op.batch_alter_table("push_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_push_deliveries_state_id")
+        batch_op.drop_index("ix_push_deliveries_openid_sent_at")
+        batch_op.drop_index(batch_op.f("ix_push_deliveries_msgid"))
+        batch_op.drop_index("ix_push_deliveries_enterprise_id_claimed_at")
+        batch_op.drop_index(batch_op.f("ix_push_deliveries_campaign_id"))
+
+    op.drop_table("push_deliveries")
+    with op.batch_alter_table("redemptions", schema=None) as batch_op:
+        batch_op.drop_index("ix_redemptions_policy_id_enterprise_id")
+        batch_op.drop_index(batch_op.f("ix_redemptions_enterprise_id"))
+
+    op.drop_table("redemptions")
+    with op.batch_alter_table("push_campaigns", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_push_campaigns_state"))
+        batch_op.drop_index(batch_op.f("ix_push_campaigns_policy_id"))
+
+    op.drop_table("push_campaigns")
+    with op.batch_alter_table("template_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_template_reports_openid"))
+
+    op.drop_table("template_reports")
+    op.drop_table("push_opt_outs")
+
+
 def downgrade() -> None:
+    _drop_push_tables()
     with op.batch_alter_table("enterprise_qualifications", schema=None) as batch_op:
         batch_op.drop_index("ix_enterprise_qualifications_value")
     op.drop_table("enterprise_qualifications")
