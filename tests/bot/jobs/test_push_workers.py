@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -148,7 +149,7 @@ def test_two_workers_kill_9_and_resume_send_each_push_exactly_once(
             logs = [tmp_path / f"worker-{name}.log" for name in "abcde"]
             workers += [start_worker(settings, api_url, logs[i], quiet_hours=quiet_now()) for i in (0, 1)]
             for log, process in zip(logs, workers, strict=False):
-                wait_for(lambda log=log, process=process: started(log, process), "the quiet workers")
+                wait_for(partial(started, log, process), "the quiet workers")
             time.sleep(2)
             assert received(api) == {}
             for process in workers:
