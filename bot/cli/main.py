@@ -169,10 +169,11 @@ def parser() -> argparse.ArgumentParser:
     # -- end --
 
     # -- enterprise profiles, pushes and redemptions (政策找人; bot/cli/enterprise_commands.py, push_commands.py) --
-    from bot.cli import enterprise_commands, push_commands
+    from bot.cli import enterprise_commands, push_commands, redemption_commands
 
     enterprise_commands.register(commands)
     push_commands.register(commands)
+    redemption_commands.register(commands)
     # -- end --
 
     database = commands.add_parser("db", help="database maintenance")

@@ -147,6 +147,11 @@ def register(commands: Any) -> None:
     do_export = policy_commands.add_parser("export", help="write every policy to FILE")
     do_export.add_argument("file")
     do_export.set_defaults(handler=cmd_policies_export)
+    # -- 应享未享 (bot/cli/redemption_commands.py) --
+    from bot.cli import redemption_commands
+
+    redemption_commands.register_unclaimed(policy_commands)
+    # -- end --
 
     users = commands.add_parser("users", help="staff and admin accounts")
     user_commands = users.add_subparsers(dest="users_command", required=True)
