@@ -45,7 +45,7 @@ class CampaignExists(ValueError):
 
     def __init__(self, campaign: Campaign) -> None:
         super().__init__(f"该政策的第 {campaign.policy_version} 版已创建过推送（编号 {campaign.id}）")
-        self.campaign = campaign
+        self.campaign_id = campaign.id  # kept: the campaign's row expires when the transaction rolls back
 
 
 def deadline_of(policy: Policy) -> date | None:
@@ -128,7 +128,8 @@ class Preview:
         }
 
 
-def _refusal(policy: Policy, today: date) -> str | None:
+def refusal(policy: Policy, today: date) -> str | None:
+    """Why the policy cannot be pushed today (not published, or outside its validity); None when it can."""
     if policy.status != PolicyStatus.PUBLISHED:
         return f"政策「{policy.name}」不是已发布状态，不能推送"
     if (policy.valid_from and policy.valid_from > today) or (policy.valid_to and policy.valid_to < today):
@@ -145,9 +146,9 @@ def told_openids(*, session: Session, policy_id: int) -> set[str]:
 def preview(*, session: Session, policy: Policy, today: date, kind: PushKind = PushKind.NEW) -> Preview:
     """Every enterprise the policy fits, its users and the exact message; for a reminder, only untold users."""
     found = Preview(policy=policy, kind=kind)
-    refusal = _refusal(policy, today)
-    if refusal:
-        found.warnings.append(refusal)
+    refused = refusal(policy, today)
+    if refused:
+        found.warnings.append(refused)
     rules = conditions(policy.tags or {})
     if rules.none:
         found.warnings.append("这条政策没有行业、规模、资质等适用条件标签：将推送给全部已绑定企业，请确认")
@@ -180,9 +181,9 @@ def create(
     already = existing(session=session, policy=policy, kind=kind)
     if already is not None:
         raise CampaignExists(already)
-    refusal = _refusal(policy, today)
-    if refusal:
-        raise CampaignRefused(refusal)
+    refused = refusal(policy, today)
+    if refused:
+        raise CampaignRefused(refused)
     found = preview(session=session, policy=policy, today=today, kind=kind)
     campaign = Campaign(
         policy_id=policy.id, policy_version=policy.version, kind=kind, state=CampaignState.SENDING,
@@ -274,6 +275,6 @@ def due_reminders(*, session: Session, today: date, days: int) -> list[Policy]:
     )
     found = []
     for policy in session.scalars(statement).unique():
-        if _refusal(policy, today) is None and existing(session=session, policy=policy, kind=PushKind.REMINDER) is None:
+        if refusal(policy, today) is None and existing(session=session, policy=policy, kind=PushKind.REMINDER) is None:
             found.append(policy)
     return found

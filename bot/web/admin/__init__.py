@@ -9,7 +9,14 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.web import auth, pages
-from bot.web.admin import import_pages, lexicon_pages, policy_pages
+from bot.web.admin import (
+    enterprise_pages,
+    import_pages,
+    lexicon_pages,
+    policy_pages,
+    push_pages,
+    vocabulary_pages,
+)
 from bot.web.admin.import_pages import TooLarge, UploadLimit, too_large_page
 from bot.web.console.common import calendar_warning
 
@@ -37,7 +44,7 @@ def mount(app: FastAPI) -> None:
     """Add login, the console pages, the upload limit and HTML error pages to the app."""
     auth.install(app)
     app.include_router(pages.router)
-    for module in (policy_pages, import_pages, lexicon_pages):
+    for module in (policy_pages, import_pages, lexicon_pages, enterprise_pages, push_pages, vocabulary_pages):
         app.include_router(module.router, dependencies=[Depends(warn_of_missing_years)])
     app.add_middleware(UploadLimit)
 

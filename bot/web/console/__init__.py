@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 def mount(app: FastAPI) -> None:
     """Add the console pages and their script to the app (login and error pages come from bot.web.admin)."""
-    from bot.web.console import actions, appeal_pages, notice_pages, queue_pages, supervise_pages
+    from bot.web.console import actions, appeal_pages, enterprise_pages, notice_pages, queue_pages, supervise_pages
 
-    for module in (queue_pages, appeal_pages, actions, supervise_pages, notice_pages):
+    for module in (queue_pages, appeal_pages, actions, supervise_pages, notice_pages, enterprise_pages):
         app.include_router(module.router)
