@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.chat.enterprise_chat import Reply
-from policies import deliveries, service
+from enterprises import service as enterprise_service
+from enterprises.eligibility import Profile
+from policies import deliveries, eligible, service
 from policies.deliveries import ALL
 from policies.models import PushKind
 from policies.replies import format_policy_detail
@@ -68,7 +70,13 @@ class PushChat:
         if doc is None:
             return Reply("推送的这条政策已下线或过期，请以实施主体最新发布为准。")
         deliveries.mark_opened(session=session, delivery_id=delivery.id, now=now)
-        return Reply(format_policy_detail(doc), choices=(code,))
+        enterprise = enterprise_service.bound(session=session, openid=openid)
+        verdict = ""
+        if enterprise is not None:
+            today = now.astimezone(self._zone).date()
+            verdicts = eligible.verdicts(docs=[doc], profile=Profile.of(enterprise), today=today)
+            verdict = f"\n适用判断：{verdicts[code].reason}"
+        return Reply(format_policy_detail(doc) + verdict, choices=(code,))
 
     async def report(self, *, openid: str, msgid: int, status: str) -> bool:
         """WeChat's TEMPLATESENDJOBFINISH: applied to the push it is about (kept until that push is known)."""

@@ -150,13 +150,18 @@ async def export_enterprises(request: Request, user: AdminUser, kind: str) -> Re
 
 def _details(session: Session, enterprise: Enterprise, today: date) -> dict[str, Any]:
     bindings = service.bindings(session=session, enterprise_id=enterprise.id)
-    fitting = eligible.qualifying(session=session, profile=Profile.of(enterprise), today=today)
+    found = eligible.qualifying(session=session, profile=Profile.of(enterprise), today=today)
+    general = [(doc, verdict) for doc, verdict in found if eligible.doc_conditions(doc).none]
+    fitting = [(doc, verdict) for doc, verdict in found if not eligible.doc_conditions(doc).none]
     pushes = deliveries.pushes_of(session=session, openids=[binding.openid for binding in bindings])
     paid = session.execute(
         select(Redemption, Policy).join(Policy, Policy.id == Redemption.policy_id)
         .where(Redemption.enterprise_id == enterprise.id).order_by(Redemption.received_on.desc())
     ).all()  # fmt: skip
-    return {"bindings": bindings, "fitting": fitting, "pushes": pushes, "paid": [(row[0], row[1]) for row in paid]}
+    return {
+        "bindings": bindings, "fitting": fitting, "general": general, "pushes": pushes,
+        "paid": [(row[0], row[1]) for row in paid],
+    }  # fmt: skip
 
 
 @router.get("/enterprises/{enterprise_id}")

@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 
 from bot.web.admin.enterprise_pages import save_upload
 from bot.web.auth import AdminUser
-from bot.web.deps import Today, in_transaction
+from bot.web.deps import ServicesDep, Today, in_transaction
 from bot.web.pages import render
 from enterprises import service as enterprise_service
 from policies import campaigns, redemptions, service
@@ -52,7 +52,9 @@ def _policy(session: Session, policy_id: int) -> Policy:
 
 
 @router.get("/policies/{policy_id}/push")
-async def preview_push(request: Request, user: AdminUser, today: Today, policy_id: int, published: int = 0) -> Response:
+async def preview_push(
+    request: Request, user: AdminUser, services: ServicesDep, today: Today, policy_id: int, published: int = 0
+) -> Response:
     """Who the policy would be pushed to and the exact messages; nothing is sent until the admin confirms."""
 
     def load(session: Session) -> tuple[Policy, campaigns.Preview, Campaign | None]:
@@ -66,6 +68,7 @@ async def preview_push(request: Request, user: AdminUser, today: Today, policy_i
     return render(
         request, "admin/push_preview.html", policy=policy, preview=found, sample=sample, existing=existing,
         notice=notice, unbound=found.eligible - found.bound, blocked=campaigns.refusal(policy, today) is not None,
+        push=services.settings.push,
     )  # fmt: skip
 
 
