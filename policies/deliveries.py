@@ -2,11 +2,13 @@
 moment), recording outcomes and WeChat's delivery reports, recovering the sends of a worker that died, 退订 itself,
 and what a user was last pushed.
 
-Exactly once per (policy version, kind, openid): a delivery row is unique for it, a worker claims it (SKIP LOCKED)
-and commits the claim before calling WeChat. A worker killed during the call leaves it SENDING; after
-`stale_after` it becomes UNCERTAIN and is not sent again until WeChat's delivery report (TEMPLATESENDJOBFINISH,
-which names the user) shows it was not received, or `confirm_wait` passes without one. A customer-service
-message has no report: an uncertain one is never sent again (at most once).
+Exactly once per (policy version, kind, openid): a delivery row is unique for it, a worker claims a batch (SKIP
+LOCKED) and commits the claim, then stamps each row `called_at` (committed) just before its API call. A worker
+killed before that stamp never called WeChat: after `stale_after` the row is queued again. A worker killed after
+it leaves the row in doubt: it becomes UNCERTAIN and is not sent again until WeChat's delivery report
+(TEMPLATESENDJOBFINISH, which names the user) settles it, or `confirm_wait` passes without one (a report later
+than that means a second message). A customer-service message has no report: an uncertain one is never sent
+again (at most once).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from enterprises import service as enterprise_service
@@ -171,12 +173,22 @@ def claim(
     return claimed
 
 
+def mark_called(*, session: Session, delivery_id: int, now: datetime) -> bool:
+    """Stamp a claimed delivery just before its API call; False when it is no longer this worker's to send."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.SENDING, Delivery.called_at.is_(None))
+        .values(called_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def release(*, session: Session, delivery_ids: Sequence[int]) -> None:
     """Put claimed deliveries back in the queue, unsent (quiet hours began, or the rate limit is reached)."""
     session.execute(
         update(Delivery)
         .where(Delivery.id.in_(list(delivery_ids)), Delivery.state == DeliveryState.SENDING)
-        .values(state=DeliveryState.QUEUED, attempts=Delivery.attempts - 1)
+        .values(state=DeliveryState.QUEUED, attempts=Delivery.attempts - 1, called_at=None)
     )
 
 
@@ -198,9 +210,10 @@ def finish(
     msgid: int | None = None,
     error: str = "",
 ) -> bool:
-    """Record how a send ended (only a delivery still SENDING changes); a report that came first is applied."""
+    """Record how a send ended (a delivery still SENDING, or found UNCERTAIN while its slow call went on); a report
+    that came first is applied."""
     row = session.get(Delivery, delivery_id, with_for_update=True)
-    if row is None or row.state != DeliveryState.SENDING:
+    if row is None or row.state not in {DeliveryState.SENDING, DeliveryState.UNCERTAIN}:
         return False
     row.state, row.msgid, row.error = state, msgid, error[:255]
     if state == DeliveryState.SENT:
@@ -235,19 +248,31 @@ def recover(
     confirm_wait: timedelta,
     known: Callable[[Session, list[int]], set[int]],
 ) -> dict[str, int]:
-    """Sends whose worker died become uncertain; an uncertain template is settled by a report naming its user, or
-    queued again after `confirm_wait` without one. `known` says which report msgids belong to other messages."""
+    """Sends whose worker died: never called, queued again; called, uncertain. An uncertain template is settled by a
+    report naming its user, or queued again after `confirm_wait` without one. `known` says which report msgids
+    belong to other messages."""
     stale = session.scalars(
         select(Delivery)
-        .where(Delivery.state == DeliveryState.SENDING, Delivery.claimed_at < now - stale_after)
+        .where(Delivery.state == DeliveryState.SENDING)
+        .where(
+            or_(
+                and_(Delivery.called_at.is_(None), Delivery.claimed_at < now - stale_after),
+                Delivery.called_at < now - stale_after,
+            )
+        )
         .with_for_update(skip_locked=True)
     ).all()
+    released = 0
     for row in stale:
-        row.state, row.error = DeliveryState.UNCERTAIN, "发送时 worker 中断，等待微信回执确认"
+        if row.called_at is None:  # its worker died before calling WeChat
+            row.state, row.error = DeliveryState.QUEUED, "发送前 worker 中断：重新排队"
+            released += 1
+        else:
+            row.state, row.error = DeliveryState.UNCERTAIN, "发送时 worker 中断，等待微信回执确认"
     uncertain = session.scalars(
         select(Delivery)
         .where(Delivery.state == DeliveryState.UNCERTAIN, Delivery.channel == PushChannel.TEMPLATE)
-        .order_by(Delivery.claimed_at)
+        .order_by(Delivery.called_at)
         .with_for_update(skip_locked=True)
     ).all()
     settled = requeued = 0
@@ -256,18 +281,18 @@ def recover(
         if found is not None:
             _apply_report(row, found)
             settled += 1
-        elif row.claimed_at is not None and row.claimed_at < now - confirm_wait:
-            row.state, row.error = DeliveryState.QUEUED, "未收到微信回执：重新发送"
+        elif (row.called_at or now) < now - confirm_wait:
+            row.state, row.called_at, row.error = DeliveryState.QUEUED, None, "未收到微信回执：重新发送"
             requeued += 1
     session.flush()
-    return {"stale": len(stale), "settled": settled, "requeued": requeued}
+    return {"released": released, "uncertain": len(stale) - released, "settled": settled, "requeued": requeued}
 
 
 def _unmatched_report(
     session: Session, row: Delivery, known: Callable[[Session, list[int]], set[int]]
 ) -> TemplateReport | None:
-    assert row.claimed_at is not None  # an uncertain delivery was claimed
-    since = row.claimed_at - REPORT_SKEW
+    assert row.called_at is not None  # an uncertain delivery was called
+    since = row.called_at - REPORT_SKEW
     candidates = list(
         session.scalars(
             select(TemplateReport)

@@ -284,6 +284,7 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    called_at: Mapped[datetime | None] = mapped_column(UTC_TIME)  # committed just before the API call
     sent_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     delivered_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     opened_at: Mapped[datetime | None] = mapped_column(UTC_TIME)  # the user asked for the policy's detail after it

@@ -155,8 +155,14 @@ def _outcome(result: SendResult) -> tuple[DeliveryState, str]:
     return state, f"微信返回 {result.errcode} {result.errmsg}"
 
 
-async def _send_one(services: Services, item: Claimed) -> None:
+async def _send_one(services: Services, item: Claimed) -> bool:
+    """Call WeChat for one claimed delivery and record the outcome; False when it was no longer ours to send."""
     api, push = services.api, services.settings.push
+    called_at = datetime.now(UTC)
+    if not await _in_session(
+        services, lambda session: deliveries.mark_called(session=session, delivery_id=item.id, now=called_at)
+    ):
+        return False
     try:
         if item.channel == PushChannel.TEMPLATE:
             result = await api.send_template(openid=item.openid, template_id=push.template_id, data=item.fields)
@@ -178,6 +184,7 @@ async def _send_one(services: Services, item: Claimed) -> None:
         ),
     )
     metrics.PUSHES.labels(str(state)).inc()
+    return True
 
 
 class RateLimited(Exception):
@@ -197,8 +204,8 @@ async def _send_batch(services: Services, batch: list[Claimed], *, quiet: Any) -
             if quiet():
                 unsent.append(item.id)
                 return
-            await _send_one(services, item)
-            sent += 1
+            done = await _send_one(services, item)  # (not `sent += await`: that reads `sent` before awaiting)
+            sent += done
 
     results = await asyncio.gather(*(one(item) for item in batch), return_exceptions=True)
     failures = [result for result in results if isinstance(result, BaseException)]

@@ -114,9 +114,10 @@ def states(engine: Engine, campaign_id: int | None = None) -> dict[str, str]:
 
 def received(api: Any, template: str = TEMPLATE) -> dict[str, list[dict[str, Any]]]:
     """Template messages the stand-in received, by openid."""
+    snapshot = [(openid, list(items)) for openid, items in list(api.received.items())]  # the stand-in's thread adds
     return {
         openid: [item for item in items if item.get("template_id") == template]
-        for openid, items in api.received.items()
+        for openid, items in snapshot
         if any(item.get("template_id") == template for item in items)
     }
 

@@ -184,16 +184,38 @@ async def test_a_dead_workers_sends_are_settled_by_reports_or_sent_again_once(wo
             worker="dead", limit=10, limits=deliveries.Limits(weekly=3, daily=1000), route=route,
         )  # fmt: skip
         assert sorted(item.openid for item in taken) == ["o_small_a", "o_small_b"]
+        for item in taken:  # both calls under way when the worker died
+            assert deliveries.mark_called(session=session, delivery_id=item.id, now=claimed_at)
         # WeChat did receive the call for o_small_a: its delivery report names the user
         session.add(
             TemplateReport(msgid=777, openid="o_small_a", status="success", received_at=claimed_at, matched=False)
         )
     found = await push_jobs.recover(world.services)
-    assert found == {"stale": 2, "settled": 1, "requeued": 1}  # o_small_b: no report for 10 minutes
+    assert found == {"released": 0, "uncertain": 2, "settled": 1, "requeued": 1}  # o_small_b: no report for 10 min
     assert states(world.engine, campaign_id)["o_small_a"] == "delivered"
     await push_jobs.send_due(world.services, now=local(10, 0))
     assert sorted(received(world.api)) == ["o_small_b"]  # o_small_a is never sent twice
-    assert await push_jobs.recover(world.services) == {"stale": 0, "settled": 0, "requeued": 0}
+    assert await push_jobs.recover(world.services) == {"released": 0, "uncertain": 0, "settled": 0, "requeued": 0}
+
+
+async def test_sends_claimed_but_never_called_are_queued_again_at_once(world: World) -> None:
+    campaign_id = create_campaign(world)
+    claimed_at = datetime.now(UTC) - timedelta(minutes=2)
+
+    def route(session: Session, openids: Sequence[str]) -> dict[str, deliveries.Route]:
+        return {openid: PushChannel.TEMPLATE for openid in openids}
+
+    with db.transaction(db.session_factory(world.engine)) as session:  # a worker claims a batch and dies at once
+        taken = deliveries.claim(
+            session=session, now=claimed_at, today=claimed_at.date(), day_start=claimed_at - timedelta(hours=1),
+            worker="dead", limit=10, limits=deliveries.Limits(weekly=3, daily=1000), route=route,
+        )  # fmt: skip
+        assert len(taken) == 2
+    assert await push_jobs.recover(world.services) == {"released": 2, "uncertain": 0, "settled": 0, "requeued": 0}
+    assert set(states(world.engine, campaign_id).values()) >= {"queued"}
+    await push_jobs.send_due(world.services, now=local(10, 0))
+    assert sorted(received(world.api)) == ["o_small_a", "o_small_b"]
+    assert all(len(items) == 1 for items in received(world.api).values())
 
 
 async def test_reports_replies_and_unsubscribing_through_wechat(backend: Settings, engine_of: Engine) -> None:

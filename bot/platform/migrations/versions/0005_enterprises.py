@@ -181,6 +181,7 @@ def _push_tables() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=64), nullable=False),
+        sa.Column("called_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
