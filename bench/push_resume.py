@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,24 +77,32 @@ def populate(engine: Engine, *, count: int) -> None:
 
 
 @contextmanager
-def serving_app(settings: Settings) -> Iterator[str]:
-    """`appealbot serve --no-worker` in a process of its own (it receives WeChat's delivery reports): its URL."""
-    port = free_port()
+def serving_apps(settings: Settings, count: int) -> Iterator[list[str]]:
+    """`appealbot serve --no-worker` processes (they receive WeChat's delivery reports): their URLs."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("APPEALBOT_")} | {
         "APPEALBOT_DATABASE_URL": settings.database_url, "APPEALBOT_REDIS_URL": settings.redis.url,
         "APPEALBOT_REDIS_PREFIX": settings.redis.prefix, "APPEALBOT_LOG_LEVEL": "WARNING",
     }  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    ports = [free_port() for _ in range(count)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        wait_for(lambda: _healthy(url), timeout=120, what="the app")
-        yield url
+        for url in urls:
+            wait_for(partial(_healthy, url), timeout=120, what="the app")
+        yield urls
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _healthy(url: str) -> bool:
@@ -128,14 +137,16 @@ def baseline(api_url: str, *, count: int) -> float:
     return asyncio.run(run())
 
 
-def start_worker(settings: Settings, api_url: str, log: Path, rate: float) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: Settings, api_url: str, log: Path, rate: float, confirm_wait: int
+) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("APPEALBOT_")} | {
         "APPEALBOT_DATABASE_URL": settings.database_url, "APPEALBOT_REDIS_URL": settings.redis.url,
         "APPEALBOT_REDIS_PREFIX": settings.redis.prefix, "APPEALBOT_LOG_LEVEL": "WARNING",
         "APPEALBOT_WECHAT_API_BASE": api_url, "APPEALBOT_SIMULATOR_ENABLED": "false",
         "APPEALBOT_PUSH_TEMPLATE_ID": TEMPLATE, "APPEALBOT_PUSH_RATE": str(rate), "APPEALBOT_PUSH_QUIET_HOURS": "",
         "APPEALBOT_PUSH_CONCURRENCY": str(CONCURRENCY), "APPEALBOT_PUSH_STALE_AFTER": "3",
-        "APPEALBOT_PUSH_CONFIRM_WAIT": "6", "APPEALBOT_PUSH_DAILY_LIMIT": "1000000",
+        "APPEALBOT_PUSH_CONFIRM_WAIT": str(confirm_wait), "APPEALBOT_PUSH_DAILY_LIMIT": "1000000",
     }  # fmt: skip
     with log.open("ab") as sink:
         return subprocess.Popen(
@@ -158,7 +169,9 @@ def states(engine: Engine) -> dict[str, int]:
         return {str(state): int(number) for state, number in rows}
 
 
-def campaign(settings: Settings, api_url: str, api: Any, engine: Engine, *, count: int, rate: float) -> dict[str, Any]:
+def campaign(
+    settings: Settings, api_url: str, api: Any, engine: Engine, *, count: int, rate: float, confirm_wait: int
+) -> dict[str, Any]:
     """Run the campaign with two workers, kill -9 both half-way, resume with a new one; what happened."""
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"push-bench-{secrets.token_hex(3)}"
     logs.mkdir()
@@ -167,7 +180,7 @@ def campaign(settings: Settings, api_url: str, api: Any, engine: Engine, *, coun
         snapshot = list(api.received.values())  # the stand-in's thread adds to it
         return sum(1 for items in snapshot for item in list(items) if item.get("template_id") == TEMPLATE)
 
-    workers = [start_worker(settings, api_url, logs / f"w{n}.log", rate) for n in range(WORKERS)]
+    workers = [start_worker(settings, api_url, logs / f"w{n}.log", rate, confirm_wait) for n in range(WORKERS)]
     try:
         wait_for(lambda: got() > 0, timeout=120, what="the first message")
         print(f"  {time.strftime('%H:%M:%S')} workers sending", flush=True)
@@ -178,18 +191,25 @@ def campaign(settings: Settings, api_url: str, api: Any, engine: Engine, *, coun
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
         with engine.connect() as connection:
-            in_flight = list(connection.scalars(select(Delivery.id).where(Delivery.state == DeliveryState.SENDING)))
+            claimed = connection.execute(
+                select(Delivery.id, Delivery.called_at).where(Delivery.state == DeliveryState.SENDING)
+            ).all()
+        in_flight = [row[0] for row in claimed if row[1] is not None]  # called: in doubt
+        not_called = len(claimed) - len(in_flight)
         at_kill = got()
         killed = time.perf_counter()
         print(f"  {time.strftime('%H:%M:%S')} both workers killed at {at_kill:,} received", flush=True)
-        workers = [start_worker(settings, api_url, logs / "resume.log", rate)]
+        workers = [start_worker(settings, api_url, logs / "resume.log", rate, confirm_wait)]
 
         def done() -> bool:
             with engine.connect() as connection:
                 return connection.scalar(select(Campaign.state)) == CampaignState.DONE
 
-        wait_for(done, timeout=900, what="the end of the campaign")
+        rest = count - len(in_flight)  # all but the calls in doubt
+        wait_for(lambda: got() >= rest, timeout=900, what="the rest of the campaign")
         resumed = (got() - at_kill) / (time.perf_counter() - killed)
+        wait_for(done, timeout=900 + confirm_wait, what="the end of the campaign")
+        finished = time.perf_counter() - killed
     finally:
         for process in workers:
             if process.poll() is None:
@@ -200,7 +220,7 @@ def campaign(settings: Settings, api_url: str, api: Any, engine: Engine, *, coun
             select(Delivery.state, Delivery.attempts).where(Delivery.id.in_(in_flight))
         ).all() if in_flight else []  # fmt: skip
     return {"before": before, "resumed": resumed, "at_kill": at_kill, "in_flight": len(in_flight),
-            "requeued": sum(1 for _, attempts in rows if attempts > 1), "rows": rows}  # fmt: skip
+            "not_called": not_called, "finished": finished, "requeued": sum(1 for _, attempts in rows if attempts > 1)}  # fmt: skip
 
 
 def main() -> int:
@@ -209,6 +229,8 @@ def main() -> int:
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=500.0, help="push.rate: messages a second, all workers")
+    parser.add_argument("--apps", type=int, default=2, help="app processes that receive WeChat's delivery reports")
+    parser.add_argument("--confirm-wait", type=int, default=120, help="push.confirm_wait, seconds (config: 600)")
     args = parser.parse_args()
     schema, prefix = "bench_" + secrets.token_hex(4), f"appealbot-bench:{secrets.token_hex(4)}:"
     admin = create_engine(db.sync_url(args.database_url), isolation_level="AUTOCOMMIT")
@@ -225,22 +247,26 @@ def main() -> int:
         populate(engine, count=args.messages)
         print(f"{args.messages:,} enterprises bound, campaign of {args.messages:,} messages created "
               f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
-        with serving_app(settings) as app_url, standin() as (api_url, api):
-            api.report = reporter(app_url, settings)
+        with serving_apps(settings, args.apps) as app_urls, standin() as (api_url, api):
+            api.report = reporter(app_urls, settings)
             direct = baseline(api_url, count=args.messages)
             print(f"baseline: {direct:,.0f} template sends a second straight to the stand-in")
-            found = campaign(settings, api_url, api, engine, count=args.messages, rate=args.rate)
+            found = campaign(
+                settings, api_url, api, engine, count=args.messages, rate=args.rate, confirm_wait=args.confirm_wait
+            )
             sent = {openid: items for openid, items in list(api.received.items()) if openid.startswith("o_bench_")}
         twice = sum(1 for items in sent.values() if len(items) > 1)
         missing = args.messages - len(sent)
         print(
             f"two workers: {found['before']:,.0f} messages a second (push.rate {args.rate:,.0f}; "
             f"{found['before'] / direct:.2f} of the baseline); killed with -9 at {found['at_kill']:,} received, "
-            f"{found['in_flight']} sends under way; a new worker resumed at {found['resumed']:,.0f} a second"
+            f"{found['not_called']} claimed but not yet called (queued again at once), {found['in_flight']} calls "
+            f"under way; a new worker resumed at {found['resumed']:,.0f} a second, the campaign done "
+            f"{found['finished']:.0f} s after the kill"
         )
         print(
-            f"of the {found['in_flight']} sends under way: {found['in_flight'] - found['requeued']} settled by "
-            f"WeChat's reports, {found['requeued']} sent again after push.confirm_wait"
+            f"of the {found['in_flight']} calls under way: {found['in_flight'] - found['requeued']} settled by "
+            f"WeChat's reports, {found['requeued']} sent again after push.confirm_wait ({args.confirm_wait} s)"
         )
         print(f"result: {len(sent):,} enterprises received, {twice} twice, {missing} missing; states {states(engine)}")
         engine.dispose()

@@ -66,11 +66,12 @@ def standin() -> Iterator[tuple[str, StandIn]]:
         yield url, state
 
 
-def reporter(app_url: str, settings: Settings, *, senders: int = 4) -> Any:
+def reporter(app_url: str | list[str], settings: Settings, *, senders: int = 4) -> Any:
     """A stand-in `report` that delivers TEMPLATESENDJOBFINISH events to our app's /wechat, signed as WeChat signs.
 
     Like WeChat, it reports a moment later and apart from the send: events wait in a queue that a few senders
     (started in the stand-in's event loop on the first report) post in order, so the API answers at full speed.
+    Several app URLs share the reports, as a load balancer in front of several app instances would.
     """
     import asyncio
     import contextlib
@@ -84,8 +85,10 @@ def reporter(app_url: str, settings: Settings, *, senders: int = 4) -> Any:
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     running: list[asyncio.Task[None]] = []
 
-    async def send() -> None:
-        async with httpx.AsyncClient(base_url=app_url, timeout=30) as client:
+    urls = [app_url] if isinstance(app_url, str) else app_url
+
+    async def send(number: int) -> None:
+        async with httpx.AsyncClient(base_url=urls[number % len(urls)], timeout=30) as client:
             while True:
                 event = await queue.get()
                 query, body = peer.request(event)
@@ -94,7 +97,7 @@ def reporter(app_url: str, settings: Settings, *, senders: int = 4) -> Any:
 
     async def report(event: dict[str, Any]) -> None:
         if not running:
-            running.extend(asyncio.ensure_future(send()) for _ in range(senders))
+            running.extend(asyncio.ensure_future(send(number)) for number in range(senders * len(urls)))
         queue.put_nowait(event)
 
     return report
