@@ -219,8 +219,9 @@ def campaign(
         rows = connection.execute(
             select(Delivery.state, Delivery.attempts).where(Delivery.id.in_(in_flight))
         ).all() if in_flight else []  # fmt: skip
+    requeued = sum(1 for _, attempts in rows if attempts > 1)
     return {"before": before, "resumed": resumed, "at_kill": at_kill, "in_flight": len(in_flight),
-            "not_called": not_called, "finished": finished, "requeued": sum(1 for _, attempts in rows if attempts > 1)}  # fmt: skip
+            "not_called": not_called, "finished": finished, "requeued": requeued}  # fmt: skip
 
 
 def main() -> int:
