@@ -9,10 +9,12 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -26,6 +28,8 @@ from bot.services import open_services
 from bot.web import callback, simulator
 from bot.web.deps import ServicesDep
 from bot.wechat.standin import StandIn, standin_app
+from enterprises import uscc
+from policies import eligible
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,7 @@ class RequestContext:
 
 class MatchRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
+    uscc: str | None = Field(default=None, max_length=64, description="an enterprise: adds `eligible` per policy")
 
 
 router = APIRouter()
@@ -102,8 +107,20 @@ async def metrics() -> Response:
 
 @router.post("/api/match")
 async def match(item: MatchRequest, services: ServicesDep) -> dict[str, Any]:
-    """What the engine understands of a message, as in docs/interfaces.md."""
-    return services.matcher.match(item.text).to_dict()
+    """What the engine understands of a message, as in docs/interfaces.md (with `eligible` for an enterprise)."""
+    matcher = services.matcher
+    if not item.uscc:
+        return matcher.match(item.text).to_dict()
+    code = uscc.normalize(item.uscc)
+    reason = uscc.problem(code)
+    if reason:
+        raise HTTPException(422, reason)
+    async with services.sessions() as session:
+        profile = await session.run_sync(lambda sync: eligible.profile_of(session=sync, uscc=code))
+    if profile is None:
+        raise HTTPException(404, f"企业库中没有统一社会信用代码为 {code} 的企业")
+    today = datetime.now(ZoneInfo(services.settings.app.timezone)).date()
+    return eligible.annotate(matcher.match(item.text).to_dict(), policy=matcher.policy, profile=profile, today=today)
 
 
 def _lifespan(

@@ -76,6 +76,7 @@ class Services:
             cache=self.cache,
             engine=self.engine,
             state_ttl=self.settings.dialogue.state_ttl,
+            timezone=self.settings.app.timezone,
         )
         self.inbox = Inbox(
             engine=self.engine,

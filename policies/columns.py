@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from enterprises.vocabulary import TagError, Vocabulary, canonical
 from policies.models import MODES, STATUS_LABELS, STATUSES, PolicyMode, PolicyStatus
 from tabular import cell_text
 
@@ -40,7 +41,8 @@ COLUMNS = (
 )
 BY_KEY = {column.key: column for column in COLUMNS}
 STRUCTURED_TAGS = ("行业", "规模", "街道", "资质", "类型")
-SCALE_NOISE = re.compile(r"[型企业、/，,\s]")
+DEADLINE = "申报截止"  # a tag whose value is a date: reminders go out before it (docs/interfaces.md)
+DEFAULT_VOCABULARY = Vocabulary.default()
 STATUS_BY_WORD: dict[str, PolicyStatus] = {
     **{label: status for status, label in STATUS_LABELS.items()},
     **{status: status for status in PolicyStatus},
@@ -92,8 +94,13 @@ def parse_date(key: str, value: Any) -> str | None:
         raise FieldError(key, f"「{text[:40]}」不是有效日期，应为 YYYY-MM-DD，例如 2025-01-31") from None
 
 
-def parse_tags(value: Any) -> dict[str, str]:
-    """`key:value` pairs separated by ; or ； (or a JSON object); a repeated key joins its values with 、."""
+def parse_tags(value: Any, vocabulary: Vocabulary | None = DEFAULT_VOCABULARY) -> dict[str, str]:
+    """`key:value` pairs separated by ; or ； (or a JSON object); a repeated key joins its values with 、.
+
+    The vocabulary's keys (行业, 规模, 资质, 街道, 成立年限, 从业人数) are checked and stored in their canonical
+    form; 申报截止 is a date; any other key is a free label, kept as written. With no vocabulary only the
+    form is checked (a form's fields, validated whole later).
+    """
     if isinstance(value, Mapping):
         pairs = [(cell_text(key), cell_text(item)) for key, item in value.items()]
     else:
@@ -106,17 +113,28 @@ def parse_tags(value: Any) -> dict[str, str]:
                 raise FieldError("tags", f"「{item.strip()[:40]}」缺少冒号，{example}")
             key, _, tag = item.partition(":")
             pairs.append((key.strip(), tag.strip()))
-    tags: dict[str, str] = {}
+    joined: dict[str, str] = {}
     for key, tag in pairs:
         if not key or not tag:
             raise FieldError("tags", f"「{key}:{tag}」的键和值都不能为空，例如 行业:制造业")
         if len(key) > 32 or len(tag) > 128 or ":" in tag:
             rule = "键最多 32 字、值最多 128 字，多个标签用 ; 分隔"
             raise FieldError("tags", f"「{key}:{tag[:40]}」不是一个标签：{rule}")
-        if key == "规模" and (not SCALE_NOISE.sub("", tag) or set(SCALE_NOISE.sub("", tag)) - set("大中小微")):
-            raise FieldError("tags", f"规模「{tag}」无效：只能由 大、中、小、微 组成，例如 规模:小微")
-        tags[key] = f"{tags[key]}、{tag}" if key in tags and tag not in tags[key] else tag
-    return tags
+        joined[key] = f"{joined[key]}、{tag}" if key in joined and tag not in joined[key] else tag
+    if vocabulary is None:
+        return joined
+    return {key: _tag_value(key, tag, vocabulary) for key, tag in joined.items()}
+
+
+def _tag_value(key: str, tag: str, vocabulary: Vocabulary) -> str:
+    try:
+        if key == DEADLINE:
+            return parse_date("tags", tag) or ""
+        return canonical(key, tag, vocabulary)
+    except TagError as error:
+        raise FieldError("tags", str(error)) from None
+    except FieldError as error:
+        raise FieldError("tags", f"{DEADLINE}{error.message}") from None
 
 
 def format_tags(tags: Mapping[str, Any]) -> str:
@@ -153,12 +171,15 @@ def _status(value: Any) -> PolicyStatus | None:
     return STATUS_BY_WORD.get(text.lower(), STATUS_BY_WORD.get(text))
 
 
-def clean_record(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+def clean_record(
+    raw: Mapping[str, Any], vocabulary: Vocabulary = DEFAULT_VOCABULARY
+) -> tuple[dict[str, Any], list[FieldError]]:
     """A record keyed by column keys, validated: (clean values, every error found, in column order)."""
     clean: dict[str, Any] = {}
     errors: list[FieldError] = []
     parsers: dict[str, Callable[[Any], Any]] = {
-        "mode": _mode, "tags": parse_tags, "keywords": parse_keywords, "status": _status,
+        "mode": _mode, "tags": lambda value: parse_tags(value, vocabulary), "keywords": parse_keywords,
+        "status": _status,
         "valid_from": lambda value: parse_date("valid_from", value),
         "valid_to": lambda value: parse_date("valid_to", value),
     }  # fmt: skip

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policies.columns import BY_KEY, COLUMNS, FieldError, clean_record, header_key, label
+from enterprises.vocabulary import Vocabulary
+from policies.columns import BY_KEY, COLUMNS, DEFAULT_VOCABULARY, FieldError, clean_record, header_key, label
 from tabular import MB, Limits, Problem, Table, TableFile, Unreadable, is_blank
 
 # A district's list with long texts is a few MB; see README "policy list import".
@@ -35,6 +36,7 @@ class Parsed:
     encoding: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # column key -> the header as written in the file
     unit: str = "行"
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY  # the tag terms the rows are checked against
 
     def problem(self, message: str, row: int | None = None, column: str | None = None) -> Problem:
         """A problem in this file."""
@@ -88,10 +90,16 @@ def _header(cells: list[str], parsed: Parsed, row: int | None) -> dict[int, str]
     return positions
 
 
-def read_file(path: Path, *, name: str | None = None, progress: Callable[[int], None] | None = None) -> Parsed:
+def read_file(
+    path: Path,
+    *,
+    name: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+) -> Parsed:
     """Read and validate a whole file without touching the database; never raises for bad content."""
     with TableFile(path, name=name, limits=LIMITS) as source:
-        parsed = Parsed(file=source.file, unit=source.unit)
+        parsed = Parsed(file=source.file, unit=source.unit, vocabulary=vocabulary)
         try:
             _collect(_policy_table(source), parsed, progress)
         except Unreadable as refused:
@@ -124,7 +132,7 @@ def _collect(table: Table, parsed: Parsed, progress: Callable[[int], None] | Non
 
 
 def _check_row(row: Row, parsed: Parsed, seen: dict[str, int]) -> None:
-    record, errors = clean_record(row.raw)
+    record, errors = clean_record(row.raw, parsed.vocabulary)
     for error in errors:
         row.problems.append(parsed.problem(error.message, row.number, _column_name(error, parsed)))
     code = record.get("code")

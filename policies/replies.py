@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from intents.records import PolicyDoc
 from policies.models import PolicyMode
@@ -15,6 +15,7 @@ MODE_LABELS: dict[str, str] = {
     PolicyMode.INSTANT: "即申即享（提交申请后即时兑现）",
     PolicyMode.ON_APPLICATION: "依申请（提交申请，审核通过后兑现）",
 }
+FITS_MARK = "【符合】"
 SUMMARY_LENGTH = 60
 # The list is read on a phone: two lines a policy, the benefit cut to this many characters.
 LIST_SUMMARY_LENGTH = 40
@@ -73,19 +74,27 @@ def materials_list(materials: str) -> list[str]:
     return [re.sub(r"^\d+[.、．]\s*", "", item) for item in items if item]
 
 
-def list_order(docs: Sequence[PolicyDoc]) -> list[PolicyDoc]:
-    """The order in which format_policy_list numbers the policies: 免申即享 first, otherwise as given."""
-    return sorted(docs, key=lambda doc: doc.mode != NO_APPLICATION)
+def list_order(docs: Sequence[PolicyDoc], fits: Mapping[str, bool | None] | None = None) -> list[PolicyDoc]:
+    """The order in which format_policy_list numbers the policies: those the enterprise qualifies for first (when
+    its verdicts are given), then 免申即享, otherwise as given."""
+    rank = {True: 0, None: 1, False: 2}
+    return sorted(docs, key=lambda doc: (rank[(fits or {}).get(doc.code)], doc.mode != NO_APPLICATION))
 
 
-def format_policy_list(docs: Sequence[PolicyDoc]) -> str:
-    """A numbered list (in list_order), two lines a policy: name and mode, then body and benefit; 回复序号查看详情."""
-    ordered = list_order(docs)
+def format_policy_list(docs: Sequence[PolicyDoc], fits: Mapping[str, bool | None] | None = None) -> str:
+    """A numbered list (in list_order), two lines a policy: name and mode, then body and benefit; 回复序号查看详情.
+
+    With the enterprise's verdicts (`fits`, by code), the ones it qualifies for come first, marked 【符合】."""
+    ordered = list_order(docs, fits)
     if not ordered:
         return "暂未找到符合条件的惠企政策，您可以换个说法描述企业情况或想了解的事项。"
     lines: list[str] = []
+    fitting = sum(1 for doc in ordered if (fits or {}).get(doc.code))
+    if fitting:
+        lines.append(f"根据贵企业的信息，标【符合】的 {fitting} 条贵企业符合适用条件：")
     for number, doc in enumerate(ordered, start=1):
-        lines.append(f"{number}. {doc.name}{mode_mark(doc.mode)}")
+        mark = FITS_MARK if (fits or {}).get(doc.code) else ""
+        lines.append(f"{number}. {mark}{doc.name}{mode_mark(doc.mode)}")
         lines.append(f"   {short_body(doc.body)}｜{summary(doc.content, limit=LIST_SUMMARY_LENGTH)}")
     lines.append("回复序号查看详情")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from enterprises import terms
 from intents.records import PolicyDoc
 from policies import lexicon, versions
 from policies.catalog import doc_from_row, policy_from_record, read_demo_catalog
@@ -159,7 +160,7 @@ def tag_choices(*, session: Session) -> dict[str, list[str]]:
 
 def validate(*, session: Session, raw: Mapping[str, Any], policy_id: int | None = None) -> dict[str, Any]:
     """A clean record from raw field values, or PolicyInvalid; the code must be free (or this policy's own)."""
-    record, errors = clean_record(raw)
+    record, errors = clean_record(raw, terms.load_vocabulary(session=session))
     if not any(error.key == "code" for error in errors):
         other = get_by_code(session=session, code=record["code"])
         if other is not None and other.id != policy_id:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from enterprises.vocabulary import tag_units
 from policies.models import VERSION_ACTION_LABELS, Policy, PolicyTag, PolicyVersion, VersionAction
 
 # The fields an admin edits, in the order of docs/interfaces.md; a version snapshot holds these and the status.
@@ -16,7 +17,6 @@ FIELDS = (
     "mode", "tags", "keywords", "valid_from", "valid_to", "url",
 )  # fmt: skip
 ACTION_LABELS = VERSION_ACTION_LABELS
-TAG_VALUE_SPLIT = ("、", "/", "，", ",", "|")
 
 
 def _plain(value: Any) -> Any:
@@ -40,16 +40,6 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """The names of the fields whose values differ, in FIELDS order (then status)."""
     names = [*FIELDS, "status"]
     return [name for name in names if before.get(name) != after.get(name)]
-
-
-def tag_units(key: str, value: str) -> list[str]:
-    """The single values inside a tag value: 规模 "小微" is 小 and 微; "制造业、软件业" is two industries."""
-    if key == "规模":
-        return [char for char in "大中小微" if char in value]
-    parts = [value]
-    for separator in TAG_VALUE_SPLIT:
-        parts = [piece for part in parts for piece in part.split(separator)]
-    return list(dict.fromkeys(part.strip() for part in parts if part.strip()))
 
 
 def sync_tags(*, session: Session, policy: Policy) -> None:

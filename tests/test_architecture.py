@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "intents", "policies", "routing", "storage", "tabular")
-DOMAINS = ("intents", "policies", "routing", "storage", "tabular")
+PACKAGES = ("bot", "enterprises", "intents", "policies", "routing", "storage", "tabular")
+DOMAINS = ("enterprises", "intents", "policies", "routing", "storage", "tabular")
 
 
 def _modules() -> dict[str, Path]:
@@ -113,6 +113,19 @@ def test_intents_imports_nothing_of_ours_but_itself() -> None:
         if module.startswith("intents")
         for target in targets
         if not target.startswith("intents")
+    )
+    assert offenders == []
+
+
+def test_enterprises_import_no_other_domain_but_the_shared_ones() -> None:
+    # The policy list depends on enterprises (vocabulary, eligibility), never the other way round.
+    allowed = ("enterprises", "storage", "tabular")
+    offenders = sorted(
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if module.startswith("enterprises")
+        for target in targets
+        if not target.startswith(allowed)
     )
     assert offenders == []
 

@@ -21,13 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.chat import handoff, messages
 from bot.chat.appeal_waits import AppealWaits
 from bot.chat.appeals import AppealChat
+from bot.chat.enterprise_chat import MENU_KEYS as ENTERPRISE_MENU_KEYS
+from bot.chat.enterprise_chat import EnterpriseChat
+from bot.chat.push_chat import PushChat
 from bot.chat.waiting import Message, Routed, Router
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
 from intents.matcher import Matcher, MatchResult
 from intents.records import INTENTS, Intent
-from policies.models import PolicyMode
-from policies.replies import format_policy_detail, format_policy_list, format_question
+from policies.replies import format_policy_detail, format_policy_list, format_question, list_order
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ ATTACHMENT_KINDS = {
 # Menu keys configured in the official account's custom menu, and the words users type for the same.
 MENU_KEYS = {
     "POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助", "HUMAN": "人工客服",
+    **ENTERPRISE_MENU_KEYS,
 }  # fmt: skip
 PROGRESS = {"进度", "进度查询", "查进度", "查询进度"}
 COMMANDS = {
@@ -126,6 +129,7 @@ class Dialogue:
         engine: AsyncEngine,
         state_ttl: int,
         clock: Callable[[], datetime] | None = None,
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self._matcher = matcher
         self._cache = cache
@@ -139,6 +143,10 @@ class Dialogue:
         self.router.register(self._appeals)
         self.router.register(handoff.Handoffs())
         self.router.register(AppealWaits())
+        # -- 政策找人 (bot/chat/enterprise_chat.py, push_chat.py): binding, the profile, replies to pushes --
+        self._enterprise = EnterpriseChat(engine=engine, cache=cache, state_ttl=state_ttl, timezone=timezone)
+        self._pushes = PushChat(engine=engine, timezone=timezone)
+        # -- end --
 
     async def _state(self, openid: str) -> DialogueState:
         raw = await self._cache.get(f"dialog:{openid}")
@@ -216,9 +224,10 @@ class Dialogue:
         if event == "templatesendjobfinish":
             msg_id = str(inbound.fields.get("MsgID") or inbound.fields.get("MsgId") or "")
             if msg_id.isdigit():
-                await messages.record_template_status(
-                    self._db, msg_id=int(msg_id), status=str(inbound.fields.get("Status", ""))
-                )
+                status = str(inbound.fields.get("Status", ""))
+                if not await messages.record_template_status(self._db, msg_id=int(msg_id), status=status):
+                    # -- a push's delivery report (bot/chat/push_chat.py) --
+                    await self._pushes.report(openid=inbound.openid, msgid=int(msg_id), status=status)
             return None
         return None  # VIEW, LOCATION reports and other events need no answer
 
@@ -229,6 +238,11 @@ class Dialogue:
             page, state.more = state.more[0], state.more[1:]
             await self._save(openid, state)
             return page
+        # -- enterprise binding and profile (bot/chat/enterprise_chat.py): its commands and pending questions --
+        told = await self._enterprise_reply(openid, state, said)
+        if told is not None:
+            return _with(told, routed.reminder)
+        # -- end --
         number = choice_number(said)
         if number is not None and state.asked:
             return await self._resolve(message, state, number)
@@ -249,6 +263,17 @@ class Dialogue:
             await self._save(openid, state)
             return _with(format_question([choice.label for choice in result.choices]), routed.reminder)
         return _with(await self._answer(message, state, result), routed.reminder)
+
+    async def _enterprise_reply(self, openid: str, state: DialogueState, said: str) -> str | None:
+        """The enterprise chat's (or the pushes') answer (a list it gives can be opened by number), or None."""
+        told = await self._enterprise.handle(openid=openid, text=said)
+        if told is None:
+            pending = bool(state.choices or state.asked)
+            told = await self._pushes.handle(openid=openid, text=said, pending=pending)
+        if told is None or not told.choices:
+            return told.text if told is not None else None
+        state.choices, state.asked, state.asked_text = list(told.choices), [], ""
+        return await self._paged(openid, state, told.text)
 
     async def _command(self, command: str, message: Message, routed: Routed) -> str:
         if command == "policy_help":
@@ -298,7 +323,11 @@ class Dialogue:
         doc = self._matcher().policy(state.choices[number - 1])
         if doc is None:
             return "这条政策已下线，请重新查询。"
-        return await self._paged(openid, state, format_policy_detail(doc))
+        # -- the enterprise's verdict under the detail (bot/chat/enterprise_chat.py) --
+        fits = await self._enterprise.verdicts(openid=openid, docs=[doc])
+        verdict = f"\n适用判断：{fits[doc.code].reason}" if fits else ""
+        # -- end --
+        return await self._paged(openid, state, format_policy_detail(doc) + verdict)
 
     async def _answer(self, message: Message, state: DialogueState, result: MatchResult) -> str:
         openid = message.openid
@@ -306,10 +335,14 @@ class Dialogue:
             docs = [doc for doc in (self._matcher().policy(hit.code) for hit in result.policies) if doc]
             if not docs:
                 return NO_POLICY
-            # 免申即享 first (no application needed); the numbers the user replies with follow this order.
-            docs.sort(key=lambda doc: doc.mode != PolicyMode.NO_APPLICATION)
+            # -- a bound enterprise sees the policies it qualifies for first (bot/chat/enterprise_chat.py) --
+            verdicts = await self._enterprise.verdicts(openid=openid, docs=docs)
+            fits = {code: verdict.eligible for code, verdict in verdicts.items()} if verdicts else None
+            # -- end --
+            # The numbers the user replies with follow this order (qualifying, then 免申即享, first).
+            docs = list_order(docs, fits)
             state.choices = [doc.code for doc in docs]
-            return await self._paged(openid, state, format_policy_list(docs))
+            return await self._paged(openid, state, format_policy_list(docs, fits))
         if result.intent == Intent.PROGRESS:
             return await self._progress(message, Routed(), reference=result.reference)
         if result.intent == Intent.APPEAL:

@@ -75,18 +75,44 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _profile(engine: Any, given: str) -> tuple[Any, str | None]:
+    """The profile of the enterprise --uscc names, or (None, why not)."""
+    from enterprises import uscc
+    from policies import eligible
+
+    code = uscc.normalize(given)
+    reason = uscc.problem(code)
+    if reason:
+        return None, f"--uscc：{reason}"
+    with db.session_factory(engine)() as session:
+        profile = eligible.profile_of(session=session, uscc=code)
+    return (profile, None) if profile is not None else (None, f"--uscc：企业库中没有统一社会信用代码为 {code} 的企业")
+
+
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from bot.services import build_matcher, prepare_database
+    from policies import eligible
 
     engine = db.make_engine(settings.database_url)
     try:
         prepare_database(engine, load_demo=False)
+        profile, refused = _profile(engine, args.uscc) if args.uscc else (None, None)
+        if refused:
+            print(f"appealbot: {refused}", file=sys.stderr)
+            return BAD_INPUT
         matcher = build_matcher(engine, timezone=settings.app.timezone)
     finally:
         engine.dispose()
+    today = datetime.now(ZoneInfo(settings.app.timezone)).date()
 
     def emit(text: str) -> None:
-        print(json.dumps(matcher.match(text).to_dict(), ensure_ascii=False), flush=True)
+        payload = matcher.match(text).to_dict()
+        if profile is not None:
+            payload = eligible.annotate(payload, policy=matcher.policy, profile=profile, today=today)
+        print(json.dumps(payload, ensure_ascii=False), flush=True)
 
     if args.text:
         emit(" ".join(args.text))
@@ -127,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
 
     match = commands.add_parser("match", help="print the match result JSON for TEXT, or for each stdin line")
     match.add_argument("text", nargs="*")
+    match.add_argument("--uscc", help="an enterprise's 统一社会信用代码: add eligible true|false|null to each policy")
     match.set_defaults(handler=cmd_match)
 
     # -- policy list import/export and user accounts (handlers in bot/policy_commands.py) --
@@ -145,6 +172,13 @@ def parser() -> argparse.ArgumentParser:
     from bot.cli import report_commands
 
     report_commands.register(commands)
+
+    # -- enterprise profiles, pushes and redemptions (政策找人; bot/cli/enterprise_commands.py, push_commands.py) --
+    from bot.cli import enterprise_commands, push_commands, redemption_commands
+
+    enterprise_commands.register(commands)
+    push_commands.register(commands)
+    redemption_commands.register(commands)
     # -- end --
 
     database = commands.add_parser("db", help="database maintenance")

@@ -34,13 +34,21 @@ def _progress(total: int | None, description: str, *, large: bool) -> Any:
 def cmd_policies_import(args: argparse.Namespace, settings: Settings) -> int:
     """Validate the whole file, then upsert every row by code in one transaction, or nothing at all."""
     from bot.services import prepare_database
+    from enterprises import terms
     from policies import import_plan, importing
 
     path = Path(args.file)
     if not path.is_file():
         return _refuse(f"文件 {path} 不存在或不是文件")
+    engine = db.make_engine(settings.database_url)
+    try:
+        prepare_database(engine, load_demo=False)
+        with db.session_factory(engine)() as session:
+            vocabulary = terms.load_vocabulary(session=session)
+    finally:
+        engine.dispose()
     with _progress(None, "检查", large=path.stat().st_size >= PROGRESS_BYTES) as bar:
-        parsed = importing.read_file(path, progress=bar.update)
+        parsed = importing.read_file(path, progress=bar.update, vocabulary=vocabulary)
     if not parsed.ok:
         problems = parsed.all_problems()
         for problem in problems[:SHOWN_PROBLEMS]:
@@ -51,7 +59,6 @@ def cmd_policies_import(args: argparse.Namespace, settings: Settings) -> int:
         return BAD_INPUT
     engine = db.make_engine(settings.database_url)
     try:
-        prepare_database(engine, load_demo=False)
         records = parsed.records()
         bar = _progress(len(records), "导入", large=len(records) >= PROGRESS_ROWS)
         with bar, db.transaction(db.session_factory(engine)) as session:
@@ -182,6 +189,11 @@ def register(commands: Any) -> None:
     do_export = policy_commands.add_parser("export", help="write every policy to FILE")
     do_export.add_argument("file")
     do_export.set_defaults(handler=cmd_policies_export)
+    # -- 应享未享 (bot/cli/redemption_commands.py) --
+    from bot.cli import redemption_commands
+
+    redemption_commands.register_unclaimed(policy_commands)
+    # -- end --
 
     users = commands.add_parser("users", help="staff and admin accounts")
     user_commands = users.add_subparsers(dest="users_command", required=True)

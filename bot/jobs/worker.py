@@ -13,7 +13,7 @@ from datetime import timedelta
 from bot.chat import messages
 from bot.chat.inbox import deliver
 from bot.chat.models import OutboundStatus
-from bot.jobs import appeal_jobs, ledger_jobs
+from bot.jobs import appeal_jobs, ledger_jobs, push_jobs
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ async def sweep(services: Services) -> None:
     await retry_pending(services)
     await appeal_jobs.sweep(services)  # appeals: escalations, staff notices, updates to enterprises
     await ledger_jobs.remind_ledgers(services)  # 台账 reminders on the 15th and the 18th
+    await push_jobs.sweep(services)  # pushes of policies to the enterprises they fit, and 申报截止 reminders
 
 
 async def run(services: Services, *, interval: float = SWEEP_SECONDS) -> None:

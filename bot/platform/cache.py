@@ -26,6 +26,7 @@ class Cache(Protocol):
     async def set(self, key: str, value: str, *, ttl: float | None = None) -> None: ...
     async def set_nx(self, key: str, value: str, *, ttl: float) -> bool: ...
     async def delete(self, key: str) -> None: ...
+    async def incr(self, key: str, *, ttl: float) -> int: ...
     def lock(self, name: str, *, timeout: float) -> AbstractAsyncContextManager[None]: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
@@ -74,6 +75,14 @@ class MemoryCache:
 
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
+
+    async def incr(self, key: str, *, ttl: float) -> int:
+        """Add one to a counter that starts at 0 and expires `ttl` seconds after its first increment."""
+        item = self._values.get(key) if self._live(key) is not None else None
+        count = int(item[0]) + 1 if item else 1
+        expires = item[1] if item else time.monotonic() + ttl
+        self._values[key] = (str(count), expires)
+        return count
 
     @asynccontextmanager
     async def lock(self, name: str, *, timeout: float) -> AsyncIterator[None]:
@@ -135,6 +144,18 @@ class RedisCache:
         except (aioredis.RedisError, OSError) as exc:
             self._down("set_nx", exc)
             return True
+
+    async def incr(self, key: str, *, ttl: float) -> int:
+        """Add one to a shared counter that expires `ttl` seconds after its first increment; 0 when Redis is down."""
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._key(key), 0, nx=True, px=int(ttl * 1000))  # the expiry, on the first increment only
+                pipe.incr(self._key(key))
+                _, count = await pipe.execute()
+            return int(count)
+        except (aioredis.RedisError, OSError) as exc:
+            self._down("incr", exc)
+            return 0
 
     async def delete(self, key: str) -> None:
         try:

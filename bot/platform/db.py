@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 # Every module that declares tables, so that the one metadata knows the whole schema.
 from bot import accounts as _accounts  # noqa: F401
 from bot.chat import models as _chat_models  # noqa: F401
+from enterprises import models as _enterprise_models  # noqa: F401
 from policies import models as _policy_models  # noqa: F401
 from routing import models as _routing_models  # noqa: F401
 from routing import report_models as _report_models  # noqa: F401

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,19 @@ class DialogueSettings:
 
 
 @dataclass(frozen=True)
+class PushSettings:
+    quiet_hours: str = "21:00-08:00"  # Beijing time (app.timezone); empty: none
+    weekly_limit: int = 3  # pushes per enterprise per 7 days
+    rate: float = 20.0  # messages a second, all workers together
+    daily_limit: int = 100000  # messages a day (the official account's template-message quota)
+    template_id: str = ""  # the policy-push template; empty: customer-service messages within 48 hours only
+    concurrency: int = 4  # API calls under way at once in one worker
+    stale_after: int = 60  # seconds after which a send whose worker said nothing is uncertain
+    confirm_wait: int = 600  # seconds to wait for WeChat's report of an uncertain template before sending again
+    reminder_days: int = 7  # days before a policy's 申报截止 when untold eligible enterprises are reminded
+
+
+@dataclass(frozen=True)
 class SimulatorSettings:
     enabled: bool = True
 
@@ -92,6 +107,7 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    push: PushSettings = field(default_factory=PushSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -162,6 +178,20 @@ def _build(file_values: Mapping[str, Any], environ: Mapping[str, str], source: s
     return Settings(**sections)
 
 
+def quiet_hours(text: str) -> tuple[time, time] | None:
+    """push.quiet_hours ("21:00-08:00") as (start, end) local times; None when empty."""
+    if not text.strip():
+        return None
+    found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    try:
+        if found is None:
+            raise ValueError
+        start, end = (time(int(found[index]), int(found[index + 1])) for index in (1, 3))
+    except ValueError:
+        raise SettingsError(f"push.quiet_hours must look like 21:00-08:00, got {text!r}") from None
+    return start, end
+
+
 def validate(settings: Settings) -> None:
     """Refuse settings that cannot work, naming the key."""
     wechat = settings.wechat
@@ -173,6 +203,9 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.token is empty")
     if settings.log.format not in {"json", "text", "auto"}:
         raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
+    quiet_hours(settings.push.quiet_hours)  # raises SettingsError naming the key
+    if settings.push.weekly_limit < 0 or settings.push.rate <= 0 or settings.push.concurrency < 1:
+        raise SettingsError("push.weekly_limit must be >= 0, push.rate > 0 and push.concurrency >= 1")
     if settings.app.env not in {"development", "production"}:
         raise SettingsError(f"app.env must be development or production, got {settings.app.env!r}")
     if settings.app.env == "production":

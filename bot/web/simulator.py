@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import re
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,10 +147,22 @@ def content_security_policy(page: str) -> str:
     )
 
 
+def _reporter(app: FastAPI, peer: Peer) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """WeChat's delivery report of each template message the stand-in takes, posted to this app's /wechat."""
+
+    async def report(event: dict[str, Any]) -> None:
+        query, body = peer.request(event)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://simulator") as client:
+            await client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
+
+    return report
+
+
 def mount(app: FastAPI, standin: StandIn, wechat: WeChatSettings) -> None:
     """Add the chat page and the simulator endpoints to the app, playing WeChat for this official account."""
     app.state.standin = standin
     app.state.simulator_peer = peer_for(wechat)
+    standin.report = _reporter(app, app.state.simulator_peer)
     app.include_router(router)
     page = PAGE.read_text(encoding="utf-8")
     headers = {"Content-Security-Policy": content_security_policy(page), "X-Content-Type-Options": "nosniff"}

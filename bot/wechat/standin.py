@@ -6,10 +6,13 @@ chat page; started on its own port by tests. It keeps what it received and can b
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import secrets
+import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -26,6 +29,12 @@ class StandIn:
     failures: dict[str, int] = field(default_factory=dict)
     # Tokens that WeChat would reject as expired (42001)
     expired: set[str] = field(default_factory=set)
+    # Where WeChat's delivery report of each template message (a TEMPLATESENDJOBFINISH event) goes, and what
+    # it says per openid (default "success"); None: no reports.
+    report: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    report_status: dict[str, str] = field(default_factory=dict)
+    template_failures: dict[str, int] = field(default_factory=dict)  # openid -> errcode for template sends
+    _reporting: set[asyncio.Task[None]] = field(default_factory=set)
     _msgids: itertools.count[int] = field(default_factory=lambda: itertools.count(2_000_000_001))
 
     def issue_token(self) -> str:
@@ -98,8 +107,19 @@ async def template_send(request: Request, state: StandInDep, access_token: str |
     openid = str(payload.get("touser", ""))
     if not openid or not payload.get("template_id"):
         return {"errcode": 40037, "errmsg": "invalid template_id"}
+    if openid in state.template_failures:
+        return {"errcode": state.template_failures[openid], "errmsg": "refused by stand-in"}
     msgid = next(state._msgids)
     state.received[openid].append({"kind": "template", "msgid": msgid, **payload})
+    if state.report is not None:  # as WeChat does, a moment after the send
+        event = {
+            "ToUserName": "gh_appealbot_demo", "FromUserName": openid, "CreateTime": int(time.time()),
+            "MsgType": "event", "Event": "TEMPLATESENDJOBFINISH", "MsgID": msgid,
+            "Status": state.report_status.get(openid, "success"),
+        }  # fmt: skip
+        task = asyncio.ensure_future(state.report(event))
+        state._reporting.add(task)
+        task.add_done_callback(state._reporting.discard)
     return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
 

@@ -110,7 +110,7 @@ def test_every_change_is_a_version_and_moves_the_catalog_version(session: Sessio
         seen.add(now)
 
     policy = service.create(session=session, raw=RAW, author="admin")
-    assert policy.status == "draft" and policy.tags == {"规模": "小微", "行业": "零售、餐饮"}
+    assert policy.status == "draft" and policy.tags == {"规模": "小微", "行业": "批发和零售业、住宿和餐饮业"}
     moved()
     service.set_status(session=session, policy=policy, status="published", author="admin")
     moved()
@@ -145,7 +145,7 @@ def test_tag_filters_use_single_values(session: Session) -> None:
         return [row.code for row in rows]
 
     assert found(tag_key="规模", tag_value="小") == ["K1"]
-    assert found(tag_key="行业", tag_value="餐饮") == ["K1"]
+    assert found(tag_key="行业", tag_value="住宿和餐饮业") == ["K1"]
     assert found(tag_key="规模", tag_value="大") == ["K2"]
     assert found(status="draft") == ["K2"]
     assert found(query="大企业") == ["K2"]

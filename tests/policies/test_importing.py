@@ -58,7 +58,7 @@ def test_csv_xlsx_and_json_import_with_chinese_or_english_headers(
     assert run("policies", "import", str(write(tmp_path / "a.csv", csv_text(rows)))) == 0
     q1 = policies(env)["Q1"]
     assert (q1.mode, q1.tags, q1.keywords, str(q1.valid_to)) == (
-        "免申即享", {"行业": "零售", "规模": "小微"}, ["首店", "品牌首店"], "2030-12-31"
+        "免申即享", {"行业": "批发和零售业", "规模": "小微"}, ["首店", "品牌首店"], "2030-12-31"
     )  # fmt: skip
     assert q1.status == "published" and not q1.demo and q1.version == 1
     # Order free, Chinese headers with Excel's asterisks, a date cell: an .xlsx changes only what it names.
@@ -161,7 +161,7 @@ def test_invalid_mode(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixtu
         ("行业制造业", "「行业制造业」缺少冒号"),
         ("行业:;规模:小", "的键和值都不能为空"),
         (":制造业", "的键和值都不能为空"),
-        ("规模:特大", "规模「特大」无效：只能由 大、中、小、微 组成"),
+        ("规模:特大", "规模「特大」无效：应为 大、中、小、微 的组合（如 小微），或 不限、规上、规下"),
         ("行业:制造业:汽车", "不是一个标签"),
     ],
 )
@@ -176,7 +176,10 @@ def test_malformed_tags(
 def test_tags_accept_full_width_and_repeated_keys() -> None:
     from policies.columns import parse_tags
 
-    assert parse_tags("行业：制造业；行业:软件业;规模:小微型") == {"行业": "制造业、软件业", "规模": "小微型"}
+    assert parse_tags("行业：制造业；行业:软件业;规模:小微型") == {
+        "行业": "制造业、信息传输、软件和信息技术服务业",
+        "规模": "小微",
+    }
 
 
 @pytest.mark.parametrize(
@@ -245,7 +248,7 @@ def test_csv_saved_by_excel_in_gbk_is_accepted(
     assert run("policies", "import", str(path)) == 0
     assert "按 GBK 编码读取" in capsys.readouterr().out
     q1 = policies(env)["Q1"]
-    assert (q1.name, q1.body, q1.tags) == ("首店奖励", "区商务局", {"行业": "零售", "规模": "小微"})
+    assert (q1.name, q1.body, q1.tags) == ("首店奖励", "区商务局", {"行业": "批发和零售业", "规模": "小微"})
 
 
 def test_utf8_with_bom_and_utf16_csv_are_accepted(tmp_path: Path) -> None:

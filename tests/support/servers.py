@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -83,3 +83,40 @@ def standin() -> Iterator[tuple[str, StandIn]]:
     state = StandIn()
     with serving(standin_app(state)) as url:
         yield url, state
+
+
+def reporter(app_url: str | list[str], settings: Settings, *, senders: int = 4) -> Any:
+    """A stand-in `report` that delivers TEMPLATESENDJOBFINISH events to our app's /wechat, signed as WeChat signs.
+
+    Like WeChat, it reports a moment later and apart from the send: events wait in a queue that a few senders
+    (started in the stand-in's event loop on the first report) post in order, so the API answers at full speed.
+    Several app URLs share the reports, as a load balancer in front of several app instances would.
+    """
+    import asyncio
+    import contextlib
+
+    import httpx
+
+    from bot.wechat.peer import Peer
+
+    wechat = settings.wechat
+    peer = Peer(token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode)
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    running: list[asyncio.Task[None]] = []
+
+    urls = [app_url] if isinstance(app_url, str) else app_url
+
+    async def send(number: int) -> None:
+        async with httpx.AsyncClient(base_url=urls[number % len(urls)], timeout=30) as client:
+            while True:
+                event = await queue.get()
+                query, body = peer.request(event)
+                with contextlib.suppress(httpx.HTTPError):  # WeChat does not retry a report either
+                    await client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
+
+    async def report(event: dict[str, Any]) -> None:
+        if not running:
+            running.extend(asyncio.ensure_future(send(number)) for number in range(senders * len(urls)))
+        queue.put_nowait(event)
+
+    return report

@@ -9,7 +9,16 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.web import auth, pages
-from bot.web.admin import import_pages, lexicon_pages, office_pages, policy_pages, routing_pages
+from bot.web.admin import (
+    enterprise_pages,
+    import_pages,
+    lexicon_pages,
+    office_pages,
+    policy_pages,
+    push_pages,
+    routing_pages,
+    vocabulary_pages,
+)
 from bot.web.admin.import_pages import TooLarge, UploadLimit, too_large_page
 from bot.web.console.common import calendar_warning
 
@@ -37,7 +46,17 @@ def mount(app: FastAPI) -> None:
     """Add login, the console pages, the upload limit and HTML error pages to the app."""
     auth.install(app)
     app.include_router(pages.router)
-    for module in (policy_pages, import_pages, lexicon_pages, office_pages, routing_pages):
+    routers = (
+        policy_pages,
+        import_pages,
+        lexicon_pages,
+        office_pages,
+        routing_pages,
+        enterprise_pages,
+        push_pages,
+        vocabulary_pages,
+    )
+    for module in routers:
         app.include_router(module.router, dependencies=[Depends(warn_of_missing_years)])
     app.add_middleware(UploadLimit)
 

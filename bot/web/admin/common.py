@@ -75,7 +75,7 @@ def raw_from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     raw: dict[str, Any] = {key: values[key] for key in BY_KEY if key in values}
     tags = {key: values[f"tag_{key}"] for key in STRUCTURED_TAGS if values[f"tag_{key}"]}
     try:
-        tags.update({key: value for key, value in parse_tags(values["other_tags"]).items() if key not in tags})
+        tags.update({key: value for key, value in parse_tags(values["other_tags"], None).items() if key not in tags})
         raw["tags"] = tags
     except FieldError as error:
         raw["tags"] = tags

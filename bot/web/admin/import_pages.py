@@ -21,6 +21,7 @@ from bot.web.admin.common import catalog_changed
 from bot.web.auth import AdminUser
 from bot.web.deps import ServicesDep, in_transaction
 from bot.web.pages import render
+from enterprises import terms
 from policies import exporting, import_plan, importing
 from policies.import_plan import ACTION_LABELS, Plan, PlanAction
 from policies.importing import Parsed, Row
@@ -125,9 +126,10 @@ async def upload(request: Request, user: AdminUser) -> Response:
             limit=importing.MAX_BYTES // 1024 // 1024,
         )  # fmt: skip
     name = Path(file.filename).name[:200]
+    vocabulary = await in_transaction(request, lambda session: terms.load_vocabulary(session=session))
     with tempfile.TemporaryDirectory(prefix="appealbot-import-") as folder:
         path = await _save_upload(file, Path(folder))
-        parsed = await asyncio.to_thread(importing.read_file, path, name=name)
+        parsed = await asyncio.to_thread(importing.read_file, path, name=name, vocabulary=vocabulary)
     staged = secrets.token_hex(16)
 
     def stage(session: Session) -> Plan:

@@ -15,7 +15,7 @@ from bot.web.admin.common import STATUSES, catalog_changed, form_values, notice,
 from bot.web.auth import AdminUser
 from bot.web.deps import ServicesDep, Today, in_transaction
 from bot.web.pages import render
-from policies import service, versions
+from policies import redemptions, service, versions
 from policies.models import MODES, Policy, PolicyMode, PolicyStatus
 from policies.service import Filters, PolicyConflict, PolicyInvalid
 
@@ -86,15 +86,17 @@ async def list_policies(
     """The list, narrowed by a search and filters, one page at a time."""
     filters = query.filters()
 
-    def load(session: Session) -> tuple[list[Policy], int, dict[str, list[str]]]:
+    def load(session: Session) -> tuple[list[Policy], int, dict[str, list[str]], dict[str, Any]]:
         rows, total = service.search(session=session, filters=filters, today=today, page=query.page, per_page=PER_PAGE)
-        return rows, total, service.tag_choices(session=session)
+        # -- the share of 免申即享 / 即申即享 policies on the admin home (policies/redemptions.py) --
+        share = redemptions.mode_share(session=session, today=today)
+        return rows, total, service.tag_choices(session=session), share
 
-    rows, total, choices = await in_transaction(request, load)
+    rows, total, choices, share = await in_transaction(request, load)
     return render(
         request, "admin/policies.html", rows=rows, total=total, filters=filters, tag=query.tag, statuses=STATUSES,
         modes=MODES, tag_choices=choices, validities=VALIDITIES, page=max(1, query.page),
-        pages=max(1, math.ceil(total / PER_PAGE)), query_for=query.link, notice=query.done_notice(),
+        pages=max(1, math.ceil(total / PER_PAGE)), query_for=query.link, notice=query.done_notice(), share=share,
     )  # fmt: skip
 
 
@@ -212,6 +214,8 @@ async def change_status(request: Request, user: AdminUser, services: ServicesDep
 
     if await in_transaction(request, apply):
         await catalog_changed(services)
+        if status == PolicyStatus.PUBLISHED:  # 政策找人: offer the push preview at once (bot/web/admin/push_pages.py)
+            return RedirectResponse(f"/admin/policies/{policy_id}/push?published=1", 303)
     return RedirectResponse(f"/admin/policies/{policy_id}?done={status}", 303)
 
 

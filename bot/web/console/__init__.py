@@ -11,6 +11,7 @@ def mount(app: FastAPI) -> None:
     from bot.web.console import (
         actions,
         appeal_pages,
+        enterprise_pages,
         inbox_pages,
         ledger_pages,
         notice_pages,
@@ -23,6 +24,7 @@ def mount(app: FastAPI) -> None:
     pages = (
         queue_pages,
         appeal_pages,
+        enterprise_pages,
         actions,
         supervise_pages,
         notice_pages,

@@ -168,7 +168,12 @@ def test_create_validate_publish_withdraw_and_the_bot_follows(
     response = client.post("/admin/policies/new", data={**FORM, "csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
     k1 = policies(settings)["K1"]
-    assert k1.status == "draft" and k1.tags == {"行业": "零售", "规模": "小微", "街道": "北院门", "层级": "区级"}
+    assert k1.status == "draft" and k1.tags == {
+        "行业": "批发和零售业",
+        "规模": "小微",
+        "街道": "北院门街道",
+        "层级": "区级",
+    }
     assert k1.keywords == ["夜市", "摊位"] and k1.updated_by == ADMIN[0]
     assert "K1" not in codes(url, "夜市摊位补贴")  # a draft is never recommended
 
