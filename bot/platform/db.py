@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import accounts as _accounts  # noqa: F401
 from bot.chat import models as _chat_models  # noqa: F401
 from policies import models as _policy_models  # noqa: F401
+from policies import unanswered as _unanswered  # noqa: F401
+from routing import examples as _examples  # noqa: F401
 from routing import models as _routing_models  # noqa: F401
 from storage import Base
 

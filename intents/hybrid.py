@@ -1,0 +1,111 @@
+"""Deciding with both kinds of evidence: fused policy scores, intent and unit from probabilities, when to ask.
+
+The constants were chosen on the dev set (tests/data/eval/dev.jsonl, 5-fold) with bench/match_eval.py, never
+on the frozen holdout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from intents.embedding import Vectors
+from intents.records import CategoryDoc, Choice, Intent, Neighbour, PolicyDoc, PolicyHit, UnitCandidate
+from intents.semantic import close_text
+
+# Fused policy score = LEXICAL_SHARE * lexical score + (1 - LEXICAL_SHARE) * closeness, where closeness maps a
+# cosine from DENSE_LOW..DENSE_HIGH onto 0..1; a policy ranks by that, then by its distance to the closest one.
+LEXICAL_SHARE = 0.5
+DENSE_LOW = 0.78
+DENSE_HIGH = 0.90
+# Within this of the closest policy's cosine, meaning keeps a policy in the running.
+DENSE_SPAN = 0.035
+RELATIVE_FLOOR = 0.6
+MAX_HITS = 5
+# The best fused score a policy question needs; below it, no policy fits (the bot says so).
+FIT_MIN = 0.42
+# Two intents closer than this (probability) and neither above INTENT_SURE: ask.
+INTENT_MARGIN = 0.25
+INTENT_SURE = 0.6
+# A message read as chit-chat that is this likely to be an appeal is an appeal: complaints are never dropped.
+APPEAL_OVER_OTHER = 0.3
+# The unit needs this probability to be dispatched directly; below it, 区营商办 triages (分拨).
+UNIT_SURE = 0.45
+# An example made by staff (a 签收, 转派 or 裁定) this close to a message decides its unit and category.
+SAME_CASE = 0.95
+MAX_CANDIDATES = 3
+
+
+def closeness(cosine: Vectors | float) -> Vectors:
+    """A cosine as 0..1 between DENSE_LOW and DENSE_HIGH."""
+    return np.clip((np.asarray(cosine, dtype=np.float32) - DENSE_LOW) / (DENSE_HIGH - DENSE_LOW), 0.0, 1.0)
+
+
+def fuse(lexical: Sequence[PolicyHit], dense: Vectors, docs: Sequence[PolicyDoc]) -> list[PolicyHit]:
+    """Policies by fused score, best first, with their reasons (the shared terms, or the close text)."""
+    if not docs:
+        return []
+    by_code = {hit.code: hit for hit in lexical}
+    near = closeness(dense)
+    top = float(dense.max())
+    scored: list[PolicyHit] = []
+    for number, doc in enumerate(docs):
+        hit = by_code.get(doc.code)
+        if hit is None and dense[number] < top - DENSE_SPAN:
+            continue
+        lex = hit.score if hit else 0.0
+        score = LEXICAL_SHARE * lex + (1 - LEXICAL_SHARE) * float(near[number])
+        matched = hit.matched if hit else ()
+        scored.append(PolicyHit(doc.code, doc.name, score, matched, "" if matched else close_text(doc)))
+    scored.sort(key=lambda hit: (-hit.score, hit.code))
+    if not scored:
+        return []
+    floor = scored[0].score * RELATIVE_FLOOR
+    return [hit for hit in scored if hit.score >= floor][:MAX_HITS]
+
+
+def pick_intent(probabilities: Mapping[Intent, float]) -> tuple[Intent, float, Intent | None]:
+    """The intent, its probability, and the runner-up when the two are too close to call."""
+    ranked = sorted(probabilities.items(), key=lambda item: -item[1])
+    (first, p1), (second, p2) = ranked[0], ranked[1]
+    if first == Intent.OTHER and probabilities.get(Intent.APPEAL, 0.0) >= APPEAL_OVER_OTHER:
+        return Intent.APPEAL, probabilities[Intent.APPEAL], None
+    close = p1 < INTENT_SURE and p1 - p2 < INTENT_MARGIN
+    return first, p1, second if close else None
+
+
+def intent_choices(
+    first: Intent, second: Intent, hits: Sequence[PolicyHit], category: CategoryDoc | None
+) -> tuple[Choice, ...]:
+    """One clarifying question's numbered choices for two close intents (policy and appeal), else none."""
+    if {first, second} != {Intent.POLICY, Intent.APPEAL} or not hits:
+        return ()
+    policy = Choice(f"了解“{hits[0].name}”", Intent.POLICY, hits[0].code)
+    appeal = Choice("反映办理中遇到的问题", Intent.APPEAL, category.code if category else None)
+    return (policy, appeal) if first == Intent.POLICY else (appeal, policy)
+
+
+def units(probabilities: Mapping[str, float], categories: Mapping[str, CategoryDoc]) -> list[UnitCandidate]:
+    """Units by probability (a category's probability goes to its lead unit), with their best category."""
+    total: dict[str, float] = {}
+    best: dict[str, tuple[float, str]] = {}
+    for code, probability in probabilities.items():
+        category = categories.get(code)
+        if category is None:
+            continue
+        unit = category.lead_unit
+        total[unit] = total.get(unit, 0.0) + probability
+        if unit not in best or probability > best[unit][0]:
+            best[unit] = (probability, code)
+    ranked = sorted(total.items(), key=lambda item: -item[1])
+    return [UnitCandidate(unit, probability, best[unit][1]) for unit, probability in ranked]
+
+
+def same_case(nearest: Sequence[Neighbour]) -> Neighbour | None:
+    """A staff-made example close enough to be the same case, if any."""
+    for neighbour in nearest:
+        example = neighbour.example
+        if example.source not in {"seed", "category"} and example.unit and neighbour.similarity >= SAME_CASE:
+            return neighbour
+    return None
