@@ -91,6 +91,8 @@ async def healthz(services: ServicesDep) -> JSONResponse:
         "status": "ok" if database_ok and cache_ok else "unavailable",
         "database": {"ok": database_ok, "backend": services.engine.dialect.name},
         "redis": {"ok": cache_ok, "backend": services.cache.backend},
+        # The semantic layer: a fallback to lexical matching is reported here, not an error (status stays ok).
+        "matching": services.match_index.status(),
     }
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
@@ -103,7 +105,7 @@ async def metrics() -> Response:
 @router.post("/api/match")
 async def match(item: MatchRequest, services: ServicesDep) -> dict[str, Any]:
     """What the engine understands of a message, as in docs/interfaces.md."""
-    return services.matcher.match(item.text).to_dict()
+    return (await services.match_index.match(item.text)).to_dict()
 
 
 def _lifespan(

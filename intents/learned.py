@@ -128,7 +128,7 @@ class Learned:
         if len(set(numbers[appeals].tolist())) < 2:
             return None, None
         labels = np.where(appeals, numbers, -1)
-        chosen = np.nonzero(appeals)[0]
+        chosen = [int(i) for i in np.nonzero(appeals)[0]]
         ridge = Ridge.fit(examples.vectors[chosen], _one_hot(numbers[chosen], len(codes)))
         rows = np.hstack(
             [

@@ -60,7 +60,8 @@ def votes(similarity: Vectors, labels: np.ndarray, n_labels: int, *, k: int = K)
         valid = numbers[:, column] >= 0
         found[np.nonzero(valid)[0], numbers[valid, column]] += weights[valid, column]
     total = found.sum(axis=1, keepdims=True)
-    return np.divide(found, total, out=np.zeros_like(found), where=total > 0)
+    shares: Vectors = np.divide(found, total, out=np.zeros_like(found), where=total > 0)
+    return shares
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Ridge:
         """Fit in closed form; `loo` holds each training row's prediction without that row."""
         gram = vectors.T @ vectors + penalty * np.eye(vectors.shape[1], dtype=np.float32)
         inverse = np.linalg.inv(gram.astype(np.float64)).astype(np.float32)
-        weights = inverse @ vectors.T @ targets
+        weights = (inverse @ vectors.T @ targets).astype(np.float32)
         fitted = vectors @ weights
         leverage = np.einsum("ij,jk,ik->i", vectors, inverse, vectors)
         loo = targets - (targets - fitted) / np.maximum(1e-3, 1 - leverage)[:, None]

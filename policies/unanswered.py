@@ -28,6 +28,8 @@ class UnansweredQuestion(Base):
     text: Mapped[str] = mapped_column(Text)
     count: Mapped[int] = mapped_column(Integer, default=1)
     passed_to_staff: Mapped[int] = mapped_column(Integer, default=0)
+    # The enterprise (WeChat openid) that last asked for staff to answer it.
+    last_openid: Mapped[str] = mapped_column(String(64), default="")
     first_at: Mapped[datetime] = mapped_column(UTC_TIME)
     last_at: Mapped[datetime] = mapped_column(UTC_TIME, index=True)
 
@@ -39,7 +41,9 @@ def record(*, session: Session, text: str, now: datetime) -> UnansweredQuestion 
         return None
     row = session.scalar(select(UnansweredQuestion).where(UnansweredQuestion.key == key).with_for_update())
     if row is None:
-        row = UnansweredQuestion(key=key, text=text.strip()[:MAX_TEXT], count=1, passed_to_staff=0, first_at=now)
+        row = UnansweredQuestion(
+            key=key, text=text.strip()[:MAX_TEXT], count=1, passed_to_staff=0, last_openid="", first_at=now
+        )
         session.add(row)
     else:
         row.count += 1
@@ -48,11 +52,12 @@ def record(*, session: Session, text: str, now: datetime) -> UnansweredQuestion 
     return row
 
 
-def passed_to_staff(*, session: Session, text: str) -> None:
+def passed_to_staff(*, session: Session, text: str, openid: str) -> None:
     """The enterprise asked for the question to go to staff."""
     row = session.scalar(select(UnansweredQuestion).where(UnansweredQuestion.key == compact(text)[:KEY_CHARS]))
     if row is not None:
         row.passed_to_staff += 1
+        row.last_openid = openid
 
 
 def listing(*, session: Session, limit: int = 200) -> list[UnansweredQuestion]:

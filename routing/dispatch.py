@@ -109,8 +109,12 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
     appeal.dispatched_at = now
     for stage in (Stage.SIGN, Stage.CONTACT, Stage.REPLY):
         step.start_timer(stage)
-    routed = {"triage": True, "candidates": list(submission.candidates)} if submission.triage else {}
-    step.move(AppealState.DISPATCHED, unit=lead.name, co_units=co_units, **routed)
+    if submission.triage:
+        step.move(
+            AppealState.DISPATCHED, unit=lead.name, co_units=co_units, triage=True, candidates=list(submission.candidates)
+        )
+    else:
+        step.move(AppealState.DISPATCHED, unit=lead.name, co_units=co_units)
     session.flush()
     return appeal
 

@@ -40,6 +40,8 @@ class DraftStep(StrEnum):
 
 
 DRAFT_TTL = timedelta(hours=24)
+# What the bot decided about an appeal, kept when the enterprise re-enters its details.
+ROUTE_KEYS = ("description", "category", "category_name", "lead_unit", "co_units", "asks_place", "triage", "candidates")
 # Staff wrote to the enterprise within this long (WeChat's customer-service window): its words are for them.
 TALK_WINDOW = timedelta(hours=48)
 # The states in which staff may write to the enterprise, but not once answered: its words are then a rating.
@@ -124,7 +126,7 @@ def _question(session: Session, step: str, data: dict[str, Any]) -> str:
         lines = [
             "请核对以下信息：",
             f"问题：{data['description']}",
-            f"类别：{data['category_name']}（{data['lead_unit']}牵头办理）",
+            f"类别：{data['category_name']}（{_handled_by(data)}）",
             f"企业：{data['enterprise']}",
             f"联系人：{data['contact']}　电话：{data['phone']}",
         ]
@@ -195,11 +197,7 @@ class AppealChat:
             return _rate_reason(session, row, said, now)
         if row.step == DraftStep.CONFIRM:
             if said in EDIT:
-                data = {
-                    key: data[key]
-                    for key in ("description", "category", "category_name", "lead_unit", "co_units", "asks_place")
-                    if key in data
-                }
+                data = {key: data[key] for key in ROUTE_KEYS if key in data}
                 return _save(session, row, data, now, prefix="好的，请重新填写。")
             if said not in CONFIRM:
                 return "请回复“确认”提交，“修改”重新填写，或“取消”放弃。"
@@ -254,19 +252,23 @@ def _start(session: Session, openid: str, said: str, result: MatchResult, now: d
     category = session.scalar(select(Category).where(Category.code == code))
     if category is None:
         return "抱歉，诉求类别设置有误，请稍后再试或拨打 12345。"
+    lead = result.lead_unit if result.category is not None and result.category.code == category.code else None
     data: dict[str, Any] = {
         "description": said[:2000],
         "category": category.code,
         "category_name": category.name,
-        "lead_unit": category.lead_unit.name,
+        "lead_unit": lead or category.lead_unit.name,
         "co_units": [unit.name for unit in category.co_units],
         "asks_place": category.asks_place,
+        # Too close to call (or no category fits): 区营商办 triages it, with the candidates the bot weighed.
+        "triage": result.triage,
+        "candidates": [candidate.unit for candidate in result.candidates],
     }
     understood = _understood(said, session)
     data.update(understood)
     row = AppealDraft(openid=openid, step="", data={}, updated_at=now)
     session.add(row)
-    intro = f"您反映的问题属于“{category.name}”，牵头办理单位：{category.lead_unit.name}。"
+    intro = f"您反映的问题属于“{category.name}”，{_handled_by(data, intro=True)}。"
     if understood:
         labels = {"enterprise": "企业", "contact": "联系人", "phone": "电话", "street": "街道"}
         intro += "已记下：" + "；".join(f"{labels[key]} {value}" for key, value in understood.items()) + "。"
@@ -274,9 +276,19 @@ def _start(session: Session, openid: str, said: str, result: MatchResult, now: d
     return _save(session, row, data, now, prefix=intro)
 
 
+def _handled_by(data: dict[str, Any], *, intro: bool = False) -> str:
+    """Who will handle the appeal, as the enterprise reads it."""
+    if data.get("triage"):
+        return "将由区营商办分拨到责任单位办理"
+    return f"牵头办理单位：{data['lead_unit']}" if intro else f"{data['lead_unit']}牵头办理"
+
+
 def _file(session: Session, row: AppealDraft, now: datetime) -> str:
     data = row.data
     submission = dispatch.Submission(
+        unit=data.get("lead_unit"),
+        triage=bool(data.get("triage")),
+        candidates=tuple(data.get("candidates") or ()),
         openid=row.openid,
         enterprise=data["enterprise"],
         contact=data["contact"],

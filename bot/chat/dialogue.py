@@ -6,21 +6,26 @@ policies just listed, the unread part of a long reply) lives in the cache with a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.chat import messages
 from bot.chat.appeals import AppealChat
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
+from intents.hybrid import FIT_SURE
 from intents.matcher import Matcher, MatchResult
 from intents.records import INTENTS, Intent
+from policies import unanswered
 from policies.models import PolicyMode
 from policies.replies import format_policy_detail, format_policy_list, format_question
 
@@ -43,11 +48,17 @@ HELP_APPEAL = "请直接说明您遇到的问题：什么事、在哪个部门�
 NO_APPEALS = "您目前没有在办的诉求。如需反映问题，请直接描述您遇到的情况。"
 NOT_UNDERSTOOD = "抱歉，我没太明白。您可以问政策（如“稳岗返还怎么申请”），或直接反映遇到的问题。"
 NO_POLICY = "暂时没有找到与您描述相符的政策。可以换个说法，或补充行业、企业规模等信息。"
+# A policy question nothing in the list fits: said plainly in one line, with an offer to pass it to staff.
+NO_FIT = "没有找到与您的问题相符的政策。回复“转人工”，我们把问题转给工作人员答复您。"
+HANDOFF = {"转人工", "人工", "转给工作人员", "找人工"}
+HANDED_OFF = "已把您的问题转给工作人员，工作日内会有人答复您。也可以换个说法再问我。"
+NOT_EXACT = "没有找到完全对应的政策，以下几条可能相关：\n"
 ASK_FOR_TEXT = "抱歉，没能识别这条语音，请发送文字描述。"
 UNSUPPORTED = "暂不支持这种消息，请发送文字描述您的问题。"
 GREETING = "您好！请问有什么可以帮您？可以问政策，也可以直接反映遇到的问题。"
 THANKS = "不客气！还有其他问题随时告诉我。"
 
+COMMAND_REPLIES = {"policy_help": HELP_POLICY, "appeal_help": HELP_APPEAL, "help": WELCOME}
 ATTACHMENT_KINDS = {"image": "图片", "video": "视频", "shortvideo": "小视频", "location": "位置", "link": "链接"}
 # Menu keys configured in the official account's custom menu, and the words users type for the same.
 MENU_KEYS = {"POLICY_SEARCH": "政策查询", "APPEAL": "我要反映", "PROGRESS": "进度查询", "HELP": "帮助"}
@@ -73,6 +84,7 @@ class DialogueState:
     asked: list[str] = field(default_factory=list)
     asked_text: str = ""
     # -- end --
+    unanswered: str = ""  # the last policy question nothing fitted, for "转人工"
 
 
 # A reply that picks a numbered choice: "1", "１", "2.", "第2个", "选3", "二".
@@ -115,12 +127,20 @@ class Dialogue:
         cache: Cache,
         engine: AsyncEngine,
         state_ttl: int,
+        run_match: Callable[..., Awaitable[MatchResult]] | None = None,
     ) -> None:
         self._matcher = matcher
+        self._run_match = run_match
         self._cache = cache
         self._db = engine
         self._state_ttl = state_ttl
         self._appeals = AppealChat(engine=engine)
+
+    async def _match(self, text: str, *, intent: Intent | None = None) -> MatchResult:
+        """Match in a thread (the index's pool in the app): embedding and classifying never block the loop."""
+        if self._run_match is not None:
+            return await self._run_match(text, intent=intent)
+        return await asyncio.to_thread(self._matcher().match, text, intent=intent)
 
     async def _state(self, openid: str) -> DialogueState:
         raw = await self._cache.get(f"dialog:{openid}")
@@ -182,7 +202,7 @@ class Dialogue:
         state = await self._state(openid)
         said = text.strip()
         # Appeals first: a question the filing is waiting on (or a rating) takes the message, whatever it says.
-        result = self._matcher().match(said)
+        result = await self._match(said)
         filed = await self._appeals.handle(openid=openid, text=said, result=result)
         if filed is not None:
             return filed
@@ -195,13 +215,11 @@ class Dialogue:
             return await self._resolve(openid, state, number)
         if number is not None and state.choices:
             return await self._detail(openid, state, number)
+        if said in HANDOFF and state.unanswered:
+            return await self._hand_off(openid, state)
         command = COMMANDS.get(said)
-        if command == "policy_help":
-            return HELP_POLICY
-        if command == "appeal_help":
-            return HELP_APPEAL
-        if command == "help":
-            return WELCOME
+        if command is not None:
+            return COMMAND_REPLIES[command]
         log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
         if state.asked:  # a new message instead of a number: the question is dropped
             state.asked, state.asked_text = [], ""
@@ -229,7 +247,7 @@ class Dialogue:
             if doc is not None:
                 state.choices = [code]
                 return await self._paged(openid, state, format_policy_detail(doc))
-        return await self._answer(openid, state, matcher.match(text, intent=intent))
+        return await self._answer(openid, state, await self._match(text, intent=intent))
 
     async def _detail(self, openid: str, state: DialogueState, number: int) -> str:
         if not 1 <= number <= len(state.choices):
@@ -243,19 +261,20 @@ class Dialogue:
         if result.intent == Intent.POLICY:
             docs = [doc for doc in (self._matcher().policy(hit.code) for hit in result.policies) if doc]
             if not docs:
-                return NO_POLICY
+                return await self._no_fit(openid, state, result)
             # 免申即享 first (no application needed); the numbers the user replies with follow this order.
             docs.sort(key=lambda doc: doc.mode != PolicyMode.NO_APPLICATION)
             state.choices = [doc.code for doc in docs]
-            return await self._paged(openid, state, format_policy_list(docs))
+            hedge = NOT_EXACT if result.policies[0].score < FIT_SURE and result.semantic != "none" else ""
+            return await self._paged(openid, state, hedge + format_policy_list(docs))
         if result.intent in {Intent.APPEAL, Intent.PROGRESS}:  # e.g. "2" answering a clarifying question
             filed = await self._appeals.handle(openid=openid, text=result.text, result=result)
             if filed is not None:
                 return filed
         if result.intent == Intent.APPEAL and result.category is not None:
-            units = "、".join(result.category.units) or "无"
+            units = "、".join(unit for unit in result.category.units if unit != result.lead_unit) or "无"
             return (
-                f"您反映的问题属于“{result.category.name}”，牵头办理单位：{result.category.lead_unit}，"
+                f"您反映的问题属于“{result.category.name}”，牵头办理单位：{result.lead_unit}，"
                 f"配合单位：{units}。\n请补充企业名称、联系人和电话，以便负责单位与您联系。"
             )
         if result.intent == Intent.PROGRESS:
@@ -265,3 +284,22 @@ class Dialogue:
                 return THANKS
             return GREETING
         return NOT_UNDERSTOOD
+
+    async def _no_fit(self, openid: str, state: DialogueState, result: MatchResult) -> str:
+        """Nothing in the list fits: say so in one line, offer staff, count the question for the admins."""
+        if not result.no_fit:
+            return NO_POLICY
+        await self._write(lambda session: unanswered.record(session=session, text=result.text, now=datetime.now(UTC)))
+        state.unanswered, state.choices = result.text, []
+        await self._save(openid, state)
+        return NO_FIT
+
+    async def _hand_off(self, openid: str, state: DialogueState) -> str:
+        text, state.unanswered = state.unanswered, ""
+        await self._write(lambda session: unanswered.passed_to_staff(session=session, text=text, openid=openid))
+        await self._save(openid, state)
+        return HANDED_OFF
+
+    async def _write(self, work: Callable[[Session], object]) -> None:
+        async with async_sessionmaker(self._db)() as session, session.begin():
+            await session.run_sync(work)

