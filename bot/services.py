@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.dialogue import Dialogue
 from bot.chat.inbox import Inbox
-from bot.chat.match_index import MatchIndex, build_matcher
+from bot.chat.match_index import MatchIndex, build_matcher, fit_cache_dir
 from bot.platform import db
 from bot.platform.broadcast import Broadcast
 from bot.platform.cache import MemoryCache, RedisCache, make_cache
@@ -120,6 +120,7 @@ async def open_services(
         broadcast=broadcast,
         embedder=settings.matching.embedder,
         workers=settings.matching.workers,
+        cache_dir=fit_cache_dir(settings.matching.cache_dir),
     )
     await asyncio.to_thread(match_index.load)
     await match_index.start()

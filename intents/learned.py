@@ -11,9 +11,11 @@ Measured on the dev set (5-fold) in bench/match_eval.py; the choices above were 
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -70,19 +72,40 @@ def _one_hot(numbers: np.ndarray, size: int) -> Vectors:
     return found
 
 
-def _fit(rows: Vectors, labels: np.ndarray, c: float) -> object:
-    from sklearn.linear_model import LogisticRegression
+@dataclass(frozen=True)
+class Linear:
+    """A fitted logistic regression, kept as its coefficients (predicting needs numpy only)."""
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence notes on tiny example sets
-        return LogisticRegression(C=c, max_iter=3000).fit(rows, labels)
+    coef: Vectors  # classes × features (one row for two classes)
+    intercept: Vectors
+    classes: np.ndarray  # label numbers
 
+    @classmethod
+    def fit(cls, rows: Vectors, labels: np.ndarray, c: float) -> Linear:
+        """Fit with scikit-learn (imported here: only fitting needs it)."""
+        from sklearn.linear_model import LogisticRegression
 
-def _proba(model: object, row: Vectors, size: int) -> Vectors:
-    found = np.zeros(size, dtype=np.float32)
-    classes = model.classes_  # type: ignore[attr-defined]
-    found[np.asarray(classes, dtype=np.int64)] = model.predict_proba(row[None, :])[0]  # type: ignore[attr-defined]
-    return found
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence notes on tiny example sets
+            model = LogisticRegression(C=c, max_iter=3000).fit(rows, labels)
+        return cls(
+            np.asarray(model.coef_, dtype=np.float32),
+            np.asarray(model.intercept_, dtype=np.float32),
+            np.asarray(model.classes_, dtype=np.int64),
+        )
+
+    def proba(self, row: Vectors, size: int) -> Vectors:
+        """Probability of each label number (0 for labels never seen in training)."""
+        scores = self.coef @ row + self.intercept
+        if len(self.classes) == 2 and scores.shape[0] == 1:
+            positive = 1.0 / (1.0 + np.exp(-scores[0]))
+            shares = np.array([1.0 - positive, positive], dtype=np.float32)
+        else:
+            exp = np.exp(scores - scores.max())
+            shares = (exp / exp.sum()).astype(np.float32)
+        found = np.zeros(size, dtype=np.float32)
+        found[self.classes] = shares
+        return found
 
 
 @dataclass(frozen=True)
@@ -90,9 +113,9 @@ class Learned:
     """The fitted classifiers, for one set of categories (codes in order)."""
 
     categories: tuple[str, ...]
-    intent_model: object
+    intent_model: Linear
     intent_ridge: Ridge
-    category_model: object | None
+    category_model: Linear | None
     category_ridge: Ridge | None
     examples: int
 
@@ -115,14 +138,14 @@ class Learned:
                 np.vstack([reading.category_sims for reading in readings]),
             ]
         )
-        intent_model = _fit(rows, intents, INTENT_C)
+        intent_model = Linear.fit(rows, intents, INTENT_C)
         category_model, category_ridge = cls._fit_categories(examples, readings, similarity, codes)
         return cls(codes, intent_model, ridge, category_model, category_ridge, len(examples))
 
     @staticmethod
     def _fit_categories(
         examples: ExampleIndex, readings: Sequence[Reading], similarity: Vectors, codes: tuple[str, ...]
-    ) -> tuple[object | None, Ridge | None]:
+    ) -> tuple[Linear | None, Ridge | None]:
         numbers = _numbers([example.category for example in examples.examples], codes)
         appeals = np.array([example.intent == Intent.APPEAL for example in examples.examples]) & (numbers >= 0)
         if len(set(numbers[appeals].tolist())) < 2:
@@ -138,7 +161,7 @@ class Learned:
                 ridge.loo,
             ]
         )
-        return _fit(rows, numbers[chosen], CATEGORY_C), ridge
+        return Linear.fit(rows, numbers[chosen], CATEGORY_C), ridge
 
     def intent(self, reading: Reading, examples: ExampleIndex) -> dict[Intent, float]:
         """Probability of each intent."""
@@ -152,7 +175,7 @@ class Learned:
                 reading.category_sims,
             ]
         )
-        found = _proba(self.intent_model, row, len(INTENTS))
+        found = self.intent_model.proba(row, len(INTENTS))
         return {intent: float(found[number]) for number, intent in enumerate(INTENTS)}
 
     def category(self, reading: Reading, examples: ExampleIndex) -> dict[str, float]:
@@ -172,8 +195,54 @@ class Learned:
                 self.category_ridge.predict(reading.vector[None, :])[0],
             ]
         )
-        found = _proba(self.category_model, row, len(self.categories))
+        found = self.category_model.proba(row, len(self.categories))
         return {code: float(found[number]) for number, code in enumerate(self.categories)}
+
+
+def save(learned: Learned, path: Path) -> None:
+    """Write the fitted classifiers to an .npz file (no pickle), atomically."""
+    arrays: dict[str, np.ndarray] = {
+        "categories": np.array(learned.categories, dtype=str),
+        "examples": np.array(learned.examples),
+        "intent_coef": learned.intent_model.coef,
+        "intent_intercept": learned.intent_model.intercept,
+        "intent_classes": learned.intent_model.classes,
+        "intent_ridge": learned.intent_ridge.weights,
+    }
+    if learned.category_model is not None and learned.category_ridge is not None:
+        arrays |= {
+            "category_coef": learned.category_model.coef,
+            "category_intercept": learned.category_model.intercept,
+            "category_classes": learned.category_model.classes,
+            "category_ridge": learned.category_ridge.weights,
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.npz")
+    np.savez(partial, **arrays)  # type: ignore[arg-type]
+    os.replace(partial, path)
+
+
+def load(path: Path) -> Learned | None:
+    """Fitted classifiers written by save(); None when the file is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            empty = np.zeros((0, 0), dtype=np.float32)
+            category: tuple[Linear | None, Ridge | None] = (None, None)
+            if "category_coef" in data:
+                category = (
+                    Linear(data["category_coef"], data["category_intercept"], data["category_classes"]),
+                    Ridge(data["category_ridge"], empty),
+                )
+            return Learned(
+                categories=tuple(str(code) for code in data["categories"]),
+                intent_model=Linear(data["intent_coef"], data["intent_intercept"], data["intent_classes"]),
+                intent_ridge=Ridge(data["intent_ridge"], empty),
+                category_model=category[0],
+                category_ridge=category[1],
+                examples=int(data["examples"]),
+            )
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def category_examples(texts: Sequence[tuple[str, str, str]]) -> list[Example]:

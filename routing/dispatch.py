@@ -111,7 +111,11 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
         step.start_timer(stage)
     if submission.triage:
         step.move(
-            AppealState.DISPATCHED, unit=lead.name, co_units=co_units, triage=True, candidates=list(submission.candidates)
+            AppealState.DISPATCHED,
+            unit=lead.name,
+            co_units=co_units,
+            triage=True,
+            candidates=list(submission.candidates),
         )
     else:
         step.move(AppealState.DISPATCHED, unit=lead.name, co_units=co_units)

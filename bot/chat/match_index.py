@@ -27,6 +27,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import os
 import secrets
 import threading
 import time
@@ -34,6 +35,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +45,8 @@ from bot.platform import db
 from bot.platform.broadcast import Broadcast
 from intents.embedding import EmbedderChoice, VectorCache, load_embedder
 from intents.learned import Learned
+from intents.learned import load as load_learned
+from intents.learned import save as save_learned
 from intents.lexicon import Lexicon, load_lexicon
 from intents.matcher import Matcher, Semantic
 from intents.records import CategoryDoc, Example, Intent, MatchResult, PolicyDoc
@@ -93,7 +97,7 @@ def read_sources(engine: Engine, *, timezone: str) -> Sources:
 
 
 # Fitted classifiers by what they were fitted on, shared by the indexes of a process (tests start many).
-_FITS: OrderedDict[str, Learned | None] = OrderedDict()
+_FITS: OrderedDict[str, Learned] = OrderedDict()
 _FITS_LOCK = threading.Lock()
 
 
@@ -106,24 +110,46 @@ def _fit_key(matcher: Matcher, examples: list[Example]) -> str:
     return digest.hexdigest()
 
 
-def learned_matcher(matcher: Matcher, examples: list[Example]) -> Matcher:
-    """The matcher with its classifiers fitted on `examples` (a fit of the same inputs is reused)."""
-    key = _fit_key(matcher, examples)
+def fit_cache_dir(configured: str = "") -> Path:
+    """Where fitted classifiers are kept between starts: `matching.cache_dir`, else the user's cache folder."""
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "appealbot"
+
+
+def learned_matcher(matcher: Matcher, examples: list[Example], *, cache_dir: Path | None = None) -> Matcher:
+    """The matcher with its classifiers fitted on `examples`; a fit of the same inputs is reused (memory, disk)."""
+    if matcher.semantic is None:
+        return matcher.learn(examples)
+    key = f"{_fit_key(matcher, examples)}-{matcher.semantic.embedder.name}"
+    path = (cache_dir or fit_cache_dir()) / f"fit-{key}.npz"
     with _FITS_LOCK:
-        known = key in _FITS
         learned = _FITS.get(key)
-    if known:
+    if learned is None and path.exists():
+        learned = load_learned(path)
+    if learned is not None:
         return matcher.learn(examples, refit=False, learned=learned)
     fitted = matcher.learn(examples)
-    with _FITS_LOCK:
-        _FITS[key] = fitted.learned
-        while len(_FITS) > 4:
-            _FITS.popitem(last=False)
+    if fitted.learned is not None:
+        with _FITS_LOCK:
+            _FITS[key] = fitted.learned
+            while len(_FITS) > 4:
+                _FITS.popitem(last=False)
+        try:
+            save_learned(fitted.learned, path)
+        except OSError:
+            log.warning("match index: could not keep the fitted classifiers", extra={"path": str(path)})
     return fitted
 
 
 def build_matcher(
-    engine: Engine, *, timezone: str, lexicon: Lexicon | None = None, semantic: Semantic | None = None
+    engine: Engine,
+    *,
+    timezone: str,
+    lexicon: Lexicon | None = None,
+    semantic: Semantic | None = None,
+    cache_dir: Path | None = None,
 ) -> Matcher:
     """A matcher over the database's current sources (the shipped lexicon plus the admins' groups, the examples)."""
     sources = read_sources(engine, timezone=timezone)
@@ -135,7 +161,7 @@ def build_matcher(
         fallback_category=sources.fallback_category,
         semantic=semantic,
     )
-    matcher = learned_matcher(matcher, sources.examples)
+    matcher = learned_matcher(matcher, sources.examples, cache_dir=cache_dir)
     for text in WARM_UP:
         matcher.match(text)
     return matcher
@@ -184,7 +210,9 @@ class MatchIndex:
         interval: float = POLL_SECONDS,
         embedder: str = "none",
         workers: int = 2,
+        cache_dir: Path | None = None,
     ) -> None:
+        self._cache_dir = cache_dir
         self._database_url = database_url
         self._timezone = timezone
         self._broadcast = broadcast
@@ -273,7 +301,9 @@ class MatchIndex:
             )
             matcher = fresh.learn(sources.examples, refit=False, learned=current.learned)
             return version, matcher, time.perf_counter() - started, matcher.learned is None
-        matcher = build_matcher(engine, timezone=self._timezone, lexicon=self._lexicon, semantic=semantic)
+        matcher = build_matcher(
+            engine, timezone=self._timezone, lexicon=self._lexicon, semantic=semantic, cache_dir=self._cache_dir
+        )
         return version, matcher, time.perf_counter() - started, True
 
     def load(self) -> None:

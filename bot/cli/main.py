@@ -76,14 +76,19 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chat.match_index import open_semantic
+    from bot.chat.match_index import fit_cache_dir, open_semantic
     from bot.services import build_matcher, prepare_database
 
     engine = db.make_engine(settings.database_url)
     try:
         prepare_database(engine, load_demo=False)
         semantic, _choice = open_semantic(settings.matching.embedder)
-        matcher = build_matcher(engine, timezone=settings.app.timezone, semantic=semantic)
+        matcher = build_matcher(
+            engine,
+            timezone=settings.app.timezone,
+            semantic=semantic,
+            cache_dir=fit_cache_dir(settings.matching.cache_dir),
+        )
     finally:
         engine.dispose()
 

@@ -73,6 +73,8 @@ class MatchingSettings:
     embedder: str = "e5"
     # Messages matched at once per process (embedding and classifying run in threads, off the event loop).
     workers: int = 2
+    # Where fitted classifiers are kept between starts (a cache; empty: the user's cache folder).
+    cache_dir: str = ""
 
 
 @dataclass(frozen=True)
