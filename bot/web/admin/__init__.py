@@ -1,4 +1,4 @@
-"""The admin console at /admin/ (admin role): policy list, import and export, lexicon."""
+"""The admin console at /admin/ (admin role): policy list, import and export, lexicon, examples, open questions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.web import auth, pages
-from bot.web.admin import import_pages, lexicon_pages, policy_pages
+from bot.web.admin import example_pages, import_pages, lexicon_pages, policy_pages
 from bot.web.admin.import_pages import TooLarge, UploadLimit, too_large_page
 from bot.web.console.common import calendar_warning
 
@@ -37,7 +37,7 @@ def mount(app: FastAPI) -> None:
     """Add login, the console pages, the upload limit and HTML error pages to the app."""
     auth.install(app)
     app.include_router(pages.router)
-    for module in (policy_pages, import_pages, lexicon_pages):
+    for module in (policy_pages, import_pages, lexicon_pages, example_pages):
         app.include_router(module.router, dependencies=[Depends(warn_of_missing_years)])
     app.add_middleware(UploadLimit)
 

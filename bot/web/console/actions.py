@@ -158,6 +158,10 @@ DONE: dict[str, str] = {
 }
 
 
+# Actions that add an example for the matcher (routing.examples).
+LEARNED = {Action.SIGN, Action.TRANSFER, Action.ARBITRATE}
+
+
 @router.post("/appeals/{reference}/{action}")
 async def take_action(
     request: Request, user: ConsoleUser, services: ServicesDep, reference: str, action: str
@@ -181,9 +185,11 @@ async def take_action(
         done, still_visible, ref = await run(request, work)
     except Refused as refused:
         return await appeal_response(
-            request, user, reference[:32], status=422, error=str(refused), action=action, values=form
+            request, user, reference[:32], status=422, error=str(refused), action=action, values=form, services=services
         )
     deliver_soon(services)
+    if action in LEARNED:  # the routing was confirmed or corrected: the matcher learns it at once
+        await services.match_index.notify_changed()
     target = f"/console/appeals/{ref}?done={done}" if still_visible else f"/console/?done={done}"
     if form.get("back") == "supervise" and user.role == Role.SUPERVISOR:
         target = f"/console/supervise?done={done}"
