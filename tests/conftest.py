@@ -23,6 +23,8 @@ from bot.platform.settings import Settings
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from intents.matcher import Semantic
+
 PG_URL = os.environ.get("APPEALBOT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("APPEALBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -107,3 +109,17 @@ def browser() -> Iterator[Browser]:
 
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture(scope="session")
+def semantic() -> Semantic:
+    """The bundled model (loaded once per test session) with the shipped vectors in its cache."""
+    from bot.chat.match_index import open_semantic
+
+    found, choice = open_semantic("e5")
+    if found is None:
+        message = f"the e5 embedder does not load here ({choice.problem})"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found

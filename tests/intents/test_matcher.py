@@ -212,7 +212,7 @@ def test_to_dict_hides_a_category_outside_appeals() -> None:
     result = MatchResult(text="x", intent=Intent.POLICY, policies=(hit,), category=category)
     data = result.to_dict()
     assert (data["category"], data["lead_unit"], data["units"]) == (None, None, [])
-    assert data["policies"] == [{"code": "P1", "name": "政策", "score": 0.12, "matched": ["补贴"]}]
+    assert data["policies"] == [{"code": "P1", "name": "政策", "score": 0.12, "matched": ["补贴"], "reason": "补贴"}]
 
 
 def test_reference_is_found_and_normalised(demo_matcher: Matcher) -> None:
