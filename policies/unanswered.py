@@ -77,4 +77,5 @@ def clear(*, session: Session, question_id: int) -> bool:
     if row is None:
         return False
     session.delete(row)
+    session.flush()
     return True

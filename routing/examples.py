@@ -174,4 +174,5 @@ def remove(*, session: Session, example_id: int) -> bool:
     if row is None:
         return False
     session.delete(row)
+    session.flush()
     return True
