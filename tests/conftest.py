@@ -23,7 +23,7 @@ from bot.platform.settings import Settings
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from intents.matcher import Semantic
+    from intents.matcher import Matcher, Semantic
 
 PG_URL = os.environ.get("APPEALBOT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("APPEALBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -123,3 +123,19 @@ def semantic() -> Semantic:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return found
+
+
+@pytest.fixture(scope="session")
+def hybrid_matcher(semantic: Semantic) -> Matcher:
+    """The demo catalog with the semantic layer, its classifiers fitted on the seed examples (fit cache kept)."""
+    from bot.chat.match_index import learned_matcher
+    from intents.matcher import Matcher
+    from intents.records import Example
+    from policies.catalog import doc_from_record, read_demo_catalog
+    from routing.examples import read_seed
+    from routing.table import category_doc_from_record, read_default_table
+
+    policies = [doc_from_record(record) for record in read_demo_catalog()]
+    categories = [category_doc_from_record(record) for record in read_default_table()["categories"]]
+    examples = [Example(row.text, row.intent, row.category, row.unit) for row in read_seed()]
+    return learned_matcher(Matcher(policies, categories, semantic=semantic), examples)

@@ -24,7 +24,7 @@ from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
 from intents.hybrid import FIT_SURE
 from intents.matcher import Matcher, MatchResult
-from intents.records import INTENTS, Intent
+from intents.records import INTENTS, Intent, PolicyDoc
 from policies import unanswered
 from policies.models import PolicyMode
 from policies.replies import format_policy_detail, format_policy_list, format_question
@@ -52,7 +52,9 @@ NO_POLICY = "暂时没有找到与您描述相符的政策。可以换个说法�
 NO_FIT = "没有找到与您的问题相符的政策。回复“转人工”，我们把问题转给工作人员答复您。"
 HANDOFF = {"转人工", "人工", "转给工作人员", "找人工"}
 HANDED_OFF = "已把您的问题转给工作人员，工作日内会有人答复您。也可以换个说法再问我。"
-NOT_EXACT = "没有找到完全对应的政策，以下几条可能相关：\n"
+NOT_EXACT = "没有找到与您的问题完全相符的政策。最接近的是：\n"
+NEAR_MISS_END = "\n回复序号查看详情；回复“转人工”，我们把问题转给工作人员答复您。"
+NEAR_MISSES = 2
 ASK_FOR_TEXT = "抱歉，没能识别这条语音，请发送文字描述。"
 UNSUPPORTED = "暂不支持这种消息，请发送文字描述您的问题。"
 GREETING = "您好！请问有什么可以帮您？可以问政策，也可以直接反映遇到的问题。"
@@ -265,8 +267,9 @@ class Dialogue:
             # 免申即享 first (no application needed); the numbers the user replies with follow this order.
             docs.sort(key=lambda doc: doc.mode != PolicyMode.NO_APPLICATION)
             state.choices = [doc.code for doc in docs]
-            hedge = NOT_EXACT if result.policies[0].score < FIT_SURE and result.semantic != "none" else ""
-            return await self._paged(openid, state, hedge + format_policy_list(docs))
+            if result.policies[0].score < FIT_SURE and result.semantic != "none":
+                return await self._near_misses(openid, state, result, docs[:NEAR_MISSES])
+            return await self._paged(openid, state, format_policy_list(docs))
         if result.intent in {Intent.APPEAL, Intent.PROGRESS}:  # e.g. "2" answering a clarifying question
             filed = await self._appeals.handle(openid=openid, text=result.text, result=result)
             if filed is not None:
@@ -293,6 +296,14 @@ class Dialogue:
         state.unanswered, state.choices = result.text, []
         await self._save(openid, state)
         return NO_FIT
+
+    async def _near_misses(self, openid: str, state: DialogueState, result: MatchResult, docs: list[PolicyDoc]) -> str:
+        """Nothing fits well: said first, the closest two by name only, staff offered, the question counted."""
+        await self._write(lambda session: unanswered.record(session=session, text=result.text, now=datetime.now(UTC)))
+        state.unanswered, state.choices = result.text, [doc.code for doc in docs]
+        await self._save(openid, state)
+        names = "\n".join(f"{number}. {doc.name}" for number, doc in enumerate(docs, 1))
+        return NOT_EXACT + names + NEAR_MISS_END
 
     async def _hand_off(self, openid: str, state: DialogueState) -> str:
         text, state.unanswered = state.unanswered, ""
