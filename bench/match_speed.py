@@ -244,7 +244,8 @@ def main() -> int:
     tracemalloc.stop()
     matcher = kept
     print(
-        f"lexical index build for {len(docs)} policies: {build:.2f} s; memory kept by the index: {retained / 2**20:.1f} MiB "
+        f"lexical index build for {len(docs)} policies: {build:.2f} s; "
+        f"memory kept by the index: {retained / 2**20:.1f} MiB "
         f"(resident set grew {grown / 2**20:.1f} MiB during the build)"
     )
     timings = match_latency(matcher, texts, args.rounds)
