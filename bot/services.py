@@ -122,7 +122,8 @@ async def open_services(
         workers=settings.matching.workers,
         cache_dir=fit_cache_dir(settings.matching.cache_dir),
     )
-    await asyncio.to_thread(match_index.load)
+    # A fit not cached yet follows in the background: the first answer does not wait for it.
+    await asyncio.to_thread(match_index.load, fit=False)
     await match_index.start()
     cache = make_cache(settings.redis.url, prefix=settings.redis.prefix)
     if isinstance(cache, MemoryCache):

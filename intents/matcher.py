@@ -254,7 +254,7 @@ class Matcher:
         choices: tuple[Choice, ...] = ()
         if intent is None and not (evidence.cues["broad"] and call.intent == Intent.POLICY):
             choices = self._choices(call, hits, found.category if found else None)  # a question for a list: the list
-        return MatchResult(
+        result = MatchResult(
             text=text,
             intent=chosen,
             policies=kept,
@@ -263,6 +263,41 @@ class Matcher:
             choices=choices,
             no_fit=chosen == Intent.POLICY and not kept,
             semantic=self.semantic.embedder.name if self.semantic else "none",
+        )
+        if chosen == Intent.APPEAL and self.examples is not None and evidence.vector is not None:
+            # Not fitted yet: the category stays the rules', but the district's own near-identical cases still decide.
+            same = hybrid.same_case(self._nearest_appeals(evidence.vector))
+            if same is not None:
+                result = self._same_case(result, same, {category.code: 1.0} if category else {}, [], kept)
+        return result
+
+    def _nearest_appeals(self, vector: Vectors) -> tuple[Neighbour, ...]:
+        assert self.examples is not None
+        appeals = [e.intent == Intent.APPEAL and e.source != "category" for e in self.examples.examples]
+        return tuple(self.examples.nearest(vector, k=hybrid.MAX_CANDIDATES, where=appeals))
+
+    def _same_case(
+        self,
+        result: MatchResult,
+        same: Neighbour,
+        probabilities: dict[str, float],
+        candidates: list[UnitCandidate],
+        kept: tuple[PolicyHit, ...],
+    ) -> MatchResult:
+        """An appeal decided by a staff-made example of the same case: its unit (and category)."""
+        example = same.example
+        category = self.category(example.category or "") or self._top_category(probabilities)
+        chosen = UnitCandidate(example.unit or "", same.similarity, example.category)
+        others = tuple(item for item in candidates if item.unit != chosen.unit)
+        return replace(
+            result,
+            category=category,
+            unit=chosen.unit,
+            unit_confidence=same.similarity,
+            candidates=(chosen, *others)[: hybrid.MAX_CANDIDATES],
+            nearest=result.nearest or (same,),
+            triage=False,
+            policies=kept,
         )
 
     def _match_learned(self, text: str, evidence: _Evidence, forced: Intent | None) -> MatchResult:

@@ -118,8 +118,14 @@ def fit_cache_dir(configured: str = "") -> Path:
     return Path(base) / "appealbot"
 
 
-def learned_matcher(matcher: Matcher, examples: list[Example], *, cache_dir: Path | None = None) -> Matcher:
-    """The matcher with its classifiers fitted on `examples`; a fit of the same inputs is reused (memory, disk)."""
+def learned_matcher(
+    matcher: Matcher, examples: list[Example], *, cache_dir: Path | None = None, fit: bool = True
+) -> Matcher:
+    """The matcher with its classifiers fitted on `examples`; a fit of the same inputs is reused (memory, disk).
+
+    With `fit=False` a fit not found in the caches is left for later: the matcher knows the examples but decides
+    intent and category by the cue rules until the classifiers are fitted (the live index does it in the background).
+    """
     if matcher.semantic is None:
         return matcher.learn(examples)
     key = f"{_fit_key(matcher, examples)}-{matcher.semantic.embedder.name}"
@@ -128,7 +134,7 @@ def learned_matcher(matcher: Matcher, examples: list[Example], *, cache_dir: Pat
         learned = _FITS.get(key)
     if learned is None and path.exists():
         learned = load_learned(path)
-    if learned is not None:
+    if learned is not None or not fit:
         return matcher.learn(examples, refit=False, learned=learned)
     fitted = matcher.learn(examples)
     if fitted.learned is not None:
@@ -150,6 +156,7 @@ def build_matcher(
     lexicon: Lexicon | None = None,
     semantic: Semantic | None = None,
     cache_dir: Path | None = None,
+    fit: bool = True,
 ) -> Matcher:
     """A matcher over the database's current sources (the shipped lexicon plus the admins' groups, the examples)."""
     sources = read_sources(engine, timezone=timezone)
@@ -161,7 +168,7 @@ def build_matcher(
         fallback_category=sources.fallback_category,
         semantic=semantic,
     )
-    matcher = learned_matcher(matcher, sources.examples, cache_dir=cache_dir)
+    matcher = learned_matcher(matcher, sources.examples, cache_dir=cache_dir, fit=fit)
     for text in WARM_UP:
         matcher.match(text)
     return matcher
@@ -229,6 +236,7 @@ class MatchIndex:
         self._choice: EmbedderChoice | None = None
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="match")
         self._refit: asyncio.Task[None] | None = None
+        self._unfitted = False
         self.builds = 0
         self.built_at = 0.0
 
@@ -278,7 +286,7 @@ class MatchIndex:
             self._semantic, self._choice = open_semantic(self._wanted)
         return self._semantic
 
-    def _build(self, *, quick: bool = False) -> tuple[str, Matcher, float, bool]:
+    def _build(self, *, quick: bool = False, fit: bool = True) -> tuple[str, Matcher, float, bool]:
         """(version, matcher, seconds, fitted): a new matcher; `quick` reuses the catalog and the fit when it can."""
         engine = self._engine_now()
         started = time.perf_counter()
@@ -302,14 +310,24 @@ class MatchIndex:
             matcher = fresh.learn(sources.examples, refit=False, learned=current.learned)
             return version, matcher, time.perf_counter() - started, matcher.learned is None
         matcher = build_matcher(
-            engine, timezone=self._timezone, lexicon=self._lexicon, semantic=semantic, cache_dir=self._cache_dir
+            engine,
+            timezone=self._timezone,
+            lexicon=self._lexicon,
+            semantic=semantic,
+            cache_dir=self._cache_dir,
+            fit=fit,
         )
-        return version, matcher, time.perf_counter() - started, True
+        return version, matcher, time.perf_counter() - started, matcher.learned is not None or semantic is None
 
-    def load(self) -> None:
-        """Build the first matcher (blocking; call it at start-up, before the first message)."""
-        version, matcher, seconds, _fitted = self._build()
+    def load(self, *, fit: bool = True) -> None:
+        """Build the first matcher (blocking; call it at start-up, before the first message).
+
+        With `fit=False` (the server) classifiers not found in the fit cache are fitted after start(), in the
+        background; until then intent and category come from the cue rules.
+        """
+        version, matcher, seconds, fitted = self._build(fit=fit)
         self._version, self._matcher = version, matcher
+        self._unfitted = not fitted
         self.builds += 1
         self.built_at = time.time()
         log.info(
@@ -372,6 +390,8 @@ class MatchIndex:
 
     async def start(self) -> None:
         """Start polling the version and, with a broadcast, listening to other processes' notices."""
+        if self._unfitted:
+            self._schedule_refit(self._version)
         self._tasks.append(asyncio.create_task(self._poll(), name="match-index-poll"))
         if self._broadcast is not None:
             self._tasks.append(asyncio.create_task(self._listen(self._broadcast), name="match-index-listen"))

@@ -74,6 +74,7 @@ def test_a_staff_correction_decides_a_near_identical_message(hybrid_matcher: Mat
     text = "我们在政务大厅办食品经营许可，窗口说材料不全让我们回去补，补了三次还是不行"
     before = hybrid_matcher.match(text)
     assert before.intent == Intent.APPEAL and before.lead_unit != "区市场监管局"
+    assert hybrid_matcher.examples is not None
     examples = [*(e for e in hybrid_matcher.examples.examples if e.source != "category"), Example(
         text, Intent.APPEAL, "C04", "区市场监管局", source="transfer"
     )]  # fmt: skip
@@ -91,7 +92,7 @@ def test_a_match_by_meaning_says_so(hybrid_matcher: Matcher) -> None:
 
 
 def test_the_fitted_classifiers_survive_a_round_trip(hybrid_matcher: Matcher, tmp_path: Path) -> None:
-    assert hybrid_matcher.learned is not None
+    assert hybrid_matcher.learned is not None and hybrid_matcher.examples is not None
     save(hybrid_matcher.learned, tmp_path / "fit.npz")
     loaded = load(tmp_path / "fit.npz")
     assert loaded is not None and loaded.categories == hybrid_matcher.learned.categories

@@ -390,3 +390,20 @@ def test_markup_from_the_enterprise_is_shown_as_text_on_every_page(
     expect(conversation.locator(".msg.enterprise .bubble").filter(has_text=XSS)).to_have_count(3)
     expect(conversation).to_contain_text("图片（地址无效：javascript:window.__xss=3）")
     assert clerk.evaluate("() => typeof window.__xss") == "undefined"
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "appeal-why-desktop.png"), (PHONE, "appeal-why-phone.png")])
+def test_the_appeal_page_shows_why_the_bot_chose_the_unit(
+    pages: Pages, live: tuple[str, FastAPI], settings: Settings, viewport: ViewportSize, name: str
+) -> None:
+    url, _ = live
+    reference = file(settings, description="窗口工作人员态度恶劣，材料一次没说清，让我来回跑了四趟", category="C04")
+    boss = pages.staff(BOSS, viewport)
+    boss.goto(f"{url}/console/appeals/{reference}")
+    why = boss.locator("#why-routed")
+    expect(why).to_contain_text("机器人判断的承办单位：区审批局")
+    expect(why.locator(".nearest li")).to_have_count(3)
+    expect(why).to_contain_text("相似度")
+    assert boss.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    why.scroll_into_view_if_needed()
+    shot(boss, name)
