@@ -162,7 +162,7 @@ def semantic_figures(docs: list[PolicyDoc], categories: list[CategoryDoc], round
     """Build, re-index, latency and memory with the semantic layer on."""
     from dataclasses import replace as changed
 
-    from bot.chat.match_index import open_semantic
+    from bot.chat.learning import open_semantic
     from intents.records import Example
     from routing.examples import read_seed
 

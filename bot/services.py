@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.dialogue import Dialogue
 from bot.chat.inbox import Inbox
-from bot.chat.match_index import MatchIndex, build_matcher, fit_cache_dir
+from bot.chat.learning import fit_cache_dir
+from bot.chat.match_index import MatchIndex, build_matcher
 from bot.platform import db
 from bot.platform.broadcast import Broadcast
 from bot.platform.cache import MemoryCache, RedisCache, make_cache

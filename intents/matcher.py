@@ -12,8 +12,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from intents import hybrid
 from intents.category_index import CategoryIndex, CategoryMatch
 from intents.embedding import Embedder, VectorCache, Vectors
@@ -393,15 +391,3 @@ class Matcher:
             offered = [Choice(hit.name, Intent.POLICY, hit.code) for hit in hits[: MAX_CHOICES - 1]]
             return (*offered, Choice("都不是，我要反映问题", Intent.APPEAL, None))
         return ()
-
-
-def neighbours_text(nearest: Sequence[Neighbour]) -> list[str]:
-    """The nearest examples as short lines (similarity, unit, text) for logs and pages."""
-    return [f"{item.similarity:.2f} {item.example.unit or '-'} {item.example.text[:40]}" for item in nearest]
-
-
-def unit_vector(values: Sequence[float]) -> Vectors:
-    """A list of numbers as a unit float32 vector (for tests and tools)."""
-    array = np.asarray(values, dtype=np.float32)
-    norm = float(np.linalg.norm(array))
-    return array / norm if norm else array

@@ -111,3 +111,10 @@ class ExampleIndex:
             similarity = np.where(np.asarray(where, dtype=bool), similarity, -2.0)
         order = np.argsort(-similarity)[:k]
         return [Neighbour(self.examples[i], float(similarity[i])) for i in order if similarity[i] > -2.0]
+
+
+def unit_vector(values: Sequence[float]) -> Vectors:
+    """Numbers as a unit float32 vector (for tests and tools)."""
+    array = np.asarray(values, dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm else array

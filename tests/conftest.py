@@ -114,7 +114,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def semantic() -> Semantic:
     """The bundled model (loaded once per test session) with the shipped vectors in its cache."""
-    from bot.chat.match_index import open_semantic
+    from bot.chat.learning import open_semantic
 
     found, choice = open_semantic("e5")
     if found is None:
@@ -128,7 +128,7 @@ def semantic() -> Semantic:
 @pytest.fixture(scope="session")
 def hybrid_matcher(semantic: Semantic) -> Matcher:
     """The demo catalog with the semantic layer, its classifiers fitted on the seed examples (fit cache kept)."""
-    from bot.chat.match_index import learned_matcher
+    from bot.chat.learning import learned_matcher
     from intents.matcher import Matcher
     from intents.records import Example
     from policies.catalog import doc_from_record, read_demo_catalog

@@ -76,7 +76,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chat.match_index import fit_cache_dir, open_semantic
+    from bot.chat.learning import fit_cache_dir, open_semantic
     from bot.services import build_matcher, prepare_database
 
     engine = db.make_engine(settings.database_url)

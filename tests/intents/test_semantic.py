@@ -15,9 +15,9 @@ import pytest
 from intents.embedding import MAX_CHARS, clip, load_embedder
 from intents.hybrid import FIT_SURE, fuse
 from intents.learned import load, save
-from intents.matcher import Matcher, unit_vector
+from intents.matcher import Matcher
 from intents.records import Example, Intent, MatchResult
-from intents.semantic import Ridge, votes
+from intents.semantic import Ridge, unit_vector, votes
 
 RENT = "我们是餐饮店，房租能减免吗"
 
