@@ -113,10 +113,30 @@ def parse_tags(value: Any) -> dict[str, str]:
         if len(key) > 32 or len(tag) > 128 or ":" in tag:
             rule = "键最多 32 字、值最多 128 字，多个标签用 ; 分隔"
             raise FieldError("tags", f"「{key}:{tag[:40]}」不是一个标签：{rule}")
-        if key == "规模" and (not SCALE_NOISE.sub("", tag) or set(SCALE_NOISE.sub("", tag)) - set("大中小微")):
-            raise FieldError("tags", f"规模「{tag}」无效：只能由 大、中、小、微 组成，例如 规模:小微")
+        if key == "规模" and not scale_ok(tag):
+            raise FieldError(
+                "tags",
+                f"规模「{tag}」无效：只能由 大、中、小、微 组成，或写 不限、规上、规下、限上、限下，例如 规模:小微",
+            )
         tags[key] = f"{tags[key]}、{tag}" if key in tags and tag not in tags[key] else tag
     return tags
+
+
+# Scale words besides 大/中/小/微 (docs/interfaces.md): 规模以上/以下 (industry), 限额以上/以下 (trade, catering).
+SCALE_WORDS = frozenset({"不限", "规上", "规下", "限上", "限下", "规模以上", "规模以下", "限额以上", "限额以下"})
+SCALE_PARTS = re.compile(r"[、/，,\s]+")
+
+
+def scale_ok(tag: str) -> bool:
+    """A 规模 tag: sizes made of 大中小微 (型/企业 allowed), or the scale words, several separated by 、."""
+    parts = [part for part in SCALE_PARTS.split(tag) if part]
+    if not parts:
+        return False
+    for part in parts:
+        sizes = SCALE_NOISE.sub("", part)
+        if part not in SCALE_WORDS and (not sizes or set(sizes) - set("大中小微")):
+            return False
+    return True
 
 
 def format_tags(tags: Mapping[str, Any]) -> str:
