@@ -165,7 +165,7 @@ class Learned:
 
     def intent(self, reading: Reading, examples: ExampleIndex) -> dict[Intent, float]:
         """Probability of each intent."""
-        numbers = _numbers([example.intent for example in examples.examples], INTENTS)
+        numbers = examples.labels("intent", INTENTS)
         similarity = examples.similarity(reading.vector[None, :])
         row = np.hstack(
             [
@@ -182,10 +182,7 @@ class Learned:
         """Probability of each category, for a message taken as an appeal ({} without a category model)."""
         if self.category_model is None or self.category_ridge is None:
             return {}
-        numbers = _numbers(
-            [example.category if example.intent == Intent.APPEAL else None for example in examples.examples],
-            self.categories,
-        )
+        numbers = examples.labels("category", self.categories, appeals_only=True)
         similarity = examples.similarity(reading.vector[None, :])
         row = np.hstack(
             [

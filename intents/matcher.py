@@ -271,8 +271,7 @@ class Matcher:
 
     def _nearest_appeals(self, vector: Vectors) -> tuple[Neighbour, ...]:
         assert self.examples is not None
-        appeals = [e.intent == Intent.APPEAL and e.source != "category" for e in self.examples.examples]
-        return tuple(self.examples.nearest(vector, k=hybrid.MAX_CANDIDATES, where=appeals))
+        return tuple(self.examples.nearest(vector, k=hybrid.MAX_CANDIDATES, where=self.examples.appeals))
 
     def _same_case(
         self,

@@ -94,21 +94,51 @@ class ExampleIndex:
             raise ValueError("one vector per example")
         self.examples = tuple(examples)
         self.vectors = vectors
+        self._labels: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        # Real appeals (not a category's own words): the ones shown to staff as the nearest cases.
+        self.appeals = np.array([e.intent == "appeal" and e.source != "category" for e in self.examples], dtype=bool)
+
+    def labels(self, field: str, names: Sequence[str], *, appeals_only: bool = False) -> np.ndarray:
+        """Each example's `field` (intent or category) as its number in `names`, -1 when absent (cached)."""
+        key = (field + ("/appeals" if appeals_only else ""), tuple(names))
+        found = self._labels.get(key)
+        if found is None:
+            index = {name: number for number, name in enumerate(names)}
+            found = np.array(
+                [
+                    index.get(getattr(example, field) or "", -1)
+                    if not appeals_only or example.intent == "appeal"
+                    else -1
+                    for example in self.examples
+                ],
+                dtype=np.int64,
+            )
+            self._labels[key] = found
+        return found
 
     def __len__(self) -> int:
         return len(self.examples)
 
     def similarity(self, vectors: Vectors) -> Vectors:
         """Cosine of each given vector (rows) with each example (columns)."""
+        if vectors.shape[0] == 1:  # one message: a matrix-vector product, much cheaper than the general one
+            found: Vectors = (self.vectors @ vectors[0])[None, :]
+            return found
         return vectors @ self.vectors.T
 
-    def nearest(self, vector: Vectors, *, k: int = 5, where: Sequence[bool] | None = None) -> list[Neighbour]:
+    def nearest(
+        self, vector: Vectors, *, k: int = 5, where: Sequence[bool] | np.ndarray | None = None
+    ) -> list[Neighbour]:
         """The k examples nearest to one vector (optionally among those `where` marks), nearest first."""
         if not self.examples:
             return []
         similarity = self.vectors @ vector
         if where is not None:
             similarity = np.where(np.asarray(where, dtype=bool), similarity, -2.0)
+        if len(self.examples) > k:  # the k best without sorting them all
+            top = np.argpartition(-similarity, k)[:k]
+            order = top[np.argsort(-similarity[top])]
+            return [Neighbour(self.examples[i], float(similarity[i])) for i in order if similarity[i] > -2.0]
         order = np.argsort(-similarity)[:k]
         return [Neighbour(self.examples[i], float(similarity[i])) for i in order if similarity[i] > -2.0]
 
