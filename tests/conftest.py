@@ -37,9 +37,17 @@ def unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+# APPEALBOT_TEST_EMBEDDER=none runs the suite with the semantic layer off (lexical matching only); the tests of
+# what only the semantic layer does are then skipped.
+EMBEDDER = os.environ.get("APPEALBOT_TEST_EMBEDDER", "")
+needs_semantic = pytest.mark.skipif(EMBEDDER == "none", reason="the semantic layer is off (APPEALBOT_TEST_EMBEDDER)")
+
+
 def base_settings(tmp_path: Path, **wechat: object) -> Settings:
     """Shipped defaults (config.toml, no environment), with the database in tmp_path."""
     settings = settings_module.load(environ={})
+    if EMBEDDER:
+        settings = settings.replace("matching", embedder=EMBEDDER)
     settings = settings.replace("database", url=f"sqlite:///{tmp_path / 'appealbot.db'}")
     settings = settings.replace("log", format="text")
     return settings.replace("wechat", **wechat) if wechat else settings
@@ -116,6 +124,8 @@ def semantic() -> Semantic:
     """The bundled model (loaded once per test session) with the shipped vectors in its cache."""
     from bot.chat.learning import open_semantic
 
+    if EMBEDDER == "none":
+        pytest.skip("the semantic layer is off (APPEALBOT_TEST_EMBEDDER=none)")
     found, choice = open_semantic("e5")
     if found is None:
         message = f"the e5 embedder does not load here ({choice.problem})"

@@ -17,6 +17,7 @@ from bot.services import open_services, prepare_database
 from routing import dispatch, examples, lifecycle
 from routing.examples import ExampleSource, LabelledExample
 from routing.models import Appeal
+from tests.conftest import needs_semantic
 from tests.routing.support import file, staff, supervisor
 
 CASE = "我们在政务大厅办食品经营许可，窗口说材料不全让我们回去补，补了三次还是不行"
@@ -38,6 +39,7 @@ def transfer_case(engine: Engine) -> str:
         return appeal.reference
 
 
+@needs_semantic
 async def test_a_transfer_changes_the_unit_on_the_other_instance_within_seconds(production_settings: Settings) -> None:
     first = await open_services(production_settings, load_demo=True)
     second = await open_services(production_settings, load_demo=True)

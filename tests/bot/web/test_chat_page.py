@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Viewport
 
 from bot.app import create_app
 from bot.platform.settings import Settings
+from tests.conftest import needs_semantic
 from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.support.servers import serving
 
@@ -348,6 +349,7 @@ def test_keyboard_only_and_new_user(open_chat: Opener) -> None:
     expect(chat.mine).to_have_count(0)
 
 
+@needs_semantic
 @pytest.mark.parametrize(("viewport", "shot"), [(DESKTOP, "chat-honest-desktop.png"), (PHONE, "chat-honest-phone.png")])
 def test_a_rent_question_and_a_stray_complaint_are_answered_honestly(
     open_chat: Opener, live: tuple[str, FastAPI], viewport: ViewportSize, shot: str

@@ -24,6 +24,7 @@ from routing.lifecycle import Actor
 from routing.models import ActorRole, Unit
 from routing.rules import load_calendar
 from tests.bot.web.console_support import BOSS, CLERK, JUDGE, XSS, file, prepare_console, run, sign, wrote
+from tests.conftest import needs_semantic
 from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.support.servers import running
 
@@ -392,6 +393,7 @@ def test_markup_from_the_enterprise_is_shown_as_text_on_every_page(
     assert clerk.evaluate("() => typeof window.__xss") == "undefined"
 
 
+@needs_semantic
 @pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "appeal-why-desktop.png"), (PHONE, "appeal-why-phone.png")])
 def test_the_appeal_page_shows_why_the_bot_chose_the_unit(
     pages: Pages, live: tuple[str, FastAPI], settings: Settings, viewport: ViewportSize, name: str
