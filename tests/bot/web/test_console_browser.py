@@ -9,9 +9,11 @@ Screenshots at desktop and phone sizes go to tests/artifacts/.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
@@ -400,6 +402,10 @@ def test_the_appeal_page_shows_why_the_bot_chose_the_unit(
 ) -> None:
     url, _ = live
     reference = file(settings, description="窗口工作人员态度恶劣，材料一次没说清，让我来回跑了四趟", category="C04")
+    started = time.monotonic()  # a fit not cached yet is made in the background after the start
+    while httpx.get(url + "/healthz").json()["matching"]["mode"] != "hybrid":
+        assert time.monotonic() - started < 180, "the classifiers were not fitted"
+        time.sleep(0.5)
     boss = pages.staff(BOSS, viewport)
     boss.goto(f"{url}/console/appeals/{reference}")
     why = boss.locator("#why-routed")
