@@ -47,20 +47,31 @@ def closeness(cosine: Vectors | float) -> Vectors:
     return found
 
 
-def fuse(lexical: Sequence[PolicyHit], dense: Vectors, docs: Sequence[PolicyDoc]) -> list[PolicyHit]:
-    """Policies by fused score, best first, with their reasons (the shared terms, or the close text)."""
+def fuse(
+    lexical: Sequence[PolicyHit],
+    dense: Vectors,
+    docs: Sequence[PolicyDoc],
+    positions: Mapping[str, int] | None = None,
+) -> list[PolicyHit]:
+    """Policies by fused score, best first, with their reasons (the shared terms, or the close text).
+
+    `positions` maps a code to its place in `docs` (the matcher keeps one; made here when not given).
+    """
     if not docs:
         return []
     by_code = {hit.code: hit for hit in lexical}
-    near = closeness(dense)
+    where = positions if positions is not None else {doc.code: number for number, doc in enumerate(docs)}
     top = float(dense.max())
+    # Only policies with lexical evidence or within DENSE_SPAN of the closest can rank: the rest are skipped in numpy.
+    numbers = set(np.nonzero(dense >= top - DENSE_SPAN)[0].tolist())
+    numbers.update(where[code] for code in by_code if code in where)
+    near = closeness(dense[sorted(numbers)])
     scored: list[PolicyHit] = []
-    for number, doc in enumerate(docs):
+    for number, closeness_of in zip(sorted(numbers), near.tolist(), strict=True):
+        doc = docs[number]
         hit = by_code.get(doc.code)
-        if hit is None and dense[number] < top - DENSE_SPAN:
-            continue
         lex = hit.score if hit else 0.0
-        score = 1.0 - (1.0 - lex) * (1.0 - DENSE_WEIGHT * float(near[number]))
+        score = 1.0 - (1.0 - lex) * (1.0 - DENSE_WEIGHT * closeness_of)
         matched = hit.matched if hit else ()
         scored.append(PolicyHit(doc.code, doc.name, score, matched, "" if matched else close_text(doc)))
     scored.sort(key=lambda hit: (-hit.score, hit.code))

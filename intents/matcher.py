@@ -121,6 +121,7 @@ class Matcher:
         self.policies = tuple(policies)
         self.categories = tuple(categories)
         self._by_code = {doc.code: doc for doc in self.policies}
+        self._position = {doc.code: number for number, doc in enumerate(self.policies)}
         self._category_by_code = {category.code: category for category in self.categories}
         phrases = catalog_phrases(self.policies, self.categories)
         self._segmenter = Segmenter(phrases, lexicon=self.lexicon)
@@ -234,7 +235,7 @@ class Matcher:
     def _hits(self, evidence: _Evidence) -> list[PolicyHit]:
         if evidence.dense is None:
             return self._policy_index.search(evidence.query)
-        return hybrid.fuse(evidence.lexical, evidence.dense, self.policies)
+        return hybrid.fuse(evidence.lexical, evidence.dense, self.policies, self._position)
 
     def _match_lexical(self, text: str, evidence: _Evidence, intent: Intent | None) -> MatchResult:
         hits = self._hits(evidence)
