@@ -154,7 +154,7 @@ class AppealChat:
         maybe_ours = (
             said in PROGRESS or result.intent in {Intent.PROGRESS, Intent.APPEAL} or said.rstrip("。！!") in RATINGS
         )
-        if not maybe_ours and not await self._has_draft(openid):
+        if not maybe_ours and not await self.has_draft(openid):
             if result.intent == Intent.OTHER and not result.choices:  # perhaps an answer to staff who wrote
                 async with self._sessions() as session:
                     return await session.run_sync(lambda sync: _forwarded(sync, openid, moment))
@@ -162,7 +162,8 @@ class AppealChat:
         async with self._sessions() as session, session.begin():
             return await session.run_sync(lambda sync: self._handle(sync, openid, said, result, moment))
 
-    async def _has_draft(self, openid: str) -> bool:
+    async def has_draft(self, openid: str) -> bool:
+        """Whether a filing waits for this enterprise's answer (one cheap read)."""
         async with self._engine.connect() as connection:
             found = await connection.scalar(select(AppealDraft.openid).where(AppealDraft.openid == openid))
         return found is not None

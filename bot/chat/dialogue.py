@@ -204,10 +204,15 @@ class Dialogue:
         state = await self._state(openid)
         said = text.strip()
         # Appeals first: a question the filing is waiting on (or a rating) takes the message, whatever it says.
-        result = await self._match(said)
+        # An answer to the filing's question (a name, a phone number) needs no understanding: it is not matched.
+        pending = await self._appeals.has_draft(openid)
+        unread = MatchResult(text=said, intent=Intent.OTHER, policies=(), category=None)
+        result = unread if pending else await self._match(said)
         filed = await self._appeals.handle(openid=openid, text=said, result=result)
         if filed is not None:
             return filed
+        if pending:  # the filing let the message through: understand it after all
+            result = await self._match(said)
         if said == MORE and state.more:
             page, state.more = state.more[0], state.more[1:]
             await self._save(openid, state)
