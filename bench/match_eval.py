@@ -1,15 +1,21 @@
-"""Accuracy of the matching engine on a labelled message set, next to two baselines run in the same invocation.
+"""Accuracy of the matcher on the dev set and on the frozen holdout, side by side, in three variants.
 
-    .venv/bin/python bench/match_eval.py [--data tests/data/messages.jsonl] [--catalog FILE.json] [--errors]
+    .venv/bin/python bench/match_eval.py [--folds 5] [--only dev|holdout] [--errors] [--json FILE]
 
-Figures: intent accuracy; policy hit@1 and hit@3 over the policy questions (the policies the engine
-returns for the message, so a wrong intent is a miss); lead-unit and category accuracy over the appeals.
+Sets: dev (tests/data/eval/dev.jsonl against the demo catalog; the one to tune on) and the frozen holdout
+(tests/data/eval/holdout/: its own messages and its own 48-policy catalog; never tuned on, run to report).
+The seed examples (routing/seed_examples.jsonl: the dev set and the older labelled messages) are what the
+product learns from. On dev each message is judged by a matcher that learned from the other folds (k-fold by
+position), so no message is its own example; the holdout is judged by a matcher that learned from all seeds.
 
-Baselines, retrieval only: each scores the message against the policies and against the appeal
-categories; the better side decides policy or appeal, a best score under the baseline's threshold
-means other (they never say progress); the best category gives the lead unit.
-- bm25: bm25s over jieba tokens (policies: name, keywords, tags, content; categories: name, description, keywords);
-- wratio: rapidfuzz WRatio of the message against policy names and category names.
+Variants: lexical (the engine without the semantic layer, as `embedder = "none"`), semantic (vectors alone:
+policies by cosine, intent and category by the votes of the nearest examples) and hybrid (the product).
+
+Figures: intent accuracy; over policy questions that some policy answers, hit@1, hit@3 (one wanted policy in
+the top 3) and all@3 (every wanted policy in the top 3, or the top 3 all wanted); over policy questions that no
+policy answers, how often the bot says so (no-fit); over appeals, lead unit and category, and the share sent to
+区营商办 for triage. Then per style, confusion matrices of intent and lead unit, and the coverage-vs-accuracy
+curve of the confidence thresholds (answer only above t: the share answered, and how many of those are right).
 """
 
 from __future__ import annotations
@@ -17,32 +23,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from intents.matcher import Matcher  # noqa: E402
-from intents.normalize import normalize  # noqa: E402
-from intents.records import CategoryDoc, PolicyDoc  # noqa: E402
+from bench.eval_tally import Guess, Tally, print_report  # noqa: E402
+from intents.embedding import E5Embedder, VectorCache  # noqa: E402
+from intents.matcher import Matcher, Semantic  # noqa: E402
+from intents.records import INTENTS, CategoryDoc, Example, Intent, MatchResult, PolicyDoc  # noqa: E402
+from intents.semantic import ExampleIndex, votes  # noqa: E402
 from policies.catalog import doc_from_record, read_demo_catalog  # noqa: E402
+from routing.examples import SEED_VECTORS_PATH, read_seed  # noqa: E402
 from routing.table import category_doc_from_record, read_default_table  # noqa: E402
 
-DATA = ROOT / "tests" / "data" / "messages.jsonl"
-
-
-@dataclass(frozen=True)
-class Guess:
-    """What a system says about one message."""
-
-    intent: str
-    policies: tuple[str, ...]
-    lead_unit: str | None
-    category: str | None
+DEV = ROOT / "tests" / "data" / "eval" / "dev.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "eval" / "holdout"
+# semantic-only: a policy question needs this cosine with its best policy, else no policy fits.
+DENSE_FIT = 0.82
 
 
 def load_messages(path: Path) -> list[dict[str, Any]]:
@@ -60,195 +62,138 @@ def load_catalog(path: Path | None) -> list[PolicyDoc]:
     return [doc_from_record(record) for record in records]
 
 
-def engine(policies: Sequence[PolicyDoc], categories: Sequence[CategoryDoc]) -> Callable[[str], Guess]:
-    """The product's matcher."""
+def seed_examples() -> list[Example]:
+    """The product's seed examples."""
+    return [Example(row.text, row.intent, row.category, row.unit) for row in read_seed()]
+
+
+def from_result(result: MatchResult) -> Guess:
+    """What the product's matcher says, as the tally reads it."""
+    return Guess(
+        intent=result.intent,
+        policies=tuple(hit.code for hit in result.policies),
+        lead_unit=result.lead_unit,
+        category=result.category.code if result.intent == Intent.APPEAL and result.category else None,
+        confidence=result.confidence,
+        unit_confidence=result.unit_confidence,
+        triage=result.triage,
+    )
+
+
+def lexical(
+    policies: Sequence[PolicyDoc], categories: Sequence[CategoryDoc], _seeds: Sequence[Example]
+) -> Callable[[str], Guess]:
+    """The engine with `embedder = "none"`."""
     matcher = Matcher(policies, categories)
-
-    def guess(text: str) -> Guess:
-        result = matcher.match(text)
-        data = result.to_dict()
-        category = data["category"]["code"] if data["category"] else None
-        return Guess(data["intent"], tuple(hit["code"] for hit in data["policies"]), data["lead_unit"], category)
-
-    return guess
+    return lambda text: from_result(matcher.match(text))
 
 
-def _decide(
-    policy_scores: list[tuple[float, str]], category_scores: list[tuple[float, CategoryDoc]], threshold: float
-) -> Guess:
-    policy_scores.sort(key=lambda item: -item[0])
-    category_scores.sort(key=lambda item: -item[0])
-    best_policy = policy_scores[0][0] if policy_scores else 0.0
-    best_category = category_scores[0][0] if category_scores else 0.0
-    if max(best_policy, best_category) < threshold:
-        return Guess("other", (), None, None)
-    if best_category > best_policy:
-        category = category_scores[0][1]
-        return Guess("appeal", (), category.lead_unit, category.code)
-    return Guess("policy", tuple(code for score, code in policy_scores[:5] if score > 0), None, None)
+def semantic_only(
+    semantic: Semantic,
+) -> Callable[[Sequence[PolicyDoc], Sequence[CategoryDoc], Sequence[Example]], Callable[[str], Guess]]:
+    """Vectors alone: cosine ranking of policies, nearest-example votes for intent and category."""
+
+    def build(
+        policies: Sequence[PolicyDoc], categories: Sequence[CategoryDoc], seeds: Sequence[Example]
+    ) -> Callable[[str], Guess]:
+        from intents.semantic import policy_passage
+
+        vectors = semantic.passages([policy_passage(doc) for doc in policies])
+        index = ExampleIndex(seeds, semantic.queries([example.text for example in seeds]))
+        intents = np.array([INTENTS.index(example.intent) for example in seeds])
+        codes = [category.code for category in categories]
+        lead = {category.code: category.lead_unit for category in categories}
+        numbers = np.array([codes.index(e.category) if e.category in codes else -1 for e in seeds])
+
+        def guess(text: str) -> Guess:
+            vector = semantic.queries([text])[0]
+            similarity = index.similarity(vector[None, :])
+            intent_votes = votes(similarity, intents, len(INTENTS))[0]
+            intent = INTENTS[int(intent_votes.argmax())]
+            cosine = vectors @ vector
+            order = np.argsort(-cosine)[:5]
+            policies_found = tuple(policies[i].code for i in order) if cosine.max() >= DENSE_FIT else ()
+            if intent != Intent.APPEAL:
+                return Guess(intent, policies_found if intent == Intent.POLICY else (), None, None)
+            category_votes = votes(similarity, numbers, len(codes))[0]
+            code = codes[int(category_votes.argmax())]
+            return Guess(intent, (), lead[code], code, float(intent_votes.max()), float(category_votes.max()))
+
+        return guess
+
+    return build
 
 
-def bm25_baseline(policies: Sequence[PolicyDoc], categories: Sequence[CategoryDoc]) -> Callable[[str], Guess]:
-    """bm25s over jieba tokens; scores of the two indexes are made comparable by dividing by the query's length."""
-    import bm25s
-    import jieba
+def hybrid(
+    semantic: Semantic,
+) -> Callable[[Sequence[PolicyDoc], Sequence[CategoryDoc], Sequence[Example]], Callable[[str], Guess]]:
+    """The product: lexical + meaning + classifiers learned from the examples."""
 
-    def tokens(text: str) -> list[str]:
-        return [token for token in jieba.lcut(normalize(text)) if token.strip()]
+    def build(
+        policies: Sequence[PolicyDoc], categories: Sequence[CategoryDoc], seeds: Sequence[Example]
+    ) -> Callable[[str], Guess]:
+        matcher = Matcher(policies, categories, semantic=semantic).learn(seeds)
+        return lambda text: from_result(matcher.match(text))
 
-    def corpus_of(texts: list[str]) -> Any:
-        retriever = bm25s.BM25()
-        retriever.index([tokens(text) for text in texts], show_progress=False)
-        return retriever
-
-    policy_texts = [
-        " ".join([doc.name, *doc.keywords, *(value for _key, value in doc.tags), doc.content]) for doc in policies
-    ]
-    category_texts = [" ".join([category.name, *category.keywords]) for category in categories]
-    policy_index, category_index = corpus_of(policy_texts), corpus_of(category_texts)
-
-    def scores(index: Any, query: list[str]) -> list[float]:
-        return [float(score) for score in index.get_scores(query)]
-
-    def guess(text: str) -> Guess:
-        query = tokens(text)
-        if not query:
-            return Guess("other", (), None, None)
-        scale = len(query)
-        policy_scores = [
-            (score / scale, doc.code) for score, doc in zip(scores(policy_index, query), policies, strict=True)
-        ]
-        category_scores = [
-            (score / scale, category) for score, category in zip(scores(category_index, query), categories, strict=True)
-        ]
-        return _decide(policy_scores, category_scores, threshold=0.5)
-
-    return guess
+    return build
 
 
-def wratio_baseline(policies: Sequence[PolicyDoc], categories: Sequence[CategoryDoc]) -> Callable[[str], Guess]:
-    """rapidfuzz WRatio of the normalised message against policy names and category names."""
-    from rapidfuzz import fuzz
-
-    names = [(normalize(doc.name), doc.code) for doc in policies]
-    category_names = [(normalize(category.name), category) for category in categories]
-
-    def guess(text: str) -> Guess:
-        query = normalize(text)
-        if not query:
-            return Guess("other", (), None, None)
-        policy_scores = [(fuzz.WRatio(query, name) / 100.0, code) for name, code in names]
-        category_scores = [(fuzz.WRatio(query, name) / 100.0, category) for name, category in category_names]
-        return _decide(policy_scores, category_scores, threshold=0.5)
-
-    return guess
+Builder = Callable[[Sequence[PolicyDoc], Sequence[CategoryDoc], Sequence[Example]], Callable[[str], Guess]]
 
 
-@dataclass
-class Tally:
-    """The counts of an evaluation so far: overall, by message feature, and one line per error."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    by_feature: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, message: dict[str, Any], result: Guess) -> None:
-        """Count one labelled message and what the system said about it."""
-        intent_ok = result.intent == message["intent"]
-        self.counts["messages"] += 1
-        self.counts["intent"] += intent_ok
-        wrong = [] if intent_ok else [f"intent {result.intent}"]
-        if message["intent"] == "policy":
-            wrong += self._policy(message, result, intent_ok)
-        elif message["intent"] == "appeal":
-            wrong += self._appeal(message, result, intent_ok)
-        if wrong:
-            self.errors.append(f"{message['intent']:8} {message['text']}  ->  " + "; ".join(wrong))
-
-    def _policy(self, message: dict[str, Any], result: Guess, intent_ok: bool) -> list[str]:
-        expected = set(message["policies"])
-        self.counts["policy"] += 1
-        self.counts["hit1"] += bool(result.policies[:1]) and result.policies[0] in expected
-        hit3 = bool(expected & set(result.policies[:3]))
-        self.counts["hit3"] += hit3
-        self._by_feature(message, intent_ok and hit3)
-        return [] if hit3 else [f"policies {list(result.policies[:3])} want {sorted(expected)}"]
-
-    def _appeal(self, message: dict[str, Any], result: Guess, intent_ok: bool) -> list[str]:
-        self.counts["appeal"] += 1
-        self.counts["lead"] += result.lead_unit == message["lead_unit"]
-        self.counts["category"] += result.category == message["category"]
-        self._by_feature(message, intent_ok and result.lead_unit == message["lead_unit"])
-        if result.category != message["category"]:
-            return [f"category {result.category} want {message['category']}"]
-        return []
-
-    def _by_feature(self, message: dict[str, Any], ok: bool) -> None:
-        for feature in message.get("features") or ["plain"]:
-            self.by_feature[feature]["n"] += 1
-            self.by_feature[feature]["ok"] += ok
-
-    def figures(self) -> dict[str, float]:
-        """Accuracy figures in percent, then the accuracy for each message feature."""
-
-        def percent(part: str, whole: str) -> float:
-            return 100.0 * self.counts[part] / self.counts[whole] if self.counts[whole] else 0.0
-
-        figures = {
-            "intent": percent("intent", "messages"),
-            "hit@1": percent("hit1", "policy"),
-            "hit@3": percent("hit3", "policy"),
-            "lead unit": percent("lead", "appeal"),
-            "category": percent("category", "appeal"),
-        }
-        for feature, counter in sorted(self.by_feature.items()):
-            figures[f"  {feature} (n={counter['n']})"] = 100.0 * counter["ok"] / counter["n"]
-        return figures
+def run_dev(build: Builder, messages: list[dict[str, Any]], folds: int, categories: list[CategoryDoc]) -> Tally:
+    """Each dev message judged by a matcher whose examples leave out its fold."""
+    policies = load_catalog(None)
+    seeds = seed_examples()
+    tally = Tally()
+    for fold in range(folds):
+        chosen = [message for number, message in enumerate(messages) if number % folds == fold]
+        held = {message["text"] for message in chosen}
+        guess = build(policies, categories, [example for example in seeds if example.text not in held])
+        for message in chosen:
+            tally.add(message, guess(message["text"]))
+    return tally
 
 
-def evaluate(messages: list[dict[str, Any]], guess: Callable[[str], Guess]) -> tuple[dict[str, float], list[str]]:
-    """Accuracy figures (percent) and one line per error."""
+def run_holdout(build: Builder, messages: list[dict[str, Any]], categories: list[CategoryDoc]) -> Tally:
+    """The frozen holdout against its own catalog, with every seed example."""
+    guess = build(load_catalog(HOLDOUT / "catalog.json"), categories, seed_examples())
     tally = Tally()
     for message in messages:
         tally.add(message, guess(message["text"]))
-    return tally.figures(), tally.errors
+    return tally
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--catalog", type=Path, default=None, help="policy list JSON (default: the demo catalog)")
-    parser.add_argument("--errors", action="store_true", help="list the engine's errors")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--only", choices=["dev", "holdout"], default=None)
+    parser.add_argument("--variants", default="lexical,semantic,hybrid")
+    parser.add_argument("--errors", action="store_true", help="list the hybrid's errors on dev (never the holdout's)")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     args = parser.parse_args(argv)
-    messages = load_messages(args.data)
-    policies = load_catalog(args.catalog)
     categories = [category_doc_from_record(record) for record in read_default_table()["categories"]]
-    kinds = Counter(message["intent"] for message in messages)
-    print(
-        f"{len(messages)} messages ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}); "
-        f"{len(policies)} policies, {len(categories)} appeal categories"
-    )
-    systems = {"engine": engine, "bm25 (bm25s+jieba)": bm25_baseline, "wratio (names)": wratio_baseline}
-    table: dict[str, dict[str, float]] = {}
-    engine_errors: list[str] = []
-    for name, build in systems.items():
-        figures, errors = evaluate(messages, build(policies, categories))
-        table[name] = figures
-        if name == "engine":
-            engine_errors = errors
-    rows = list(table["engine"])
-    header = f"{'':28}" + "".join(f"{name:>22}" for name in table)
-    print(header)
-    for row in rows:
-        print(f"{row:28}" + "".join(f"{table[name].get(row, float('nan')):>21.1f}%" for name in table))
-    print("margin over the better baseline (points):")
-    for row in ("intent", "hit@1", "hit@3", "lead unit"):
-        better = max(table[name][row] for name in table if name != "engine")
-        print(f"  {row:12} {table['engine'][row] - better:+.1f}")
-    if args.errors:
-        print(f"\nengine errors ({len(engine_errors)}):")
-        for line in engine_errors:
+    cache = VectorCache()
+    embedder = E5Embedder(threads=2)
+    cache.load_file(SEED_VECTORS_PATH, model=embedder.name)
+    semantic = Semantic(embedder, cache)
+    builders: dict[str, Builder] = {"lexical": lexical, "semantic": semantic_only(semantic), "hybrid": hybrid(semantic)}
+    results: dict[str, dict[str, Tally]] = {}
+    dev, holdout = load_messages(DEV), load_messages(HOLDOUT / "messages.jsonl")
+    for name in args.variants.split(","):
+        results[name] = {}
+        if args.only != "holdout":
+            results[name]["dev"] = run_dev(builders[name], dev, args.folds, categories)
+        if args.only != "dev":
+            results[name]["holdout"] = run_holdout(builders[name], holdout, categories)
+    print(f"dev {len(dev)} messages ({args.folds}-fold), holdout {len(holdout)} messages; embedder {embedder.name}")
+    figures = print_report(results)
+    if args.errors and "hybrid" in results and "dev" in results["hybrid"]:
+        print(f"\nhybrid errors on dev ({len(results['hybrid']['dev'].errors)}):")
+        for line in results["hybrid"]["dev"].errors:
             print("  " + line)
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
 
 

@@ -5,6 +5,13 @@ process without the worker; the baseline is one uvicorn process answering a cons
 wrk (Debian package `wrk`) drives both with the same number of connections and duration.
 
     .venv/bin/python bench/wechat_load.py --duration 30 --connections 200
+    .venv/bin/python bench/wechat_load.py --open-loop-only --rate 50 --open-loop-seconds 60
+
+The open-loop round sends at a fixed arrival rate whatever the answers (no coordinated omission: each
+latency counts from the moment its message was due), to as many app processes as cores with the semantic
+layer on (`embedder = "e5"`), round robin, on PostgreSQL + Redis. Every message text is new (a dev message
+with a serial number), so every message is embedded. It reports p50/p99/max and the answers later than the
+reply budget (the passive reply is then "success" and the answer goes out as a customer-service message).
 """
 
 from __future__ import annotations
@@ -116,6 +123,133 @@ def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int,
     }
 
 
+DEV = ROOT / "tests" / "data" / "eval" / "dev.jsonl"
+
+
+async def _open_loop(urls: list[str], *, rate: float, seconds: float, budget: float) -> dict[str, float]:
+    """Send `rate` messages a second for `seconds` to the urls in turn; latencies from each message's due time."""
+    import asyncio
+    import json
+
+    texts = [json.loads(line)["text"] for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    timestamp, nonce = str(int(time.time())), "424242"
+    query = f"?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid=o_open"
+    latencies: list[float] = []
+    late = failed = passive_success = 0
+    run = secrets.randbelow(10**6)
+
+    async def send(client: httpx.AsyncClient, number: int, due: float) -> None:
+        nonlocal late, failed, passive_success
+        user = f"o_open_{number % 500}"
+        content = f"{texts[number % len(texts)]}（{number}）"
+        body = (
+            f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{content}]]></Content><MsgId>{run * 10**7 + number}</MsgId></xml>"
+        )
+        try:
+            response = await client.post(urls[number % len(urls)] + "/wechat" + query, content=body.encode())
+        except httpx.HTTPError:
+            failed += 1
+            return
+        took = time.perf_counter() - due
+        latencies.append(took * 1000)
+        failed += response.status_code != 200
+        passive_success += response.text == "success"
+        late += took > budget
+
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        started = time.perf_counter()
+        tasks = []
+        for number in range(int(rate * seconds)):
+            due = started + number / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(send(client, number, due)))
+        await asyncio.gather(*tasks)
+    ordered = sorted(latencies)
+
+    def pick(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+    return {
+        "sent": len(tasks),
+        "answered": len(latencies),
+        "p50": pick(0.5),
+        "p99": pick(0.99),
+        "max": ordered[-1] if ordered else float("nan"),
+        "late": late,
+        "success": passive_success,
+        "failed": failed,
+    }
+
+
+def open_loop_round(args: argparse.Namespace) -> int:
+    """The open-loop round: N app processes with the semantic layer, a fixed arrival rate."""
+    import asyncio
+
+    apps = args.apps or os.cpu_count() or 1
+    schema = "bench_" + secrets.token_hex(4)
+    prefix = f"appealbot-bench:{schema}:"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database_url = f"{PG}?options=-csearch_path%3D{schema}"
+    env = dict(
+        os.environ,
+        APPEALBOT_DATABASE_URL=database_url,
+        APPEALBOT_REDIS_URL=REDIS,
+        APPEALBOT_REDIS_PREFIX=prefix,
+        APPEALBOT_WECHAT_MODE="plain",
+        APPEALBOT_WECHAT_TOKEN=TOKEN,
+        APPEALBOT_SIMULATOR_ENABLED="false",
+        APPEALBOT_LOG_LEVEL="WARNING",
+        APPEALBOT_WECHAT_API_BASE="http://127.0.0.1:9",
+        APPEALBOT_MATCHING_EMBEDDER="e5",
+    )
+    ports = [free_port() for _ in range(apps)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        for url in urls:
+            wait_ready(url + "/healthz", timeout=300)
+        modes = [httpx.get(url + "/healthz").json()["matching"]["mode"] for url in urls]
+        asyncio.run(_open_loop(urls, rate=args.rate, seconds=3, budget=args.budget))  # warm-up
+        found = asyncio.run(_open_loop(urls, rate=args.rate, seconds=args.open_loop_seconds, budget=args.budget))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+        client = redis.Redis.from_url(REDIS)
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
+    print(
+        f"\nopen loop: {args.rate:g} messages/s for {args.open_loop_seconds:g} s to {apps} app processes "
+        f"(matching: {', '.join(modes)}), PostgreSQL + Redis, {os.cpu_count()} cores"
+    )
+    print(
+        f"  sent {found['sent']:.0f}, answered {found['answered']:.0f}, failed {found['failed']:.0f}; "
+        f"p50 {found['p50']:.0f} ms, p99 {found['p99']:.0f} ms, max {found['max']:.0f} ms (aim p99 <= 300 ms)"
+    )
+    print(
+        f"  answers later than the reply budget ({args.budget:g} s): {found['late']:.0f}; "
+        f"passive 'success' (reply pushed later): {found['success']:.0f}"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=30)
@@ -127,7 +261,14 @@ def main() -> int:
         default=2000,
         help="mean ms a simulated user waits between messages in the second round (default 2000)",
     )
+    parser.add_argument("--rate", type=float, default=50.0, help="open loop: messages a second (default 50)")
+    parser.add_argument("--open-loop-seconds", type=float, default=60.0)
+    parser.add_argument("--apps", type=int, default=0, help="open loop: app processes (default: as many as cores)")
+    parser.add_argument("--budget", type=float, default=4.0, help="the reply budget in seconds (wechat.reply_budget)")
+    parser.add_argument("--open-loop-only", action="store_true", help="skip the wrk rounds")
     args = parser.parse_args()
+    if args.open_loop_only:
+        return open_loop_round(args)
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -227,7 +368,7 @@ def main() -> int:
             f"appealbot p99 {ours['p99']:.1f} ms (aim < 100 ms); socket errors: {ours['socket_errors']}"
         )
     print(f"\nmessages stored in PostgreSQL: {stored} (warm-up included)")
-    return 0
+    return open_loop_round(args)
 
 
 if __name__ == "__main__":

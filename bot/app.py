@@ -96,6 +96,8 @@ async def healthz(services: ServicesDep) -> JSONResponse:
         "status": "ok" if database_ok and cache_ok else "unavailable",
         "database": {"ok": database_ok, "backend": services.engine.dialect.name},
         "redis": {"ok": cache_ok, "backend": services.cache.backend},
+        # The semantic layer: a fallback to lexical matching is reported here, not an error (status stays ok).
+        "matching": services.match_index.status(),
     }
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
@@ -109,8 +111,9 @@ async def metrics() -> Response:
 async def match(item: MatchRequest, services: ServicesDep) -> dict[str, Any]:
     """What the engine understands of a message, as in docs/interfaces.md (with `eligible` for an enterprise)."""
     matcher = services.matcher
+    result = await services.match_index.match(item.text)
     if not item.uscc:
-        return matcher.match(item.text).to_dict()
+        return result.to_dict()
     code = uscc.normalize(item.uscc)
     reason = uscc.problem(code)
     if reason:
@@ -120,7 +123,7 @@ async def match(item: MatchRequest, services: ServicesDep) -> dict[str, Any]:
     if profile is None:
         raise HTTPException(404, f"企业库中没有统一社会信用代码为 {code} 的企业")
     today = datetime.now(ZoneInfo(services.settings.app.timezone)).date()
-    return eligible.annotate(matcher.match(item.text).to_dict(), policy=matcher.policy, profile=profile, today=today)
+    return eligible.annotate(result.to_dict(), policy=matcher.policy, profile=profile, today=today)
 
 
 def _lifespan(

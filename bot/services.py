@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import Engine
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.dialogue import Dialogue
 from bot.chat.inbox import Inbox
+from bot.chat.learning import fit_cache_dir
 from bot.chat.match_index import MatchIndex, build_matcher
 from bot.platform import db
 from bot.platform.broadcast import Broadcast
@@ -21,6 +23,7 @@ from bot.wechat.api import WeChatApi
 from bot.wechat.protocol import Codec
 from intents.matcher import Matcher
 from policies import service as policy_service
+from routing import examples as example_store
 from routing import service as routing_service
 
 __all__ = ["Services", "build_matcher", "open_services", "prepare_database"]
@@ -39,6 +42,9 @@ def prepare_database(engine: Engine, *, load_demo: bool) -> None:
         with db.transaction(db.session_factory(engine)) as session:
             if routing_service.ensure_default_table(session=session):
                 log.info("loaded the default routing table")
+            seeded = example_store.ensure_seeded(session=session, now=datetime.now(UTC))
+            if seeded:
+                log.info("loaded the seed examples of the matcher", extra={"examples": seeded})
             if load_demo:
                 added = policy_service.load_demo(session=session)
                 if added:
@@ -73,6 +79,7 @@ class Services:
     def __post_init__(self) -> None:
         dialogue = Dialogue(
             matcher=lambda: self.matcher,
+            run_match=self.match_index.match,
             cache=self.cache,
             engine=self.engine,
             state_ttl=self.settings.dialogue.state_ttl,
@@ -109,8 +116,16 @@ async def open_services(
         sync_engine.dispose()
     # jieba, the lexicon and the index load here, before the first message; then they follow every change.
     broadcast = Broadcast(settings.redis.url, prefix=settings.redis.prefix) if settings.redis.url else None
-    match_index = MatchIndex(database_url=settings.database_url, timezone=settings.app.timezone, broadcast=broadcast)
-    await asyncio.to_thread(match_index.load)
+    match_index = MatchIndex(
+        database_url=settings.database_url,
+        timezone=settings.app.timezone,
+        broadcast=broadcast,
+        embedder=settings.matching.embedder,
+        workers=settings.matching.workers,
+        cache_dir=fit_cache_dir(settings.matching.cache_dir),
+    )
+    # A fit not cached yet follows in the background: the first answer does not wait for it.
+    await asyncio.to_thread(match_index.load, fit=False)
     await match_index.start()
     cache = make_cache(settings.redis.url, prefix=settings.redis.prefix)
     if isinstance(cache, MemoryCache):

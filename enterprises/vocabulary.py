@@ -70,7 +70,12 @@ ANY = "不限"
 SIZES = "大中小微"
 SIZE_NAMES = {"大": "大型", "中": "中型", "小": "小型", "微": "微型"}
 ABOVE, BELOW = "规上", "规下"
-SCALE_WORDS = {"规上": ABOVE, "规模以上": ABOVE, "规下": BELOW, "规模以下": BELOW, "不限": ANY}
+# 限额以上/以下 is trade's and catering's word for the same line (限上商贸), stored as 规上/规下.
+SCALE_WORDS = {
+    "规上": ABOVE, "规模以上": ABOVE, "限上": ABOVE, "限额以上": ABOVE,
+    "规下": BELOW, "规模以下": BELOW, "限下": BELOW, "限额以下": BELOW,
+    "不限": ANY,
+}  # fmt: skip
 # 资质 that make an enterprise 规模以上 (规上工业, 限上批零住餐, 规上服务业).
 ABOVE_SCALE = frozenset({"规上工业", "限上商贸", "规上服务业"})
 CONDITION_KEYS = ("行业", "规模", "资质", "街道", "成立年限", "从业人数")
@@ -186,7 +191,9 @@ def scale(value: str) -> Scale:
         elif word and not set(word) - set(SIZES):
             sizes += word
         else:
-            raise TagError(f"规模「{piece[:20]}」无效：应为 大、中、小、微 的组合（如 小微），或 不限、规上、规下")
+            raise TagError(
+                f"规模「{piece[:20]}」无效：应为 大、中、小、微 的组合（如 小微），或 不限、规上、规下（限上、限下）"
+            )
     if ANY in words and (sizes or len(words) > 1):
         raise TagError("规模填了 不限 就不能再填其他规模")
     if {ABOVE, BELOW} <= words:

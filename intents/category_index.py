@@ -92,9 +92,23 @@ class CategoryIndex:
         plain = fold_counts(query.repaired)
         return self._best(plain + "|" + "|".join(query.concepts), plain)
 
+    def scores(self, query: Query) -> list[CategoryMatch]:
+        """Every category's match for a message, in table order (score 0 and nothing matched when it is not named)."""
+        plain = fold_counts(query.repaired)
+        return self._scores(plain + "|" + "|".join(query.concepts), plain)
+
     def _best(self, text: str, plain: str) -> CategoryMatch | None:
+        winner: CategoryMatch | None = None
+        for found in self._scores(text, plain):
+            if not found.matched and found.score < PAIR_WEIGHT * PAIR_ALONE:
+                continue
+            if winner is None or found.score > winner.score:
+                winner = found
+        return winner
+
+    def _scores(self, text: str, plain: str) -> list[CategoryMatch]:
         if not self._categories:
-            return None
+            return []
         total = len(self._categories)
         keyword_score = [0.0] * total
         coverage: list[set[int]] = [set() for _ in range(total)]
@@ -112,12 +126,9 @@ class CategoryIndex:
                     keyword_score[number] += len(item.phrase) / len(owners)
                     matched[number].append(item.phrase)
         message_pairs = set(pairs(plain))
-        winner: CategoryMatch | None = None
+        found = []
         for number, category in enumerate(self._categories):
             overlap = sum(self._pair_idf[pair] for pair in message_pairs & self._pairs[number])
             score = keyword_score[number] + PAIR_WEIGHT * overlap
-            if not matched[number] and overlap < PAIR_ALONE:
-                continue
-            if winner is None or score > winner.score:
-                winner = CategoryMatch(category, len(coverage[number]), tuple(matched[number]), score)
-        return winner
+            found.append(CategoryMatch(category, len(coverage[number]), tuple(matched[number]), score))
+        return found

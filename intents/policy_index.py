@@ -140,6 +140,14 @@ class PolicyIndex:
 
     def search(self, query: Query) -> list[PolicyHit]:
         """Policies matching the message, best first, at most MAX_HITS."""
+        scored = self.scored(query)
+        if not scored:
+            return []
+        floor = max(MIN_SCORE, scored[0].score * RELATIVE_FLOOR)
+        return [hit for hit in scored if hit.score >= floor][:MAX_HITS]
+
+    def scored(self, query: Query) -> list[PolicyHit]:
+        """Every policy that shares evidence with the message (the best RESCORE of them), best first, unfloored."""
         if not query.flat or not self._entries:
             return []
         raw: dict[int, float] = {}
@@ -167,10 +175,7 @@ class PolicyIndex:
                 score *= 0.85 + 0.15 * fuzz.token_set_ratio(query_tokens, entry.name_tokens) / 100.0
             scored.append(PolicyHit(entry.doc.code, entry.doc.name, score, tuple(matched[:MAX_MATCHED])))
         scored.sort(key=lambda hit: (-hit.score, hit.code))
-        if not scored:
-            return []
-        floor = max(MIN_SCORE, scored[0].score * RELATIVE_FLOOR)
-        return [hit for hit in scored if hit.score >= floor][:MAX_HITS]
+        return scored
 
     def _matched(self, entry: _Entry, query: Query) -> list[str]:
         """The message's concepts found in the policy, then runs of shared characters that no concept covers."""

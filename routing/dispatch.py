@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from routing import notify, timers
+from routing import examples, notify, timers
 from routing.deadlines import describe_limit
 from routing.lifecycle import Actor, Refused, Step, begin, now_utc, require_supervisor, require_text, require_unit
 from routing.models import Action, Appeal, AppealState, Category, NoticeEvent, Stage, StopReason, Unit
@@ -30,6 +30,11 @@ class Submission:
     street: str = ""
     place: str = ""
     urgency: str | None = None
+    # The unit the matcher chose when it is not the category's lead unit (learned from the district's decisions).
+    unit: str | None = None
+    # Too close to call: 区营商办 triages (分拨) the appeal; the candidates are shown to it.
+    triage: bool = False
+    candidates: tuple[str, ...] = ()
 
 
 def street_unit(*, session: Session, street: str) -> Unit | None:
@@ -71,6 +76,7 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
     if street is not None and street.name not in co_units:
         co_units.append(street.name)
     urgency = submission.urgency or urgency_of(rules, submission.description)
+    lead = _lead_unit(session, rules, submission, category)
     appeal = Appeal(
         reference=next_reference(session=session, prefix=rules.reference_prefix, day=calendar.local_date(now)),
         openid=submission.openid,
@@ -82,7 +88,7 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
         description=submission.description,
         category_id=category.id,
         urgency=urgency,
-        unit_id=category.lead_unit_id,
+        unit_id=lead.id,
         street_unit_id=street.id if street else None,
         co_units=co_units,
         state=AppealState.RECEIVED,
@@ -104,9 +110,28 @@ def file_appeal(*, session: Session, submission: Submission, now: datetime | Non
     appeal.dispatched_at = now
     for stage in (Stage.SIGN, Stage.CONTACT, Stage.REPLY):
         step.start_timer(stage)
-    step.move(AppealState.DISPATCHED, unit=category.lead_unit.name, co_units=co_units)
+    if submission.triage:
+        step.move(
+            AppealState.DISPATCHED,
+            unit=lead.name,
+            co_units=co_units,
+            triage=True,
+            candidates=list(submission.candidates),
+        )
+    else:
+        step.move(AppealState.DISPATCHED, unit=lead.name, co_units=co_units)
     session.flush()
     return appeal
+
+
+def _lead_unit(session: Session, rules: Rules, submission: Submission, category: Category) -> Unit:
+    """Who gets the appeal: 区营商办 to triage, the unit the matcher chose, or the category's lead unit."""
+    wanted = rules.supervisor_unit if submission.triage else submission.unit
+    if wanted:
+        unit = session.scalar(select(Unit).where(Unit.name == wanted))
+        if unit is not None:
+            return unit
+    return category.lead_unit
 
 
 def _unit(step: Step, name: str) -> Unit:
@@ -188,8 +213,22 @@ def transfer(
     if target.id == step.appeal.unit_id and step.appeal.state != AppealState.RETURNED:
         raise Refused(f"诉求 {step.appeal.reference} 已由{target.name}办理，无需转派")
     _redispatch(step, target, reason=reason)
+    _learn(step, target, examples.ExampleSource.TRANSFER)
     step.tell(NoticeEvent.TRANSFERRED, notify.transferred_text(step.appeal, unit=target.name))
     return step.appeal
+
+
+def _learn(step: Step, target: Unit, source: examples.ExampleSource) -> None:
+    """区营商办's routing decision (not a re-dispatch to itself) as an example for the matcher."""
+    if target.name != step.rules.supervisor_unit:
+        examples.record(
+            session=step.session,
+            appeal=step.appeal,
+            source=source,
+            unit_id=target.id,
+            actor=step.actor.name,
+            now=step.now,
+        )
 
 
 def arbitrate(
@@ -202,6 +241,7 @@ def arbitrate(
     target = _unit(step, unit)
     step.appeal.final_route = True
     _redispatch(step, target, reason=reason, final=True)
+    _learn(step, target, examples.ExampleSource.ARBITRATE)
     step.tell(NoticeEvent.TRANSFERRED, notify.transferred_text(step.appeal, unit=target.name))
     return step.appeal
 

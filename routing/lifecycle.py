@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from routing import notify, timers
+from routing import examples, notify, timers
 from routing.calendar import WorkCalendar
 from routing.models import (
     ACTION_LABELS,
@@ -246,6 +246,15 @@ def sign(*, session: Session, appeal_id: int, actor: Actor, now: datetime | None
     if step.appeal.first_signed_at is None:
         step.appeal.first_signed_at, step.appeal.sign_seconds = step.now, step.working_seconds()
     step.move(AppealState.SIGNED)
+    # The unit accepts the appeal as its own: the routing is confirmed, an example for the matcher.
+    examples.record(
+        session=session,
+        appeal=step.appeal,
+        source=examples.ExampleSource.SIGN,
+        unit_id=step.appeal.unit_id,
+        actor=actor.name,
+        now=step.now,
+    )
     step.tell(NoticeEvent.SIGNED, notify.signed_text(step.appeal, unit=step.unit_name(step.appeal.unit_id)))
     return step.appeal
 

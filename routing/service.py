@@ -208,6 +208,7 @@ def category_docs(*, session: Session) -> list[CategoryDoc]:
                 keywords=tuple(category.keywords or []),
                 lead_unit=category.lead_unit.name,
                 units=tuple(co_units.get(category.id, [])),
+                description=category.description or "",
             )
         )
     return docs

@@ -27,4 +27,5 @@ def category_doc_from_record(record: dict[str, Any]) -> CategoryDoc:
         keywords=tuple(str(keyword) for keyword in record.get("keywords") or []),
         lead_unit=str(record["lead_unit"]),
         units=tuple(str(unit) for unit in record.get("units") or []),
+        description=str(record.get("description") or ""),
     )

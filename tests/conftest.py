@@ -33,6 +33,8 @@ from tests.support.databases import CONTENTS, Content, Templates, fill, sqlite_p
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from intents.matcher import Matcher, Semantic
+
 PG_URL = os.environ.get("APPEALBOT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("APPEALBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -67,9 +69,17 @@ def unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+# APPEALBOT_TEST_EMBEDDER=none runs the suite with the semantic layer off (lexical matching only); the tests of
+# what only the semantic layer does are then skipped.
+EMBEDDER = os.environ.get("APPEALBOT_TEST_EMBEDDER", "")
+needs_semantic = pytest.mark.skipif(EMBEDDER == "none", reason="the semantic layer is off (APPEALBOT_TEST_EMBEDDER)")
+
+
 def base_settings(tmp_path: Path, **wechat: object) -> Settings:
     """Shipped defaults (config.toml, no environment), with the database in tmp_path."""
     settings = settings_module.load(environ={})
+    if EMBEDDER:
+        settings = settings.replace("matching", embedder=EMBEDDER)
     settings = settings.replace("database", url=f"sqlite:///{tmp_path / 'appealbot.db'}")
     settings = settings.replace("log", format="text")
     return settings.replace("wechat", **wechat) if wechat else settings
@@ -190,3 +200,35 @@ def browser() -> Iterator[Browser]:
 
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture(scope="session")
+def semantic() -> Semantic:
+    """The bundled model (loaded once per test session) with the shipped vectors in its cache."""
+    from bot.chat.learning import open_semantic
+
+    if EMBEDDER == "none":
+        pytest.skip("the semantic layer is off (APPEALBOT_TEST_EMBEDDER=none)")
+    found, choice = open_semantic("e5")
+    if found is None:
+        message = f"the e5 embedder does not load here ({choice.problem})"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="session")
+def hybrid_matcher(semantic: Semantic) -> Matcher:
+    """The demo catalog with the semantic layer, its classifiers fitted on the seed examples (fit cache kept)."""
+    from bot.chat.learning import learned_matcher
+    from intents.matcher import Matcher
+    from intents.records import Example
+    from policies.catalog import doc_from_record, read_demo_catalog
+    from routing.examples import read_seed
+    from routing.table import category_doc_from_record, read_default_table
+
+    policies = [doc_from_record(record) for record in read_demo_catalog()]
+    categories = [category_doc_from_record(record) for record in read_default_table()["categories"]]
+    examples = [Example(row.text, row.intent, row.category, row.unit) for row in read_seed()]
+    return learned_matcher(Matcher(policies, categories, semantic=semantic), examples)

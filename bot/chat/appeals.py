@@ -237,14 +237,18 @@ def _start(session: Session, openid: str, said: str, result: MatchResult, key: s
     category = intake.category(session=session, code=result.category.code if result.category else None)
     if category is None:
         return "抱歉，诉求类别设置有误，请稍后再试或拨打 12345。"
+    lead = result.lead_unit if result.category is not None and result.category.code == category.code else None
     data: dict[str, Any] = {
         "description": said[:2000],
         "category": category.code,
         "category_name": category.name,
-        "lead_unit": category.lead_unit,
+        "lead_unit": lead or category.lead_unit,
         "co_units": list(category.co_units),
         "asks_place": category.asks_place,
         "started": now.isoformat(),
+        # Too close to call (or no category fits): 区营商办 triages it, with the candidates the bot weighed.
+        "triage": result.triage,
+        "candidates": [candidate.unit for candidate in result.candidates],
     }
     understood = fields.understood(said)
     street = intake.street_name(session=session, said=said)
@@ -258,7 +262,7 @@ def _start(session: Session, openid: str, said: str, result: MatchResult, key: s
     row = AppealDraft(openid=openid, step="", data={}, updated_at=now)
     session.add(row)
     messages.link(session, key=key, attached_as=Attached.DRAFT)
-    intro = f"您反映的问题属于“{category.name}”，牵头办理单位：{category.lead_unit}。"
+    intro = f"您反映的问题属于“{category.name}”，{fields.handled_by(data, intro=True)}。"
     labels = {"enterprise": "企业", "contact": "联系人", "phone": "电话", "street": "街道"}
     if understood:
         intro += "已记下：" + "；".join(f"{labels[key]} {value}" for key, value in understood.items()) + "。"
@@ -274,6 +278,9 @@ def _start(session: Session, openid: str, said: str, result: MatchResult, key: s
 def _file(session: Session, row: AppealDraft, now: datetime) -> str:
     data = row.data
     submission = dispatch.Submission(
+        unit=data.get("lead_unit"),
+        triage=bool(data.get("triage")),
+        candidates=tuple(data.get("candidates") or ()),
         openid=row.openid,
         enterprise=data["enterprise"],
         contact=data["contact"],

@@ -7,16 +7,18 @@ Per-user state (the policies just listed, the unread part of a long reply) lives
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.chat import handoff, messages
 from bot.chat.appeal_waits import AppealWaits
@@ -27,8 +29,10 @@ from bot.chat.push_chat import PushChat
 from bot.chat.waiting import Message, Routed, Router
 from bot.platform.cache import Cache
 from bot.wechat.protocol import Inbound
+from intents.hybrid import FIT_SURE
 from intents.matcher import Matcher, MatchResult
-from intents.records import INTENTS, Intent
+from intents.records import INTENTS, Intent, PolicyDoc
+from policies import unanswered
 from policies.replies import format_policy_detail, format_policy_list, format_question, list_order
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,11 @@ HELP_APPEAL = "请直接说明您遇到的问题：什么事、在哪个部门�
 NO_APPEALS = "您目前没有在办的诉求。如需反映问题，请直接描述您遇到的情况。"
 NOT_UNDERSTOOD = "抱歉，我没太明白。您可以问政策（如“稳岗返还怎么申请”），或直接反映遇到的问题。"
 NO_POLICY = "暂时没有找到与您描述相符的政策。可以换个说法，或补充行业、企业规模等信息。"
+# A policy question nothing in the list fits: said plainly in one line, with an offer to pass it to staff.
+NO_FIT = "没有找到与您的问题相符的政策。回复“转人工”，我们把问题转给工作人员答复您。"
+NOT_EXACT = "没有找到与您的问题完全相符的政策。最接近的是：\n"
+NEAR_MISS_END = "\n回复序号查看详情；回复“转人工”，我们把问题转给工作人员答复您。"
+NEAR_MISSES = 2
 ASK_FOR_TEXT = "抱歉，没能识别这条语音，请发送文字描述。"
 UNSUPPORTED = "暂不支持这种消息，请发送文字描述您的问题。"
 GREETING = "您好！请问有什么可以帮您？可以问政策，也可以直接反映遇到的问题。"
@@ -86,6 +95,7 @@ class DialogueState:
     asked: list[str] = field(default_factory=list)
     asked_text: str = ""
     # -- end --
+    unanswered: str = ""  # the last policy question nothing fitted, passed to staff on "转人工"
 
 
 # A reply that picks a numbered choice: "1", "１", "2.", "第2个", "选3", "二".
@@ -130,8 +140,10 @@ class Dialogue:
         state_ttl: int,
         clock: Callable[[], datetime] | None = None,
         timezone: str = "Asia/Shanghai",
+        run_match: Callable[..., Awaitable[MatchResult]] | None = None,
     ) -> None:
         self._matcher = matcher
+        self._run_match = run_match
         self._cache = cache
         self._db = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -147,6 +159,12 @@ class Dialogue:
         self._enterprise = EnterpriseChat(engine=engine, cache=cache, state_ttl=state_ttl, timezone=timezone)
         self._pushes = PushChat(engine=engine, timezone=timezone)
         # -- end --
+
+    async def _match(self, text: str, *, intent: Intent | None = None) -> MatchResult:
+        """Match in a thread (the index's pool in the app): embedding and classifying never block the loop."""
+        if self._run_match is not None:
+            return await self._run_match(text, intent=intent)
+        return await asyncio.to_thread(self._matcher().match, text, intent=intent)
 
     async def _state(self, openid: str) -> DialogueState:
         raw = await self._cache.get(f"dialog:{openid}")
@@ -249,9 +267,11 @@ class Dialogue:
         if number is not None and state.choices:
             return await self._detail(openid, state, number)
         command = _command(said)
+        if command == "handoff" and state.unanswered:  # the question no policy answered goes to staff too
+            await self._pass_to_staff(openid, state)
         if command is not None:
             return await self._command(command, message, routed)
-        result = self._matcher().match(said)
+        result = await self._match(said)
         log.info("matched", extra={"intent": result.intent, "policies": [hit.code for hit in result.policies]})
         if state.asked:  # a new message instead of a number: the question is dropped
             state.asked, state.asked_text = [], ""
@@ -315,7 +335,7 @@ class Dialogue:
             if doc is not None:
                 state.choices = [code]
                 return await self._paged(openid, state, format_policy_detail(doc))
-        return await self._answer(message, state, matcher.match(text, intent=intent))
+        return await self._answer(message, state, await self._match(text, intent=intent))
 
     async def _detail(self, openid: str, state: DialogueState, number: int) -> str:
         if not 1 <= number <= len(state.choices):
@@ -334,7 +354,7 @@ class Dialogue:
         if result.intent == Intent.POLICY:
             docs = [doc for doc in (self._matcher().policy(hit.code) for hit in result.policies) if doc]
             if not docs:
-                return NO_POLICY
+                return await self._no_fit(openid, state, result)
             # -- a bound enterprise sees the policies it qualifies for first (bot/chat/enterprise_chat.py) --
             verdicts = await self._enterprise.verdicts(openid=openid, docs=docs)
             fits = {code: verdict.eligible for code, verdict in verdicts.items()} if verdicts else None
@@ -342,6 +362,8 @@ class Dialogue:
             # The numbers the user replies with follow this order (qualifying, then 免申即享, first).
             docs = list_order(docs, fits)
             state.choices = [doc.code for doc in docs]
+            if result.policies[0].score < FIT_SURE and result.semantic != "none":
+                return await self._near_misses(openid, state, result, docs[:NEAR_MISSES])
             return await self._paged(openid, state, format_policy_list(docs, fits))
         if result.intent == Intent.PROGRESS:
             return await self._progress(message, Routed(), reference=result.reference)
@@ -358,6 +380,33 @@ class Dialogue:
                 return THANKS
             return GREETING
         return NOT_UNDERSTOOD
+
+    async def _no_fit(self, openid: str, state: DialogueState, result: MatchResult) -> str:
+        """Nothing in the list fits: say so in one line, offer staff, count the question for the admins."""
+        if not result.no_fit:
+            return NO_POLICY
+        await self._write(lambda session: unanswered.record(session=session, text=result.text, now=datetime.now(UTC)))
+        state.unanswered, state.choices = result.text, []
+        await self._save(openid, state)
+        return NO_FIT
+
+    async def _near_misses(self, openid: str, state: DialogueState, result: MatchResult, docs: list[PolicyDoc]) -> str:
+        """Nothing fits well: said first, the closest two by name only, staff offered, the question counted."""
+        await self._write(lambda session: unanswered.record(session=session, text=result.text, now=datetime.now(UTC)))
+        state.unanswered, state.choices = result.text, [doc.code for doc in docs]
+        await self._save(openid, state)
+        names = "\n".join(f"{number}. {doc.name}" for number, doc in enumerate(docs, 1))
+        return NOT_EXACT + names + NEAR_MISS_END
+
+    async def _pass_to_staff(self, openid: str, state: DialogueState) -> None:
+        """Record the unanswered policy question as passed to staff (the hand-off opens beside it)."""
+        text, state.unanswered = state.unanswered, ""
+        await self._write(lambda session: unanswered.passed_to_staff(session=session, text=text, openid=openid))
+        await self._save(openid, state)
+
+    async def _write(self, work: Callable[[Session], object]) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.run_sync(work)
 
 
 def _command(said: str) -> str | None:

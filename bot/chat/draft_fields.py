@@ -137,11 +137,18 @@ def next_step(data: dict[str, Any]) -> DraftStep:
     return DraftStep.CONFIRM
 
 
+def handled_by(data: dict[str, Any], *, intro: bool = False) -> str:
+    """Who will handle the appeal, as the enterprise reads it (区营商办 triages what the bot could not place)."""
+    if data.get("triage"):
+        return "将由区营商办分拨到责任单位办理"
+    return f"牵头办理单位：{data['lead_unit']}" if intro else f"{data['lead_unit']}牵头办理"
+
+
 def summary(data: dict[str, Any]) -> list[str]:
     """The lines of the draft to confirm."""
     lines = [
         f"问题：{data['description']}",
-        f"类别：{data['category_name']}（{data['lead_unit']}牵头办理）",
+        f"类别：{data['category_name']}（{handled_by(data)}）",
         f"企业：{data['enterprise']}",
         f"联系人：{data['contact']}　电话：{data['phone']}",
     ]

@@ -93,6 +93,7 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    from bot.chat.learning import fit_cache_dir, open_semantic
     from bot.services import build_matcher, prepare_database
     from policies import eligible
 
@@ -103,7 +104,13 @@ def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         if refused:
             print(f"appealbot: {refused}", file=sys.stderr)
             return BAD_INPUT
-        matcher = build_matcher(engine, timezone=settings.app.timezone)
+        semantic, _choice = open_semantic(settings.matching.embedder)
+        matcher = build_matcher(
+            engine,
+            timezone=settings.app.timezone,
+            semantic=semantic,
+            cache_dir=fit_cache_dir(settings.matching.cache_dir),
+        )
     finally:
         engine.dispose()
     today = datetime.now(ZoneInfo(settings.app.timezone)).date()

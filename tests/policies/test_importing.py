@@ -293,3 +293,28 @@ def test_exported_records_match_the_catalog(env: Settings) -> None:
     records = read(env, lambda session: exporting.records(session=session))
     assert [record["code"] for record in records] == sorted(policies(env))
     assert set(records[0]) == {*BY_KEY}
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("规上", "规上"),
+        ("限上", "规上"),
+        ("不限", "不限"),
+        ("规下、限下", "规下"),
+        ("中小微", "中小微"),
+        ("大型企业", "大"),
+    ],
+)
+def test_scale_takes_the_documented_words(value: str, stored: str) -> None:
+    from policies.columns import parse_tags
+
+    assert parse_tags(f"规模:{value}") == {"规模": stored}
+
+
+@pytest.mark.parametrize("value", ["特大", "规上特大", "、"])
+def test_scale_refuses_other_words(value: str) -> None:
+    from policies.columns import FieldError, parse_tags
+
+    with pytest.raises(FieldError, match="规模"):
+        parse_tags(f"规模:{value}")

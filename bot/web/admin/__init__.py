@@ -1,4 +1,4 @@
-"""The admin console at /admin/ (admin role): policy list, import and export, lexicon."""
+"""The admin console at /admin/ (admin role): policy list, import and export, lexicon, examples, open questions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.web import auth, pages
 from bot.web.admin import (
     enterprise_pages,
+    example_pages,
     import_pages,
     lexicon_pages,
     office_pages,
@@ -50,6 +51,7 @@ def mount(app: FastAPI) -> None:
         policy_pages,
         import_pages,
         lexicon_pages,
+        example_pages,
         office_pages,
         routing_pages,
         enterprise_pages,

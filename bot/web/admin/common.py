@@ -25,6 +25,8 @@ NOTICES: dict[str, str] = {
     "imported": "导入完成",
     "lexicon_saved": "词条已保存，机器人几秒内生效",
     "lexicon_deleted": "词条已删除",
+    "example_removed": "样例已删除，机器人几秒内按新的样例识别",
+    "question_cleared": "问题已移出列表",
 }
 LABELS = {**{key: column.header for key, column in BY_KEY.items()}, "status": "状态"}
 environment.filters["label"] = lambda key: LABELS.get(key, key)

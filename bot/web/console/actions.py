@@ -190,6 +190,10 @@ DONE: dict[str, str] = {
 }
 
 
+# Actions that add an example for the matcher (routing.examples).
+LEARNED = {Action.SIGN, Action.TRANSFER, Action.ARBITRATE}
+
+
 @router.post("/appeals/{reference}/{action}")
 async def take_action(
     request: Request, user: ConsoleUser, services: ServicesDep, reference: str, action: str
@@ -221,8 +225,11 @@ async def take_action(
             action=action,
             values=form,
             confirm=isinstance(refused, Unstaffed),
+            services=services,
         )
     deliver_soon(services)
+    if action in LEARNED:  # the routing was confirmed or corrected: the matcher learns it at once
+        await services.match_index.notify_changed()
     target = f"/console/appeals/{ref}?done={done}" if still_visible else f"/console/?done={done}"
     if form.get("back") == "supervise" and user.role == Role.SUPERVISOR:
         target = f"/console/supervise?done={done}"

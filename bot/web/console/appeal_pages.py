@@ -11,8 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.accounts import Role, SignedIn, User, supervisor_unit
+from bot.services import Services
 from bot.web.console import reads, transcript
 from bot.web.console.common import ConsoleUser, chrome, not_found, render, run, scope
+from bot.web.deps import ServicesDep
+from intents.records import Intent, MatchResult
 from policies import service as policy_service
 from routing import conversation as talk
 from routing import extensions, queue, timers, views, visits
@@ -162,6 +165,7 @@ async def appeal_response(
     action: str = "",
     values: dict[str, str] | None = None,
     confirm: bool = False,
+    services: Services | None = None,
 ) -> Response:
     """The appeal page (404 when the user's scope may not see it); marks its conversation read."""
     now = datetime.now(UTC)
@@ -175,6 +179,7 @@ async def appeal_response(
         return appeal_context(session, appeal, user, now)
 
     data = await run(request, read)
+    data["why"] = await why_routed(services, data["appeal"]) if services is not None else None
     notice = NOTICES.get(request.query_params.get("done", ""), "") if not error else ""
     return render(
         request,
@@ -192,9 +197,16 @@ async def appeal_response(
 
 
 @router.get("/appeals/{reference}")
-async def appeal_page(request: Request, user: ConsoleUser, reference: str) -> Response:
+async def appeal_page(request: Request, user: ConsoleUser, services: ServicesDep, reference: str) -> Response:
     """One appeal: what the enterprise said, what happened, what is due, and what can be done."""
-    return await appeal_response(request, user, reference[:32])
+    return await appeal_response(request, user, reference[:32], services=services)
+
+
+async def why_routed(services: Services, appeal: Appeal) -> MatchResult | None:
+    """How the bot reads the appeal now: the units it weighs and the nearest labelled examples (None: lexical)."""
+    if services.match_index.matcher.learned is None:
+        return None
+    return await services.match_index.match(appeal.description, intent=Intent.APPEAL)
 
 
 @router.get("/appeals/{reference}/live")

@@ -198,3 +198,40 @@ def test_pages_fit_the_screen_and_escape_markup(
         assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"], path
         screenshot(page, f"admin-{shot}-{size}.png", full=shot != "list")
     context.close()
+
+
+@pytest.mark.parametrize(("viewport", "suffix"), [(DESKTOP, "desktop"), (PHONE, "phone")])
+def test_examples_and_unanswered_pages_in_the_browser(
+    browser: Browser, live: tuple[str, FastAPI], settings: Settings, viewport: ViewportSize, suffix: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.platform import db
+    from policies import unanswered
+
+    url, _ = live
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            for text in ("开民办幼儿园有办园补贴吗", "开民办幼儿园有办园补贴吗", "停车场建充电桩有补贴吗"):
+                unanswered.record(session=session, text=text, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(url + "/admin/examples")
+        sign_in_with_keyboard(page)
+        expect(page.get_by_role("heading", name="识别样例")).to_be_visible()
+        expect(page.locator("#matching-state")).to_contain_text("语义识别")
+        expect(page.get_by_role("link", name=re.compile(r"初始样例（\d+）"))).to_be_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+        screenshot(page, f"admin-examples-{suffix}.png", full=False)
+        page.goto(url + "/admin/unanswered")
+        expect(page.get_by_role("heading", name="未答问题")).to_be_visible()
+        expect(page.locator("tbody tr").first).to_contain_text("开民办幼儿园有办园补贴吗")
+        expect(page.locator("tbody tr").first).to_contain_text("2")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+        screenshot(page, f"admin-unanswered-{suffix}.png")
+    finally:
+        context.close()

@@ -366,3 +366,39 @@ def test_lexicon_editor(admin: tuple[httpx.Client, str], settings: Settings) -> 
     client.post(f"/admin/lexicon/{entry.group(1)}/delete", data={"csrf_token": token})
     # Back to no groups: the version moves on from the last one (and equals the first, as the lexicon does).
     assert groups() == [] and version() != third
+
+
+def test_examples_and_unanswered_questions(admin: tuple[httpx.Client, str], settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from bot.platform import db
+    from policies import unanswered
+    from routing import examples
+
+    client, token = admin
+    page = client.get("/admin/examples?source=seed")
+    assert page.status_code == 200 and "识别样例" in page.text and "初始样例" in page.text
+    assert "语义识别" in page.text and "下一页" in page.text
+    first = re.search(r'action="/admin/examples/(\d+)/delete"', page.text)
+    assert first
+    removed = int(first.group(1))
+    response = client.post(f"/admin/examples/{removed}/delete", data={"csrf_token": token})
+    assert response.status_code == 200 and "样例已删除" in response.text
+    assert f"/admin/examples/{removed}/delete" not in client.get("/admin/examples?source=seed").text
+    assert client.post(f"/admin/examples/{removed}/delete", data={}).status_code == 403  # no CSRF token
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        for text in ("开民办幼儿园有补贴吗", "开民办幼儿园有补贴吗", "开民办幼儿园，有补贴吗？"):
+            with db.transaction(db.session_factory(engine)) as session:
+                unanswered.record(session=session, text=text, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    listing = client.get("/admin/unanswered")
+    assert listing.status_code == 200 and "开民办幼儿园有补贴吗" in listing.text
+    assert re.search(r'data-label="次数">3<', listing.text), listing.text
+    question = re.search(r'action="/admin/unanswered/(\d+)/delete"', listing.text)
+    assert question
+    cleared = client.post(f"/admin/unanswered/{question.group(1)}/delete", data={"csrf_token": token})
+    assert cleared.status_code == 200 and "问题已移出列表" in cleared.text and "还没有未答问题" in cleared.text
+    assert read(settings, lambda s: examples.counts(session=s)).get("seed", 0) > 1000

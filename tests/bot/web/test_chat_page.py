@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Viewport
 
 from bot.app import create_app
 from bot.platform.settings import Settings
+from tests.conftest import needs_semantic
 from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.support.servers import serving
 
@@ -346,3 +347,31 @@ def test_keyboard_only_and_new_user(open_chat: Opener) -> None:
     chat.wait_bot_count(1)
     expect(chat.bot.first).to_contain_text("欢迎关注")
     expect(chat.mine).to_have_count(0)
+
+
+@needs_semantic
+@pytest.mark.parametrize(("viewport", "shot"), [(DESKTOP, "chat-honest-desktop.png"), (PHONE, "chat-honest-phone.png")])
+def test_a_rent_question_and_a_stray_complaint_are_answered_honestly(
+    open_chat: Opener, live: tuple[str, FastAPI], viewport: ViewportSize, shot: str
+) -> None:
+    chat = open_chat(viewport)
+    chat.wait_bot_count(1)
+    chat.say("我们是餐饮店，房租能减免吗")
+    chat.wait_bot_count(2)
+    reply = chat.last_bot_text()
+    # No rent policy in the demo list: the bot says so (or lists rent policies), never tax policies as a fit.
+    assert "没有找到" in reply or "租" in reply, reply
+    if "没有找到" in reply:
+        assert "转人工" in reply and "税" not in reply.split("最接近的是")[0], reply
+        chat.say("转人工")
+        chat.wait_bot_count(3)
+        expect(chat.bot.last).to_contain_text("已把您的问题转给工作人员")
+    count = chat.bot.count()
+    # A complaint that no category of the routing table names is still an appeal, never chit-chat.
+    chat.say("我们厂门口的排水管堵了一个多月，污水漫到车间里，找了好几个地方都没人来修")
+    chat.wait_bot_count(count + 1)
+    reply = chat.last_bot_text()
+    assert "请问有什么可以帮您" not in reply and "欢迎关注" not in reply, reply
+    assert "您反映的问题" in reply or "请问企业全称" in reply, reply
+    screenshot(chat.page, shot)
+    only_local(chat, live[0])

@@ -9,9 +9,11 @@ Screenshots at desktop and phone sizes go to tests/artifacts/.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
@@ -24,6 +26,7 @@ from routing.lifecycle import Actor
 from routing.models import ActorRole, Unit
 from routing.rules import load_calendar
 from tests.bot.web.console_support import BOSS, CLERK, JUDGE, XSS, file, prepare_console, run, sign, wrote
+from tests.conftest import needs_semantic
 from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.support.servers import running
 
@@ -390,3 +393,25 @@ def test_markup_from_the_enterprise_is_shown_as_text_on_every_page(
     expect(conversation.locator(".msg.enterprise .bubble").filter(has_text=XSS)).to_have_count(3)
     expect(conversation).to_contain_text("图片（地址无效：javascript:window.__xss=3）")
     assert clerk.evaluate("() => typeof window.__xss") == "undefined"
+
+
+@needs_semantic
+@pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "appeal-why-desktop.png"), (PHONE, "appeal-why-phone.png")])
+def test_the_appeal_page_shows_why_the_bot_chose_the_unit(
+    pages: Pages, live: tuple[str, FastAPI], settings: Settings, viewport: ViewportSize, name: str
+) -> None:
+    url, _ = live
+    reference = file(settings, description="窗口工作人员态度恶劣，材料一次没说清，让我来回跑了四趟", category="C04")
+    started = time.monotonic()  # a fit not cached yet is made in the background after the start
+    while httpx.get(url + "/healthz").json()["matching"]["mode"] != "hybrid":
+        assert time.monotonic() - started < 180, "the classifiers were not fitted"
+        time.sleep(0.5)
+    boss = pages.staff(BOSS, viewport)
+    boss.goto(f"{url}/console/appeals/{reference}")
+    why = boss.locator("#why-routed")
+    expect(why).to_contain_text("机器人判断的承办单位：区审批局")
+    expect(why.locator(".nearest li")).to_have_count(3)
+    expect(why).to_contain_text("相似度")
+    assert boss.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    why.scroll_into_view_if_needed()
+    shot(boss, name)
