@@ -18,6 +18,9 @@ REAL_SHAPED = Path(__file__).resolve().parents[1] / "data" / "policies" / "real_
 GOOD = ["Q1", "首店奖励", "区商务局", "一次性奖励20万元"]
 
 
+pytestmark = pytest.mark.database("schema")  # no demo policies: the list is counted on its own
+
+
 @pytest.fixture
 def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("APPEALBOT_DATABASE_URL", settings.database_url)

@@ -45,10 +45,13 @@ def changes(settings: Settings) -> tuple[int, int]:
     )
 
 
-def escalate_twenty_days_on(session: Session) -> None:
-    """Sweep as the worker would twenty days from now, and release the notices it writes."""
+def escalate_a_month_on(session: Session) -> None:
+    """Sweep as the worker would a month from now, and release the notices it writes.
+
+    A month: the 10-working-day 答复 limit reaches 区营商办 at 200%, 20 working days on, whatever the hour of filing.
+    """
     calendar = load_calendar(session=session)
-    later = calendar.next_working_moment(datetime.now(UTC) + timedelta(days=20))
+    later = calendar.next_working_moment(datetime.now(UTC) + timedelta(days=30))
     escalation.sweep(session=session, now=later)
     notify.notify_escalations(session=session, now=later)
     notify.release_notifications(session=session, now=later, digest_minutes=60, calendar=calendar)
@@ -165,7 +168,7 @@ def test_markup_from_the_enterprise_is_escaped_on_every_page(live: tuple[str, Fa
     wrote(settings, "o_xss", "", msg_type="link", Title=XSS, Url="javascript:alert(2)")
     wrote(settings, "o_xss", "", msg_type="location", Label=XSS, Location_X="1", Location_Y="2")
 
-    run(settings, escalate_twenty_days_on)
+    run(settings, escalate_a_month_on)
     clerk, _ = client(url, CLERK)
     boss, _ = client(url, BOSS)
     pages = {
@@ -245,7 +248,7 @@ def test_staff_notices_are_read_and_marked_per_unit(live_backend: tuple[str, Fas
     url, _ = live_backend
     reference = file(backend, openid="o_notice")
 
-    run(backend, escalate_twenty_days_on)
+    run(backend, escalate_a_month_on)
     clerk, token = client(url, CLERK)
     head, _ = client(url, HEAD)
     judge, judge_token = client(url, JUDGE)
