@@ -205,7 +205,7 @@ def open_loop_round(args: argparse.Namespace) -> int:
         APPEALBOT_SIMULATOR_ENABLED="false",
         APPEALBOT_LOG_LEVEL="WARNING",
         APPEALBOT_WECHAT_API_BASE="http://127.0.0.1:9",
-        APPEALBOT_MATCHING_EMBEDDER="e5",
+        APPEALBOT_MATCHING_EMBEDDER=args.embedder,
     )
     ports = [free_port() for _ in range(apps)]
     processes = [
@@ -266,6 +266,7 @@ def main() -> int:
     parser.add_argument("--apps", type=int, default=0, help="open loop: app processes (default: as many as cores)")
     parser.add_argument("--budget", type=float, default=4.0, help="the reply budget in seconds (wechat.reply_budget)")
     parser.add_argument("--open-loop-only", action="store_true", help="skip the wrk rounds")
+    parser.add_argument("--embedder", default="e5", help="open loop: e5 (default) or none, the lexical baseline")
     args = parser.parse_args()
     if args.open_loop_only:
         return open_loop_round(args)

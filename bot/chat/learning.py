@@ -28,13 +28,33 @@ _FITS: OrderedDict[str, Learned] = OrderedDict()
 _FITS_LOCK = threading.Lock()
 
 
-def _fit_key(matcher: Matcher, examples: list[Example]) -> str:
+def _fit_keys(matcher: Matcher, examples: list[Example]) -> tuple[str, str]:
+    """(what the classifiers learn from: categories, lexicon, examples, model; the catalog they were read against)."""
     digest = hashlib.sha1()
-    for part in (matcher.policies, matcher.categories, sorted(matcher.lexicon.canonical.items())):
+    for part in (matcher.categories, sorted(matcher.lexicon.canonical.items())):
         digest.update(repr(part).encode())
     for example in examples:
         digest.update(repr((example.text, example.intent, example.category, example.unit, example.source)).encode())
-    return digest.hexdigest()
+    model = matcher.semantic.embedder.name if matcher.semantic else "none"
+    catalog = hashlib.sha1(repr(matcher.policies).encode()).hexdigest()[:16]
+    return f"{digest.hexdigest()}-{model}", catalog
+
+
+def _find(folder: Path, learns: str, catalog: str, *, exact: bool) -> Learned | None:
+    """A fit from memory or disk: for this catalog, or (not exact) for any catalog, the newest first."""
+    with _FITS_LOCK:
+        found = _FITS.get(f"{learns}-{catalog}")
+        if found is None and not exact:
+            found = next((fit for key, fit in reversed(_FITS.items()) if key.startswith(learns)), None)
+    if found is not None:
+        return found
+    path = folder / f"fit-{learns}-{catalog}.npz"
+    if path.exists():
+        return load_learned(path)
+    if exact:
+        return None
+    others = sorted(folder.glob(f"fit-{learns}-*.npz"), key=lambda item: item.stat().st_mtime, reverse=True)
+    return load_learned(others[0]) if others else None
 
 
 def fit_cache_dir(configured: str = "") -> Path:
@@ -50,17 +70,17 @@ def learned_matcher(
 ) -> Matcher:
     """The matcher with its classifiers fitted on `examples`; a fit of the same inputs is reused (memory, disk).
 
-    With `fit=False` a fit not found in the caches is left for later: the matcher knows the examples but decides
-    intent and category by the cue rules until the classifiers are fitted (the live index does it in the background).
+    With `fit=True` (the CLI, a refit) the fit is for this very catalog. With `fit=False` (a server starting) a fit
+    of the same examples read against another catalog is good enough (the catalog weighs little in them); with
+    none at all, the matcher decides intent and category by the cue rules until the live index has fitted them.
     """
     if matcher.semantic is None:
         return matcher.learn(examples)
-    key = f"{_fit_key(matcher, examples)}-{matcher.semantic.embedder.name}"
-    path = (cache_dir or fit_cache_dir()) / f"fit-{key}.npz"
-    with _FITS_LOCK:
-        learned = _FITS.get(key)
-    if learned is None and path.exists():
-        learned = load_learned(path)
+    learns, catalog = _fit_keys(matcher, examples)
+    key = f"{learns}-{catalog}"
+    folder = cache_dir or fit_cache_dir()
+    path = folder / f"fit-{key}.npz"
+    learned = _find(folder, learns, catalog, exact=fit)
     if learned is not None or not fit:
         return matcher.learn(examples, refit=False, learned=learned)
     fitted = matcher.learn(examples)

