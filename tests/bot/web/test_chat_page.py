@@ -363,9 +363,11 @@ def test_a_rent_question_and_a_stray_complaint_are_answered_honestly(
     assert "没有找到" in reply or "租" in reply, reply
     if "没有找到" in reply:
         assert "转人工" in reply and "税" not in reply.split("最接近的是")[0], reply
-        chat.say("转人工")
+        chat.say("转人工")  # opens a hand-off to a person (the question is passed to staff), then leave it
         chat.wait_bot_count(3)
-        expect(chat.bot.last).to_contain_text("已把您的问题转给工作人员")
+        expect(chat.bot.last).to_contain_text("已为您转接人工服务")
+        chat.say("结束人工")
+        chat.wait_bot_count(4)
     count = chat.bot.count()
     # A complaint that no category of the routing table names is still an appeal, never chit-chat.
     chat.say("我们厂门口的排水管堵了一个多月，污水漫到车间里，找了好几个地方都没人来修")
