@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.common import database, refuse, refuse_problems
 from bot.platform import db
 from bot.platform.settings import Settings
 from routing import exporting, importing, views
 from routing.lifecycle import STATES
 from routing.rules import load_calendar
-
-BAD_INPUT = 2
-MAX_PROBLEMS = 50
-
-
-def _prepared(settings: Settings) -> Any:
-    """The migrated database with the default routing table loaded when it has none."""
-    from bot.services import prepare_database
-
-    engine = db.make_engine(settings.database_url)
-    prepare_database(engine, load_demo=False)
-    return engine
 
 
 def _line(item: dict[str, Any]) -> str:
@@ -44,17 +32,10 @@ def cmd_appeals_list(args: argparse.Namespace, settings: Settings) -> int:
         state = views.state_code(args.state)
         if state is None:
             choices = "、".join(f"{code}（{label}）" for code, label in STATES.items())
-            print(f"appealbot: 未知的状态「{args.state}」，可用：{choices}", file=sys.stderr)
-            return BAD_INPUT
-    engine = _prepared(settings)
-    try:
-        with db.session_factory(engine)() as session:
-            calendar = load_calendar(session=session)
-            items = [
-                view.to_dict(calendar) for view in views.list_appeals(session=session, state=state, unit=args.unit)
-            ]
-    finally:
-        engine.dispose()
+            return refuse(f"未知的状态「{args.state}」，可用：{choices}")
+    with database(settings) as engine, db.session_factory(engine)() as session:
+        calendar = load_calendar(session=session)
+        items = [view.to_dict(calendar) for view in views.list_appeals(session=session, state=state, unit=args.unit)]
     if args.json:
         print(json.dumps(items, ensure_ascii=False, indent=2))
     else:
@@ -65,17 +46,12 @@ def cmd_appeals_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_appeals_show(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _prepared(settings)
-    try:
-        with db.session_factory(engine)() as session:
-            calendar = load_calendar(session=session)
-            view = views.show_appeal(session=session, reference=args.reference)
-            item = view.to_dict(calendar, full=True) if view else None
-    finally:
-        engine.dispose()
+    with database(settings) as engine, db.session_factory(engine)() as session:
+        calendar = load_calendar(session=session)
+        view = views.show_appeal(session=session, reference=args.reference)
+        item = view.to_dict(calendar, full=True) if view else None
     if item is None:
-        print(f"appealbot: 没有编号为 {args.reference} 的诉求", file=sys.stderr)
-        return BAD_INPUT
+        return refuse(f"没有编号为 {args.reference} 的诉求")
     if args.json:
         print(json.dumps(item, ensure_ascii=False, indent=2))
         return 0
@@ -97,19 +73,11 @@ def cmd_appeals_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_routing_import(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _prepared(settings)
     try:
-        with db.transaction(db.session_factory(engine)) as session:
+        with database(settings) as engine, db.transaction(db.session_factory(engine)) as session:
             applied = importing.import_file(session=session, path=Path(args.file))
     except importing.ImportRefused as exc:
-        for problem in exc.problems[:MAX_PROBLEMS]:
-            print(f"appealbot: {problem}", file=sys.stderr)
-        if len(exc.problems) > MAX_PROBLEMS:
-            print(f"appealbot: ……另有 {len(exc.problems) - MAX_PROBLEMS} 处问题", file=sys.stderr)
-        print("appealbot: 导入未执行，数据库没有任何改动", file=sys.stderr)
-        return BAD_INPUT
-    finally:
-        engine.dispose()
+        return refuse_problems(exc.problems, "导入未执行，数据库没有任何改动")
     print(
         f"已导入 {args.file}：单位 {applied.units}，类别 {applied.categories}，时限 {applied.time_limits}，"
         f"参数 {applied.settings}，节假日 {applied.calendar_days}；重新计算期限 {applied.recomputed} 个"
@@ -120,14 +88,9 @@ def cmd_routing_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_routing_export(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     if path.suffix.lower() not in {".xlsx", ".csv", ".json"}:
-        print(f"appealbot: 文件 {path.name}：不支持的格式，请使用 .xlsx / .csv / .json", file=sys.stderr)
-        return BAD_INPUT
-    engine = _prepared(settings)
-    try:
-        with db.session_factory(engine)() as session:
-            rows = exporting.export_file(session=session, path=path, table=args.table)
-    finally:
-        engine.dispose()
+        return refuse(f"文件 {path.name}：不支持的格式，请使用 .xlsx / .csv / .json")
+    with database(settings) as engine, db.session_factory(engine)() as session:
+        rows = exporting.export_file(session=session, path=path, table=args.table)
     print(f"已导出 {rows} 行到 {path}")
     return 0
 

@@ -163,13 +163,14 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("--uscc", help="an enterprise's 统一社会信用代码: add eligible true|false|null to each policy")
     match.set_defaults(handler=cmd_match)
 
-    # -- policy list import/export and user accounts (handlers in bot/policy_commands.py) --
-    from bot.cli import policy_commands
+    # -- policy list import/export and user accounts (handlers in bot/cli/policy_commands.py, user_commands.py) --
+    from bot.cli import policy_commands, user_commands
 
     policy_commands.register(commands)
+    user_commands.register(commands)
     # -- end --
 
-    # -- appeals list/show and routing import/export (handlers in bot/appeal_commands.py) --
+    # -- appeals list/show and routing import/export (handlers in bot/cli/appeal_commands.py) --
     from bot.cli import appeal_commands
 
     appeal_commands.register(commands)

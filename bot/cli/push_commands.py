@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.cli.enterprise_commands import database, refuse
+from bot.cli.common import database, refuse
 from bot.platform import db
 from bot.platform.settings import Settings
 from policies import campaigns, service

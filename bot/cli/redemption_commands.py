@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bot.cli.enterprise_commands import database, refuse, refuse_problems
+from bot.cli.common import database, refuse, refuse_problems
 from bot.cli.push_commands import find_policy, today_in
 from bot.platform import db
 from bot.platform.settings import Settings
