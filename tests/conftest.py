@@ -135,6 +135,15 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once a new SQLite file and once a fresh PostgreSQL schema: for migration tests."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'm.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @pytest.fixture
 def pg_database(request: pytest.FixtureRequest, templates: Templates, database_content: Content) -> Iterator[str]:
     """A fresh database in the real PostgreSQL holding `database_content`, dropped afterwards; its URL."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, select
 
@@ -61,10 +58,5 @@ def round_trip(url: str) -> None:
         engine.dispose()
 
 
-def test_round_trip_on_sqlite(tmp_path: Path) -> None:
-    round_trip(f"sqlite:///{tmp_path / 'm.db'}")
-
-
-@pytest.mark.postgres
-def test_round_trip_on_postgresql(pg_url: str) -> None:
-    round_trip(pg_url)
+def test_round_trip(empty_url: str) -> None:
+    round_trip(empty_url)

@@ -4,9 +4,7 @@ that holds appeals, messages and a hand-off, on SQLite and PostgreSQL, without t
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, func, inspect, select
 
 from bot.chat.models import Attached, Handoff, HandoffState, InboundMessage
@@ -75,10 +73,5 @@ def round_trip(url: str) -> None:
         engine.dispose()
 
 
-def test_round_trip_on_sqlite(tmp_path: Path) -> None:
-    round_trip(f"sqlite:///{tmp_path / 'm.db'}")
-
-
-@pytest.mark.postgres
-def test_round_trip_on_postgresql(pg_url: str) -> None:
-    round_trip(pg_url)
+def test_round_trip(empty_url: str) -> None:
+    round_trip(empty_url)
