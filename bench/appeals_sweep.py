@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.schemas import throwaway_schema  # noqa: E402
 from bot.platform import db  # noqa: E402
 from routing import escalation, notify, service  # noqa: E402
 from routing.models import Escalation  # noqa: E402
@@ -178,13 +178,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    schema = "bench_" + secrets.token_hex(4)
-    admin = create_engine(db.sync_url(args.database_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in args.database_url else "?"
-    url = f"{args.database_url}{separator}options=-csearch_path%3D{schema}"
-    try:
+    with throwaway_schema(args.database_url) as url:
         engine = db.make_engine(url)
         db.upgrade(engine)
         with db.transaction(db.session_factory(engine)) as session:
@@ -227,10 +221,6 @@ def main() -> int:
         ok = statistics.median(times) < 100 and delays[-1] < 2 * args.interval
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

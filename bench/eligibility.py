@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -27,11 +26,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.schemas import throwaway_schema  # noqa: E402
 from bot.platform import db  # noqa: E402
 from enterprises.eligibility import Conditions, Profile, conditions, eligible_query, evaluate  # noqa: E402
 from enterprises.models import Enterprise  # noqa: E402
@@ -182,13 +182,7 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=60, help="policies timed one by one against Python")
     args = parser.parse_args()
     rng = random.Random(13)
-    schema = "bench_" + secrets.token_hex(4)
-    admin = create_engine(db.sync_url(args.database_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in args.database_url else "?"
-    url = f"{args.database_url}{separator}options=-csearch_path%3D{schema}"
-    try:
+    with throwaway_schema(args.database_url) as url:
         engine = db.make_engine(url)
         db.upgrade(engine)
         started = time.perf_counter()
@@ -199,10 +193,6 @@ def main() -> int:
         engine.dispose()
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
