@@ -1,7 +1,8 @@
 """policy questions: each question the bot answered (or could not), and the policies its answer listed
 
-Two new tables, nothing altered; they feed the policy side of the statistics. Also an index on the pushes'
-sent_at, which the push figures of a period read.
+Two new tables, nothing altered; they feed the policy side of the statistics. Also indexes for the figures of a
+period: the pushes' sent_at, the 签收 limits by due time (响应率; covering on PostgreSQL), and the limits not met
+by their due time (超时件).
 
 Revision ID: 0012
 Revises: 0008
@@ -52,9 +53,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_policy_questions_shown_policy_id", "policy_questions_shown", ["policy_id"])
     op.create_index("ix_push_deliveries_sent_at", "push_deliveries", ["sent_at"])
+    sign = sa.text("stage = 'sign'")
+    op.create_index(
+        "ix_appeal_timers_sign_due_at",
+        "appeal_timers",
+        ["due_at"],
+        postgresql_include=["appeal_id", "seq", "unit_id", "stopped_at", "stop_reason"],
+        postgresql_where=sign,
+        sqlite_where=sign,
+    )
+    missed = sa.text("suspended_at IS NULL AND (stopped_at IS NULL OR stopped_at > due_at)")
+    op.create_index(
+        "ix_appeal_timers_missed",
+        "appeal_timers",
+        ["due_at", "stage", "appeal_id", "unit_id"],
+        postgresql_where=missed,
+        sqlite_where=missed,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_appeal_timers_missed", table_name="appeal_timers")
+    op.drop_index("ix_appeal_timers_sign_due_at", table_name="appeal_timers")
     op.drop_index("ix_push_deliveries_sent_at", table_name="push_deliveries")
     op.drop_index("ix_policy_questions_shown_policy_id", table_name="policy_questions_shown")
     op.drop_table("policy_questions_shown")
