@@ -9,12 +9,12 @@ cannot disagree. A period is [start, end) in UTC; deadlines count only once they
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import CTE, ColumnElement, Select, and_, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from routing.models import (
@@ -65,6 +65,9 @@ class Scope:
     end: datetime
     now: datetime
     unit_id: int | None = None
+    # The least and greatest id of the appeals the period's timers and events belong to (`spanned` reads it):
+    # joins to the appeals then read that range of their primary key, planned with the range known.
+    span: tuple[int, int] | None = None
 
     @property
     def unit_clock(self) -> bool:
@@ -171,16 +174,52 @@ def _in_unit(statement: Select[Any], scope: Scope, column: Any = Appeal.unit_id)
     return statement if scope.unit_id is None else statement.where(column == scope.unit_id)
 
 
-def _joined(rows: CTE) -> ColumnElement[bool]:
-    """The join of the period's rows to their appeals, read as a range of the appeals' primary key.
+def _joined(rows: CTE, scope: Scope) -> ColumnElement[bool]:
+    """The join of the period's rows (timers, events) to their appeals, read as a range of the appeals' primary key.
 
-    The rows (timers, events) of a period belong to appeals that lie close together, but the planner cannot know
-    it and hashes every appeal; bounding the join by the least and greatest appeal id of the rows (one read of
-    the rows, kept by the CTE) makes it an index range of the appeals concerned, whatever the rows are.
+    The rows of a period belong to appeals that mostly lie close together, but the planner cannot know it and
+    hashes every appeal; bounding the join by the least and greatest appeal id of the rows makes it an index range
+    of the appeals concerned (never wrong: at worst, with one old appeal among them, as wide as before).
     """
-    low = select(func.min(rows.c.appeal_id)).scalar_subquery()
-    high = select(func.max(rows.c.appeal_id)).scalar_subquery()
-    return and_(Appeal.id == rows.c.appeal_id, Appeal.id >= low, Appeal.id <= high)
+    if scope.span is not None:
+        low, high = scope.span
+        return and_(Appeal.id == rows.c.appeal_id, Appeal.id >= low, Appeal.id <= high)
+    least = select(func.min(rows.c.appeal_id)).scalar_subquery()
+    greatest = select(func.max(rows.c.appeal_id)).scalar_subquery()
+    return and_(Appeal.id == rows.c.appeal_id, Appeal.id >= least, Appeal.id <= greatest)
+
+
+def _sign_due(scope: Scope) -> ColumnElement[bool]:
+    """签收 limits that fall due in the period (a literal stage: the partial index ix_appeal_timers_sign_due_at
+    matches it, in prepared plans too)."""
+    return and_(AppealTimer.stage == literal_column(f"'{Stage.SIGN}'"), _within(AppealTimer.due_at, scope))
+
+
+def _visited(scope: Scope) -> ColumnElement[bool]:
+    return and_(AppealEvent.action == Action.VISIT, _within(AppealEvent.at, scope))
+
+
+def _missed(scope: Scope) -> ColumnElement[bool]:
+    """Limits that fell due in the period and were not met by then (written as ix_appeal_timers_missed is)."""
+    timer = AppealTimer
+    return and_(
+        timer.suspended_at.is_(None),
+        or_(timer.stopped_at.is_(None), timer.stopped_at > timer.due_at),
+        timer.stage.in_((Stage.SIGN, Stage.CONTACT, Stage.REPLY, Stage.MILESTONE)),
+        _within(timer.due_at, scope),
+        timer.due_at <= scope.now,
+    )
+
+
+def spanned(*, session: Session, scope: Scope) -> Scope:
+    """The scope with the span of appeal ids its timers and events belong to (one read of their indexes)."""
+    ids = union_all(
+        select(AppealTimer.appeal_id.label("appeal_id")).where(_sign_due(scope)),
+        select(AppealEvent.appeal_id.label("appeal_id")).where(_visited(scope)),
+        select(AppealTimer.appeal_id.label("appeal_id")).where(_missed(scope)),
+    ).subquery()
+    low, high = session.execute(select(func.min(ids.c.appeal_id), func.max(ids.c.appeal_id))).one()
+    return scope if low is None else replace(scope, span=(int(low), int(high)))
 
 
 # -- the sources: (key, appeal_id, flags...) of one period --
@@ -202,8 +241,7 @@ def response(scope: Scope, by: Dimension | None) -> Select[Any]:
     A unit's limit cancelled in time (returned, or transferred away, before it fell due) is not counted.
     """
     timer = AppealTimer
-    # A literal, not a parameter: the partial index ix_appeal_timers_sign_due_at matches it (prepared plans too).
-    due = and_(timer.stage == literal_column(f"'{Stage.SIGN}'"), _within(timer.due_at, scope))
+    due = _sign_due(scope)
     if by == Dimension.UNIT or scope.unit_clock:
         conditions = [
             due,
@@ -239,7 +277,7 @@ def response(scope: Scope, by: Dimension | None) -> Select[Any]:
             _unless(met).label("late"),
             Appeal.sign_seconds.label("seconds"),
         ).where(or_(limits.c.due_at <= scope.now, Appeal.first_signed_at.is_not(None)))
-    return _keyed(statement.select_from(limits).join(Appeal, _joined(limits)), by)
+    return _keyed(statement.select_from(limits).join(Appeal, _joined(limits, scope)), by)
 
 
 def closed(scope: Scope, by: Dimension | None) -> Select[Any]:
@@ -280,11 +318,7 @@ def closed(scope: Scope, by: Dimension | None) -> Select[Any]:
 def visits(scope: Scope, by: Dimension | None) -> Select[Any]:
     """满意率 and 重办率: every 回访 in the period (an appeal reopened and rated again counts again)."""
     event = AppealEvent
-    rated = (
-        select(event.appeal_id, event.to_state)
-        .where(event.action == Action.VISIT, _within(event.at, scope))
-        .cte("visit_events")
-    )
+    rated = select(event.appeal_id, event.to_state).where(_visited(scope)).cte("visit_events")
     satisfied = and_(rated.c.to_state == AppealState.CLOSED, Appeal.rating.in_(SATISFIED))
     statement = (
         select(
@@ -295,7 +329,7 @@ def visits(scope: Scope, by: Dimension | None) -> Select[Any]:
             _flag(rated.c.to_state != AppealState.CLOSED).label("reopened"),
         )
         .select_from(rated)
-        .join(Appeal, _joined(rated))
+        .join(Appeal, _joined(rated, scope))
     )
     return _in_unit(_keyed(statement, by), scope)
 
@@ -332,25 +366,14 @@ def overdue(scope: Scope, by: Dimension | None) -> Select[Any]:
     A 签收 limit belongs to the unit it was set for; the other limits to the unit handling the appeal now.
     """
     timer = AppealTimer
-    missed = (
-        select(timer.appeal_id, timer.stage, timer.unit_id)
-        .where(
-            # Written as the partial index ix_appeal_timers_missed is, so that it serves the read.
-            timer.suspended_at.is_(None),
-            or_(timer.stopped_at.is_(None), timer.stopped_at > timer.due_at),
-            timer.stage.in_((Stage.SIGN, Stage.CONTACT, Stage.REPLY, Stage.MILESTONE)),
-            _within(timer.due_at, scope),
-            timer.due_at <= scope.now,
-        )
-        .cte("missed_limits")
-    )
+    missed = select(timer.appeal_id, timer.stage, timer.unit_id).where(_missed(scope)).cte("missed_limits")
     # The owner of a limit other than 签收 is the appeal's unit: read from the appeal, joined only then.
     joined = by is not None or scope.unit_id is not None
     owner = case((missed.c.stage == Stage.SIGN, missed.c.unit_id), else_=Appeal.unit_id) if joined else None
     key = owner if by == Dimension.UNIT else _appeal_key(by)
     statement = select(key.label("key"), missed.c.appeal_id.label("appeal_id")).select_from(missed).distinct()
     if joined:
-        statement = statement.join(Appeal, _joined(missed))
+        statement = statement.join(Appeal, _joined(missed, scope))
     return _in_unit(_keyed(statement, by), scope, owner)
 
 
@@ -424,6 +447,7 @@ def _hours(value: Any) -> float | None:
 def figures(*, session: Session, scope: Scope, by: Dimension | None = None) -> dict[Any, Figures]:
     """The figures of every group (one group, "all", when `by` is None), each group read in SQL."""
     office = office_unit(session=session)
+    scope = spanned(session=session, scope=scope)
     found: dict[Any, Figures] = {}
 
     def group(key: Any) -> Figures:
@@ -478,6 +502,7 @@ def appeal_ids(
 ) -> list[int]:
     """The appeals behind one number: the same source and flag as the count, narrowed to one group."""
     source_name, flag = MEASURES[measure]
+    scope = spanned(session=session, scope=scope)
     rows = _source(source_name, scope, by, office_unit(session=session)).subquery()
     statement = select(rows.c.appeal_id).distinct()
     if flag is not None:
