@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from enterprises.models import Enterprise
 from policies.models import Delivery, DeliveryState, Policy, PolicyMode
 from policies.questions import UNANSWERED, Outcome, PolicyQuestion, PolicyShown
 
@@ -263,3 +264,63 @@ def unanswered(*, session: Session, window: Window, limit: int = 20) -> list[Una
         .limit(limit)
     )
     return [Unanswered(key, text, int(n)) for key, text, n in session.execute(statement)]
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A logged question as the list behind a number shows it."""
+
+    id: int
+    asked_at: datetime
+    openid: str
+    text: str
+    outcome: Outcome
+    listed: list[str]
+
+
+@dataclass(frozen=True)
+class PushRow:
+    """A push as the list behind a number shows it."""
+
+    id: int
+    sent_at: datetime | None
+    policy: str
+    mode: PolicyMode
+    enterprise: str
+    state: DeliveryState
+    opened_at: datetime | None
+
+
+def question_rows(*, session: Session, ids: list[int]) -> list[QuestionRow]:
+    """The questions with these ids, the latest first, each with the names of the policies its answer listed."""
+    listed: dict[int, list[str]] = {}
+    shown_names = (
+        select(PolicyShown.question_id, Policy.name)
+        .join(Policy, Policy.id == PolicyShown.policy_id)
+        .where(PolicyShown.question_id.in_(ids))
+        .order_by(PolicyShown.question_id, PolicyShown.rank)
+    )
+    for question_id, name in session.execute(shown_names):
+        listed.setdefault(int(question_id), []).append(str(name))
+    rows = session.scalars(
+        select(PolicyQuestion).where(PolicyQuestion.id.in_(ids)).order_by(PolicyQuestion.asked_at.desc())
+    )
+    return [
+        QuestionRow(row.id, row.asked_at, row.openid, row.text, Outcome(row.outcome), listed.get(row.id, []))
+        for row in rows
+    ]
+
+
+def push_rows(*, session: Session, ids: list[int]) -> list[PushRow]:
+    """The pushes with these ids, the latest first, with their policy and enterprise."""
+    statement = (
+        select(Delivery, Policy.name, Policy.mode, Enterprise.name)
+        .join(Policy, Policy.id == Delivery.policy_id)
+        .join(Enterprise, Enterprise.id == Delivery.enterprise_id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+    )
+    return [
+        PushRow(delivery.id, delivery.sent_at, name, PolicyMode(mode), enterprise, delivery.state, delivery.opened_at)
+        for delivery, name, mode, enterprise in session.execute(statement)
+    ]
