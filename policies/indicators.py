@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from policies.models import Delivery, DeliveryState, Policy, PolicyMode
 from policies.questions import UNANSWERED, Outcome, PolicyQuestion, PolicyShown
 
 PUSHED = (DeliveryState.SENT, DeliveryState.DELIVERED)
+Rows = Select[Unpack[tuple[Any, ...]]]  # a source: (id, policy_id, flags...)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _within(column: Any, window: Window) -> ColumnElement[bool]:
 # -- the sources: (id, policy_id, flags...) of one period --
 
 
-def questions(window: Window) -> Select[Any]:
+def questions(window: Window) -> Rows:
     """Policy questions asked in the period, answered or not."""
     return select(
         PolicyQuestion.id.label("id"),
@@ -132,7 +133,7 @@ def questions(window: Window) -> Select[Any]:
     ).where(_within(PolicyQuestion.asked_at, window))
 
 
-def shown(window: Window) -> Select[Any]:
+def shown(window: Window) -> Rows:
     """Each policy listed in the answer to a question of the period (a question listing three counts three);
     the two closest offered when nothing fitted well are not counted."""
     return (
@@ -149,7 +150,7 @@ def shown(window: Window) -> Select[Any]:
     )
 
 
-def pushes(window: Window) -> Select[Any]:
+def pushes(window: Window) -> Rows:
     """政策找人 pushes sent in the period that WeChat accepted; opened when the enterprise asked for the detail."""
     return (
         select(

@@ -369,8 +369,8 @@ def overdue(scope: Scope, by: Dimension | None) -> Select[Any]:
     missed = select(timer.appeal_id, timer.stage, timer.unit_id).where(_missed(scope)).cte("missed_limits")
     # The owner of a limit other than 签收 is the appeal's unit: read from the appeal, joined only then.
     joined = by is not None or scope.unit_id is not None
-    owner = case((missed.c.stage == Stage.SIGN, missed.c.unit_id), else_=Appeal.unit_id) if joined else None
-    key = owner if by == Dimension.UNIT else _appeal_key(by)
+    owner: Any = case((missed.c.stage == Stage.SIGN, missed.c.unit_id), else_=Appeal.unit_id) if joined else None
+    key: Any = owner if by == Dimension.UNIT else _appeal_key(by)
     statement = select(key.label("key"), missed.c.appeal_id.label("appeal_id")).select_from(missed).distinct()
     if joined:
         statement = statement.join(Appeal, _joined(missed, scope))
