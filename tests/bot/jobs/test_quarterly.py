@@ -127,3 +127,10 @@ def test_the_report_has_the_policy_side_of_the_quarter(month: Settings) -> None:
     assert "外贸企业出口信用保险补贴区商务局依申请2" in compact
     assert "数据中心电费补贴2人才公寓申请1厂房租金减免1" in compact
     assert "被问到最多的政策" in html
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "quarterly-2026Q4-policies.pdf").write_bytes(pdf)
+    if shutil.which("pdftoppm"):
+        prefix = str(ARTIFACTS / "quarterly-2026Q4-policies")
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "60", str(ARTIFACTS / "quarterly-2026Q4-policies.pdf"), prefix], check=True
+        )
