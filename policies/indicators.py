@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from policies.models import Delivery, DeliveryState, Policy, PolicyMode
 from policies.questions import UNANSWERED, Outcome, PolicyQuestion, PolicyShown
 
 PUSHED = (DeliveryState.SENT, DeliveryState.DELIVERED)
-Rows = Select[Unpack[tuple[Any, ...]]]  # a source: (id, policy_id, flags...)
+Rows = Select[*tuple[Any, ...]]  # a source: (id, policy_id, flags...)
 
 
 @dataclass(frozen=True)
