@@ -267,6 +267,7 @@ class Delivery(Base):
         Index("ix_push_deliveries_state_id", "state", "id"),
         Index("ix_push_deliveries_enterprise_id_claimed_at", "enterprise_id", "claimed_at"),
         Index("ix_push_deliveries_openid_sent_at", "openid", "sent_at"),
+        Index("ix_push_deliveries_sent_at", "sent_at"),  # the pushes of a period (policies/indicators.py)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,12 +9,12 @@ cannot disagree. A period is [start, end) in UTC; deadlines count only once they
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import CTE, ColumnElement, Select, and_, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from routing.models import (
@@ -65,6 +65,9 @@ class Scope:
     end: datetime
     now: datetime
     unit_id: int | None = None
+    # The least and greatest id of the appeals the period's timers and events belong to (`spanned` reads it):
+    # joins to the appeals then read that range of their primary key, planned with the range known.
+    span: tuple[int, int] | None = None
 
     @property
     def unit_clock(self) -> bool:
@@ -171,6 +174,54 @@ def _in_unit(statement: Select[Any], scope: Scope, column: Any = Appeal.unit_id)
     return statement if scope.unit_id is None else statement.where(column == scope.unit_id)
 
 
+def _joined(rows: CTE, scope: Scope) -> ColumnElement[bool]:
+    """The join of the period's rows (timers, events) to their appeals, read as a range of the appeals' primary key.
+
+    The rows of a period belong to appeals that mostly lie close together, but the planner cannot know it and
+    hashes every appeal; bounding the join by the least and greatest appeal id of the rows makes it an index range
+    of the appeals concerned (never wrong: at worst, with one old appeal among them, as wide as before).
+    """
+    if scope.span is not None:
+        low, high = scope.span
+        return and_(Appeal.id == rows.c.appeal_id, Appeal.id >= low, Appeal.id <= high)
+    least = select(func.min(rows.c.appeal_id)).scalar_subquery()
+    greatest = select(func.max(rows.c.appeal_id)).scalar_subquery()
+    return and_(Appeal.id == rows.c.appeal_id, Appeal.id >= least, Appeal.id <= greatest)
+
+
+def _sign_due(scope: Scope) -> ColumnElement[bool]:
+    """签收 limits that fall due in the period (a literal stage: the partial index ix_appeal_timers_sign_due_at
+    matches it, in prepared plans too)."""
+    return and_(AppealTimer.stage == literal_column(f"'{Stage.SIGN}'"), _within(AppealTimer.due_at, scope))
+
+
+def _visited(scope: Scope) -> ColumnElement[bool]:
+    return and_(AppealEvent.action == Action.VISIT, _within(AppealEvent.at, scope))
+
+
+def _missed(scope: Scope) -> ColumnElement[bool]:
+    """Limits that fell due in the period and were not met by then (written as ix_appeal_timers_missed is)."""
+    timer = AppealTimer
+    return and_(
+        timer.suspended_at.is_(None),
+        or_(timer.stopped_at.is_(None), timer.stopped_at > timer.due_at),
+        timer.stage.in_((Stage.SIGN, Stage.CONTACT, Stage.REPLY, Stage.MILESTONE)),
+        _within(timer.due_at, scope),
+        timer.due_at <= scope.now,
+    )
+
+
+def spanned(*, session: Session, scope: Scope) -> Scope:
+    """The scope with the span of appeal ids its timers and events belong to (one read of their indexes)."""
+    ids = union_all(
+        select(AppealTimer.appeal_id.label("appeal_id")).where(_sign_due(scope)),
+        select(AppealEvent.appeal_id.label("appeal_id")).where(_visited(scope)),
+        select(AppealTimer.appeal_id.label("appeal_id")).where(_missed(scope)),
+    ).subquery()
+    low, high = session.execute(select(func.min(ids.c.appeal_id), func.max(ids.c.appeal_id))).one()
+    return scope if low is None else replace(scope, span=(int(low), int(high)))
+
+
 # -- the sources: (key, appeal_id, flags...) of one period --
 
 
@@ -190,88 +241,95 @@ def response(scope: Scope, by: Dimension | None) -> Select[Any]:
     A unit's limit cancelled in time (returned, or transferred away, before it fell due) is not counted.
     """
     timer = AppealTimer
+    due = _sign_due(scope)
     if by == Dimension.UNIT or scope.unit_clock:
-        key = timer.unit_id if by == Dimension.UNIT else _appeal_key(by)
-        met = and_(timer.stop_reason == StopReason.MET, timer.stopped_at <= timer.due_at)
-        passed = or_(timer.due_at <= scope.now, timer.stop_reason == StopReason.MET)
+        conditions = [
+            due,
+            or_(timer.due_at <= scope.now, timer.stop_reason == StopReason.MET),
+            or_(
+                timer.stop_reason.is_(None), timer.stop_reason != StopReason.CANCELLED, timer.stopped_at > timer.due_at
+            ),
+        ]
+        if scope.unit_id is not None:
+            conditions.append(timer.unit_id == scope.unit_id)
+        limits = (
+            select(timer.appeal_id, timer.unit_id, timer.due_at, timer.stopped_at, timer.stop_reason)
+            .where(*conditions)
+            .cte("sign_limits")
+        )
+        key = limits.c.unit_id if by == Dimension.UNIT else _appeal_key(by)
+        met = and_(limits.c.stop_reason == StopReason.MET, limits.c.stopped_at <= limits.c.due_at)
         statement = select(
             key.label("key"),
             Appeal.id.label("appeal_id"),
             _flag(met).label("on_time"),
             _unless(met).label("late"),
             # Hours to sign count from 派单 to the appeal's first 签收, where the appeal is with the unit now.
-            case((timer.unit_id == Appeal.unit_id, Appeal.sign_seconds)).label("seconds"),
-        ).where(
-            timer.stage == Stage.SIGN,
-            _within(timer.due_at, scope),
-            passed,
-            or_(
-                timer.stop_reason.is_(None),
-                timer.stop_reason != StopReason.CANCELLED,
-                timer.stopped_at > timer.due_at,
-            ),
+            case((limits.c.unit_id == Appeal.unit_id, Appeal.sign_seconds)).label("seconds"),
         )
-        statement = _in_unit(statement, scope, timer.unit_id)
     else:
-        met = and_(Appeal.first_signed_at.is_not(None), Appeal.first_signed_at <= timer.due_at)
+        limits = select(timer.appeal_id, timer.due_at).where(due, timer.seq == 1).cte("first_sign_limits")
+        met = and_(Appeal.first_signed_at.is_not(None), Appeal.first_signed_at <= limits.c.due_at)
         statement = select(
             _appeal_key(by).label("key"),
             Appeal.id.label("appeal_id"),
             _flag(met).label("on_time"),
             _unless(met).label("late"),
             Appeal.sign_seconds.label("seconds"),
-        ).where(
-            timer.stage == Stage.SIGN,
-            timer.seq == 1,
-            _within(timer.due_at, scope),
-            or_(timer.due_at <= scope.now, Appeal.first_signed_at.is_not(None)),
-        )
-    return _keyed(statement.select_from(timer).join(Appeal, Appeal.id == timer.appeal_id), by)
+        ).where(or_(limits.c.due_at <= scope.now, Appeal.first_signed_at.is_not(None)))
+    return _keyed(statement.select_from(limits).join(Appeal, _joined(limits, scope)), by)
 
 
 def closed(scope: Scope, by: Dimension | None) -> Select[Any]:
     """按时办结率, 解决率 and the hours to answer and to close: appeals closed in the period."""
-    late_reply = (
-        select(AppealTimer.id)
+    # The appeals with a 答复 limit met late, joined (not probed appeal by appeal: a million probes cost more).
+    late = (
+        select(AppealTimer.appeal_id)
         .where(
-            AppealTimer.appeal_id == Appeal.id,
             # Literals, not parameters: the partial index ix_appeal_timers_late_reply matches them.
             AppealTimer.stage == literal_column(f"'{Stage.REPLY}'"),
             AppealTimer.stop_reason == literal_column(f"'{StopReason.MET}'"),
             AppealTimer.stopped_at > AppealTimer.due_at,
         )
-        .exists()
+        .distinct()
+        .subquery("late_replies")
     )
+    late_reply = late.c.appeal_id.is_not(None)
     solved = and_(Appeal.outcome == Outcome.SOLVED, Appeal.rating.in_(SATISFIED))
-    statement = select(
-        _appeal_key(by).label("key"),
-        Appeal.id.label("appeal_id"),
-        _unless(late_reply).label("on_time"),
-        _flag(late_reply).label("late"),
-        _flag(solved).label("solved"),
-        _unless(solved).label("unsolved"),
-        _flag(Appeal.outcome == Outcome.RECTIFIED).label("rectified"),
-        Appeal.answer_seconds.label("answer_seconds"),
-        Appeal.close_seconds.label("close_seconds"),
-    ).where(_within(Appeal.closed_at, scope))
+    statement = (
+        select(
+            _appeal_key(by).label("key"),
+            Appeal.id.label("appeal_id"),
+            _unless(late_reply).label("on_time"),
+            _flag(late_reply).label("late"),
+            _flag(solved).label("solved"),
+            _unless(solved).label("unsolved"),
+            _flag(Appeal.outcome == Outcome.RECTIFIED).label("rectified"),
+            Appeal.answer_seconds.label("answer_seconds"),
+            Appeal.close_seconds.label("close_seconds"),
+        )
+        .select_from(Appeal)
+        .outerjoin(late, late.c.appeal_id == Appeal.id)
+        .where(_within(Appeal.closed_at, scope))
+    )
     return _in_unit(_keyed(statement, by), scope)
 
 
 def visits(scope: Scope, by: Dimension | None) -> Select[Any]:
     """满意率 and 重办率: every 回访 in the period (an appeal reopened and rated again counts again)."""
     event = AppealEvent
-    satisfied = and_(event.to_state == AppealState.CLOSED, Appeal.rating.in_(SATISFIED))
+    rated = select(event.appeal_id, event.to_state).where(_visited(scope)).cte("visit_events")
+    satisfied = and_(rated.c.to_state == AppealState.CLOSED, Appeal.rating.in_(SATISFIED))
     statement = (
         select(
             _appeal_key(by).label("key"),
             Appeal.id.label("appeal_id"),
             _flag(satisfied).label("satisfied"),
             _unless(satisfied).label("dissatisfied"),
-            _flag(event.to_state != AppealState.CLOSED).label("reopened"),
+            _flag(rated.c.to_state != AppealState.CLOSED).label("reopened"),
         )
-        .select_from(event)
-        .join(Appeal, Appeal.id == event.appeal_id)
-        .where(event.action == Action.VISIT, _within(event.at, scope))
+        .select_from(rated)
+        .join(Appeal, _joined(rated, scope))
     )
     return _in_unit(_keyed(statement, by), scope)
 
@@ -308,22 +366,14 @@ def overdue(scope: Scope, by: Dimension | None) -> Select[Any]:
     A 签收 limit belongs to the unit it was set for; the other limits to the unit handling the appeal now.
     """
     timer = AppealTimer
-    owner = case((timer.stage == Stage.SIGN, timer.unit_id), else_=Appeal.unit_id)
-    key = owner if by == Dimension.UNIT else _appeal_key(by)
-    statement = (
-        select(key.label("key"), timer.appeal_id.label("appeal_id"))
-        .select_from(timer)
-        .where(
-            timer.stage.in_((Stage.SIGN, Stage.CONTACT, Stage.REPLY, Stage.MILESTONE)),
-            _within(timer.due_at, scope),
-            timer.due_at <= scope.now,
-            timer.suspended_at.is_(None),
-            or_(timer.stopped_at.is_(None), timer.stopped_at > timer.due_at),
-        )
-        .distinct()
-    )
-    if by is not None or scope.unit_id is not None:  # the owner of a limit other than 签收 is the appeal's unit
-        statement = statement.join(Appeal, Appeal.id == timer.appeal_id)
+    missed = select(timer.appeal_id, timer.stage, timer.unit_id).where(_missed(scope)).cte("missed_limits")
+    # The owner of a limit other than 签收 is the appeal's unit: read from the appeal, joined only then.
+    joined = by is not None or scope.unit_id is not None
+    owner: Any = case((missed.c.stage == Stage.SIGN, missed.c.unit_id), else_=Appeal.unit_id) if joined else None
+    key: Any = owner if by == Dimension.UNIT else _appeal_key(by)
+    statement = select(key.label("key"), missed.c.appeal_id.label("appeal_id")).select_from(missed).distinct()
+    if joined:
+        statement = statement.join(Appeal, _joined(missed, scope))
     return _in_unit(_keyed(statement, by), scope, owner)
 
 
@@ -397,6 +447,7 @@ def _hours(value: Any) -> float | None:
 def figures(*, session: Session, scope: Scope, by: Dimension | None = None) -> dict[Any, Figures]:
     """The figures of every group (one group, "all", when `by` is None), each group read in SQL."""
     office = office_unit(session=session)
+    scope = spanned(session=session, scope=scope)
     found: dict[Any, Figures] = {}
 
     def group(key: Any) -> Figures:
@@ -451,6 +502,7 @@ def appeal_ids(
 ) -> list[int]:
     """The appeals behind one number: the same source and flag as the count, narrowed to one group."""
     source_name, flag = MEASURES[measure]
+    scope = spanned(session=session, scope=scope)
     rows = _source(source_name, scope, by, office_unit(session=session)).subquery()
     statement = select(rows.c.appeal_id).distinct()
     if flag is not None:

@@ -448,6 +448,10 @@ class AppealEvent(Base):
     at: Mapped[datetime] = mapped_column(UTC_TIME)
 
 
+# The partial index of the limits missed (routing/indicators.py overdue() writes its WHERE the same way).
+MISSED = "suspended_at IS NULL AND (stopped_at IS NULL OR stopped_at > due_at)"
+
+
 class AppealTimer(Base):
     """One time limit of an appeal; its escalation times are columns the worker sweeps."""
 
@@ -465,6 +469,24 @@ class AppealTimer(Base):
             "appeal_id",
             postgresql_where=text("stage = 'reply' AND stop_reason = 'met' AND stopped_at > due_at"),
             sqlite_where=text("stage = 'reply' AND stop_reason = 'met' AND stopped_at > due_at"),
+        ),
+        # The 签收 limits that fell due in a period (响应率), read from the index alone (PostgreSQL).
+        Index(
+            "ix_appeal_timers_sign_due_at",
+            "due_at",
+            postgresql_include=["appeal_id", "seq", "unit_id", "stopped_at", "stop_reason"],
+            postgresql_where=text("stage = 'sign'"),
+            sqlite_where=text("stage = 'sign'"),
+        ),
+        # The limits not met by their due time (超时件): few rows, read whole for a period by due_at.
+        Index(
+            "ix_appeal_timers_missed",
+            "due_at",
+            "stage",
+            "appeal_id",
+            "unit_id",
+            postgresql_where=text(MISSED),
+            sqlite_where=text(MISSED),
         ),
         Index(
             "ix_appeal_timers_next_fire_at",

@@ -32,7 +32,7 @@ from bot.wechat.protocol import Inbound
 from intents.hybrid import FIT_SURE
 from intents.matcher import Matcher, MatchResult
 from intents.records import INTENTS, Intent, PolicyDoc
-from policies import unanswered
+from policies import questions, unanswered
 from policies.replies import format_policy_detail, format_policy_list, format_question, list_order
 
 log = logging.getLogger(__name__)
@@ -334,6 +334,7 @@ class Dialogue:
             doc = matcher.policy(code)
             if doc is not None:
                 state.choices = [code]
+                await self._asked(openid, text, questions.Outcome.ANSWERED, [code])
                 return await self._paged(openid, state, format_policy_detail(doc))
         return await self._answer(message, state, await self._match(text, intent=intent))
 
@@ -364,6 +365,7 @@ class Dialogue:
             state.choices = [doc.code for doc in docs]
             if result.policies[0].score < FIT_SURE and result.semantic != "none":
                 return await self._near_misses(openid, state, result, docs[:NEAR_MISSES])
+            await self._asked(openid, result.text, questions.Outcome.ANSWERED, state.choices)
             return await self._paged(openid, state, format_policy_list(docs, fits))
         if result.intent == Intent.PROGRESS:
             return await self._progress(message, Routed(), reference=result.reference)
@@ -383,6 +385,7 @@ class Dialogue:
 
     async def _no_fit(self, openid: str, state: DialogueState, result: MatchResult) -> str:
         """Nothing in the list fits: say so in one line, offer staff, count the question for the admins."""
+        await self._asked(openid, result.text, questions.Outcome.NO_FIT, [])
         if not result.no_fit:
             return NO_POLICY
         await self._write(lambda session: unanswered.record(session=session, text=result.text, now=datetime.now(UTC)))
@@ -394,6 +397,7 @@ class Dialogue:
         """Nothing fits well: said first, the closest two by name only, staff offered, the question counted."""
         await self._write(lambda session: unanswered.record(session=session, text=result.text, now=datetime.now(UTC)))
         state.unanswered, state.choices = result.text, [doc.code for doc in docs]
+        await self._asked(openid, result.text, questions.Outcome.NEAR_MISS, state.choices)
         await self._save(openid, state)
         names = "\n".join(f"{number}. {doc.name}" for number, doc in enumerate(docs, 1))
         return NOT_EXACT + names + NEAR_MISS_END
@@ -403,6 +407,15 @@ class Dialogue:
         text, state.unanswered = state.unanswered, ""
         await self._write(lambda session: unanswered.passed_to_staff(session=session, text=text, openid=openid))
         await self._save(openid, state)
+
+    async def _asked(self, openid: str, text: str, outcome: questions.Outcome, codes: list[str]) -> None:
+        """Log the policy question and the policies its answer lists, for the statistics (policies/indicators.py)."""
+        now = self._clock()
+        await self._write(
+            lambda session: questions.record(
+                session=session, openid=openid, text=text, outcome=outcome, codes=codes, now=now
+            )
+        )
 
     async def _write(self, work: Callable[[Session], object]) -> None:
         async with self._sessions() as session, session.begin():

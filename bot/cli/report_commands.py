@@ -69,6 +69,14 @@ def cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
         counts = [str(getattr(figures, key)) for key in COUNT_LABELS]
         rates = [percent(getattr(figures, key)) for key in RATE_LABELS]
         print("\t".join([name, *counts, *rates]))
+    if found.policies is not None:
+        side = found.policies.figures
+        print(
+            f"政策咨询 {side.questions} 次，找到政策 {side.answered} 次（{percent(side.answer_rate)}），"
+            f"未找到 {side.unanswered} 次；"
+            f"政策找人推送 {side.pushed} 条，查看 {side.opened} 条（{percent(side.open_rate)}）；"
+            f"展示中免申即享 {percent(side.shown_no_application_share)}、即申即享 {percent(side.shown_instant_share)}"
+        )
     return 0
 
 

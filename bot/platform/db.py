@@ -23,6 +23,7 @@ from bot import accounts as _accounts  # noqa: F401
 from bot.chat import models as _chat_models  # noqa: F401
 from enterprises import models as _enterprise_models  # noqa: F401
 from policies import models as _policy_models  # noqa: F401
+from policies import questions as _questions  # noqa: F401
 from policies import unanswered as _unanswered  # noqa: F401
 from routing import examples as _examples  # noqa: F401
 from routing import models as _routing_models  # noqa: F401

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.reports import charts
 from bot.reports.periods import Period
+from policies import indicators as policy_indicators
+from policies.indicators import Asked, PolicyFigures, Unanswered
 from routing import indicators
 from routing.indicators import ALL, Dimension, Figures
 
@@ -30,6 +34,15 @@ COUNT_LABELS: dict[str, str] = {
     "reopened": "重办",
     "overdue": "超时件",
 }
+# The policy side (policies/indicators.py): the rates with their names and formulas, as RATE_LABELS.
+POLICY_RATE_LABELS: dict[str, tuple[str, str]] = {
+    "answer_rate": ("政策咨询答复率", "找到政策的咨询 ÷ 政策咨询"),
+    "open_rate": ("推送查看率", "企业查看详情的推送 ÷ 推送"),
+    "shown_no_application_share": ("展示中免申即享占比", "展示的免申即享政策 ÷ 展示的政策（条次）"),
+    "shown_instant_share": ("展示中即申即享占比", "展示的即申即享政策 ÷ 展示的政策（条次）"),
+    "pushed_no_application_share": ("推送中免申即享占比", "推送的免申即享政策 ÷ 推送"),
+    "pushed_instant_share": ("推送中即申即享占比", "推送的即申即享政策 ÷ 推送"),
+}
 HOUR_LABELS: dict[str, str] = {
     "sign_hours": "平均签收用时（工作小时）",
     "answer_hours": "平均答复用时（工作小时）",
@@ -38,17 +51,57 @@ HOUR_LABELS: dict[str, str] = {
 
 
 @dataclass
+class Policies:
+    """The policy side of a period: its figures, the policies shown most, the questions nothing answered."""
+
+    figures: PolicyFigures
+    top: list[Asked]
+    unanswered: list[Unanswered]
+
+    def to_json(self) -> dict[str, Any]:
+        """Counts and rates (numbers in [0, 1] or null), with the top policies and the unanswered questions."""
+        return {
+            **self.figures.to_dict(),
+            "top_policies": [
+                {"code": item.code, "name": item.name, "body": item.body, "mode": str(item.mode),
+                 "questions": item.questions}
+                for item in self.top
+            ],
+            "unanswered_questions": [{"text": item.text, "count": item.count} for item in self.unanswered],
+        }  # fmt: skip
+
+
+@dataclass
 class Kpi:
-    """One period's figures: the district (or the unit's own view) and each unit, named."""
+    """One period's figures: the district (or the unit's own view) and each unit, named; the policy side for the
+    district only (policies are the district's list, not a unit's)."""
 
     period: Period
     all: Figures
     units: dict[str, Figures]
     unit_ids: dict[str, int]
+    policies: Policies | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """One object per unit (by name) plus "all", each with its counts and rates."""
-        return {**{name: figures.to_dict() for name, figures in self.units.items()}, ALL: self.all.to_dict()}
+        """One object per unit (by name) plus "all", each with its counts and rates; and "policies" for the district."""
+        found = {**{name: figures.to_dict() for name, figures in self.units.items()}, ALL: self.all.to_dict()}
+        if self.policies is not None:
+            found[POLICIES] = self.policies.to_json()
+        return found
+
+
+POLICIES = "policies"
+
+
+def policy_side(*, session: Session, period: Period, timezone: str) -> Policies:
+    """The policy side of the period (questions, policies shown, pushes and opens)."""
+    scope = period.scope(timezone=timezone)
+    window = policy_indicators.Window(scope.start, scope.end)
+    return Policies(
+        figures=policy_indicators.figures(session=session, window=window),
+        top=policy_indicators.top_policies(session=session, window=window),
+        unanswered=policy_indicators.unanswered(session=session, window=window),
+    )
 
 
 def kpi(
@@ -66,7 +119,15 @@ def kpi(
             continue
         units[named(key)] = figures
         ids[named(key)] = int(key)
-    return Kpi(period=period, all=total, units=units, unit_ids=ids)
+    policies = None if unit_id is not None else policy_side(session=session, period=period, timezone=timezone)
+    return Kpi(period=period, all=total, units=units, unit_ids=ids, policies=policies)
+
+
+def policy_bars(policies: Policies, href: Callable[[Asked], str] | None = None) -> list[charts.Bar]:
+    """The policies shown most, as bars (the count of questions whose answer listed each)."""
+    return [
+        charts.Bar(item.name, item.questions, str(item.questions), href(item) if href else "") for item in policies.top
+    ]
 
 
 def percent(value: float | None) -> str:

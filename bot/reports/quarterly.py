@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +16,20 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.chat.models import InboundMessage, OutboundMessage
 from bot.reports import charts, clusters
-from bot.reports.kpi import COUNT_LABELS, HOUR_LABELS, RATE_LABELS, Kpi, change, kpi, percent
+from bot.reports.kpi import (
+    COUNT_LABELS,
+    HOUR_LABELS,
+    POLICY_RATE_LABELS,
+    RATE_LABELS,
+    Kpi,
+    Policies,
+    change,
+    kpi,
+    percent,
+    policy_bars,
+    policy_side,
+)
 from bot.reports.periods import Period
 from routing import indicators
 from routing.lifecycle import Refused
@@ -31,8 +41,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
 )
-# The replies the bot gives when no policy fits (bot.chat.dialogue.NO_POLICY, policies.replies).
-NO_POLICY_REPLIES = ("暂时没有找到与您描述相符的政策%", "暂未找到符合条件的惠企政策%")
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,7 @@ class Facts:
     slowest: list[tuple[str, float, int]]
     reasons: list[tuple[str, int]]
     repeat: list[tuple[str, int]]
-    unanswered: list[tuple[str, int]]
-    questions: int
+    policies: Policies
 
 
 def _texts(session: Session, scope: indicators.Scope) -> list[clusters.Text]:
@@ -86,22 +93,6 @@ def _repeat(session: Session, scope: indicators.Scope) -> list[tuple[str, int]]:
     return [(name, int(count)) for name, count in rows]
 
 
-def _unanswered(session: Session, scope: indicators.Scope) -> tuple[list[tuple[str, int]], int]:
-    within = (InboundMessage.received_at >= scope.start, InboundMessage.received_at < scope.end)
-    asked = session.scalar(
-        select(func.count()).select_from(InboundMessage).where(InboundMessage.msg_type == "text", *within)
-    )
-    texts = session.scalars(
-        select(InboundMessage.text)
-        .join(OutboundMessage, OutboundMessage.inbound_id == InboundMessage.id)
-        .where(
-            *within, (OutboundMessage.text.like(NO_POLICY_REPLIES[0]) | OutboundMessage.text.like(NO_POLICY_REPLIES[1]))
-        )
-    )
-    counted = Counter((text or "").strip()[:60] for text in texts if text)
-    return counted.most_common(20), int(asked or 0)
-
-
 def facts(*, session: Session, quarter: Period, timezone: str, now: datetime) -> Facts:
     """Read what the quarter's report needs (the clustering runs here too: call it off the event loop)."""
     current = kpi(session=session, period=quarter, timezone=timezone, now=now)
@@ -111,11 +102,10 @@ def facts(*, session: Session, quarter: Period, timezone: str, now: datetime) ->
         ((name, item.close_hours, item.closed) for name, item in current.units.items() if item.close_hours is not None),
         key=lambda row: -row[1],
     )[:5]
-    unanswered, asked = _unanswered(session, scope)
+    policies = current.policies or policy_side(session=session, period=quarter, timezone=timezone)
     return Facts(
         quarter=quarter, current=current, previous=previous, clusters=clusters.clusters(_texts(session, scope))[:10],
-        slowest=slowest, reasons=_reasons(session, scope), repeat=_repeat(session, scope), unanswered=unanswered,
-        questions=asked,
+        slowest=slowest, reasons=_reasons(session, scope), repeat=_repeat(session, scope), policies=policies,
     )  # fmt: skip
 
 
@@ -134,13 +124,15 @@ def render_html(found: Facts, *, recommendations: str, generated_at: datetime, f
         charts.Bar(name, item.received, str(item.received)) for name, item in current.units.items() if item.received
     ]
     return environment.get_template("quarterly.html").render(
-        facts=found, rates=RATE_LABELS, counts=COUNT_LABELS, hours=HOUR_LABELS, percent=percent, change=change,
+        facts=found, rates=RATE_LABELS, counts=COUNT_LABELS, policy_rates=POLICY_RATE_LABELS, hours=HOUR_LABELS,
+        percent=percent, change=change,
         recommendations=recommendations, final=final,
         generated=generated_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M"),
         charts={
             "response": charts.bars("各单位响应率", unit_bars, share=True),
             "satisfaction": charts.bars("各单位满意率", satisfaction, share=True, colour=charts.COLOURS[2]),
             "received": charts.bars("各单位受理量", received, colour=charts.COLOURS[1]),
+            "policies": charts.bars("被问到最多的政策", policy_bars(found.policies), colour=charts.COLOURS[3]),
         },
     )  # fmt: skip
 

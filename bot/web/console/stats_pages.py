@@ -14,11 +14,24 @@ from sqlalchemy.orm import Session
 
 from bot.accounts import Role, SignedIn
 from bot.reports import charts, periods
-from bot.reports.kpi import COUNT_LABELS, HOUR_LABELS, RATE_LABELS, change, kpi, percent
+from bot.reports.kpi import (
+    COUNT_LABELS,
+    HOUR_LABELS,
+    POLICY_RATE_LABELS,
+    RATE_LABELS,
+    Policies,
+    change,
+    kpi,
+    percent,
+    policy_bars,
+)
 from bot.reports.periods import Period
 from bot.web.auth import require_role
 from bot.web.console.common import chrome, render, run
 from bot.web.deps import ServicesDep, Today
+from policies import indicators as policy_indicators
+from policies.models import Policy
+from policies.questions import OUTCOME_LABELS
 from routing import indicators, queue
 from routing.indicators import Dimension, Figures
 from routing.models import Appeal
@@ -27,6 +40,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 StatsUser = Annotated[SignedIn, Depends(require_role(Role.UNIT_HEAD, Role.SUPERVISOR))]
 LISTED = 500
 DRILL = "/console/stats/appeals"
+POLICY_DRILL = "/console/stats/policies"
 
 
 @dataclass(frozen=True)
@@ -89,9 +103,8 @@ def _rate_bars(units: dict[str, Figures], ids: dict[str, int], query: StatsQuery
 def _read(session: Session, query: StatsQuery, unit_id: int | None, timezone: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     current = kpi(session=session, period=query.period, timezone=timezone, now=now, unit_id=unit_id)
-    before = indicators.total(
-        session=session, scope=query.period.previous().scope(timezone=timezone, now=now, unit_id=unit_id)
-    )
+    before_scope = query.period.previous().scope(timezone=timezone, now=now, unit_id=unit_id)
+    before = indicators.total(session=session, scope=before_scope)
     scope = query.period.scope(timezone=timezone, now=now, unit_id=unit_id)
     weekly = []
     for week in periods.weeks(query.period):
@@ -119,7 +132,40 @@ def _read(session: Session, query: StatsQuery, unit_id: int | None, timezone: st
             drawn[rate] = charts.bars(
                 f"各单位{label}", _rate_bars(current.units, current.unit_ids, query, rate), share=True
             )
-    return {"kpi": current, "before": before, "charts": drawn}
+    policies = None
+    if current.policies is not None:
+        earlier = policy_indicators.Window(before_scope.start, before_scope.end)
+        policies = policy_indicators.figures(session=session, window=earlier)
+        drawn.update(_policy_charts(current.policies, query))
+    return {"kpi": current, "before": before, "policies_before": policies, "charts": drawn}
+
+
+def _policy_charts(policies: Policies, query: StatsQuery) -> dict[str, Any]:
+    """The policies shown most (each bar opens the questions that listed it) and the shares of the two modes."""
+    side = policies.figures
+    shares = [
+        ("展示·免申即享", side.shown_no_application_share, "shown_no_application"),
+        ("展示·即申即享", side.shown_instant_share, "shown_instant"),
+        ("推送·免申即享", side.pushed_no_application_share, "pushed_no_application"),
+        ("推送·即申即享", side.pushed_instant_share, "pushed_instant"),
+    ]
+    return {
+        "top_policies": charts.bars(
+            "被问到最多的政策（咨询次数）",
+            policy_bars(policies, lambda item: query.link(POLICY_DRILL, measure="shown", policy=str(item.policy_id))),
+            colour=charts.COLOURS[3],
+        ),
+        "policy_modes": charts.bars(
+            "免申即享、即申即享占比",
+            [
+                charts.Bar(label, value, percent(value), query.link(POLICY_DRILL, measure=measure))
+                for label, value, measure in shares
+                if value is not None
+            ],
+            share=True,
+            colour=charts.COLOURS[1],
+        ),
+    }
 
 
 @router.get("/stats")
@@ -134,6 +180,7 @@ async def stats_page(request: Request, user: StatsUser, services: ServicesDep, q
         query=query,
         previous=previous,
         rate_labels=RATE_LABELS,
+        policy_rate_labels=POLICY_RATE_LABELS,
         count_labels=COUNT_LABELS,
         hour_labels=HOUR_LABELS,
         percent=percent,
@@ -191,5 +238,46 @@ async def drill_down(request: Request, user: StatsUser, services: ServicesDep, q
         measure=indicators.MEASURE_LABELS[measure],
         now=datetime.now(UTC),
         own_unit=unit_id,
+        **await chrome(request, user),
+    )
+
+
+@router.get("/stats/policies")
+async def policy_drill_down(request: Request, user: StatsUser, services: ServicesDep, query: Query) -> Response:
+    """The questions or pushes behind one number of the policy side (区营商办 only: the district's list)."""
+    if own_unit(user) is not None:
+        raise HTTPException(403, "政策咨询与推送统计仅区营商办可查看")
+    measure = request.query_params.get("measure", "")
+    if measure not in policy_indicators.MEASURES:
+        raise HTTPException(404, "没有这项指标")
+    policy_text = request.query_params.get("policy", "")
+    policy_id = int(policy_text) if policy_text.isdecimal() else None
+    scope = query.period.scope(timezone=services.settings.app.timezone)
+    window = policy_indicators.Window(scope.start, scope.end)
+    pushes = policy_indicators.MEASURES[measure][0] == "pushes"
+
+    def read(session: Session) -> tuple[list[Any], int, str]:
+        ids = policy_indicators.row_ids(session=session, window=window, measure=measure, policy_id=policy_id)
+        listed = ids[:LISTED]
+        rows: list[Any] = (
+            policy_indicators.push_rows(session=session, ids=listed)
+            if pushes
+            else policy_indicators.question_rows(session=session, ids=listed)
+        )
+        named = session.get(Policy, policy_id) if policy_id is not None else None
+        return rows, len(ids), named.name if named is not None else "全区"
+
+    rows, count, group = await run(request, read)
+    return render(
+        request,
+        "console/stats_policies.html",
+        query=query,
+        rows=rows,
+        pushes=pushes,
+        count=count,
+        listed=LISTED,
+        group=group,
+        measure=policy_indicators.MEASURE_LABELS[measure],
+        outcomes=OUTCOME_LABELS,
         **await chrome(request, user),
     )

@@ -12,17 +12,25 @@ from routing import service
 from tests.bot.cli.test_appeals_cli import appealbot
 from tests.routing.support import SEEDED_AT
 from tests.support.month import EXPECTED_ALL, EXPECTED_UNITS, build_month
+from tests.support.policy_month import (
+    EXPECTED_POLICIES,
+    EXPECTED_POLICY_RATES,
+    EXPECTED_TOP,
+    EXPECTED_UNANSWERED,
+    build_policy_month,
+)
 
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database holding the month of appeals (November 2026)."""
+    """A SQLite database holding the month of appeals, and of policy questions and pushes (November 2026)."""
     path = tmp_path_factory.mktemp("reports") / "month.db"
     engine = db.make_engine(f"sqlite:///{path}")
     db.upgrade(engine)
     with db.transaction(db.session_factory(engine)) as session:
         service.ensure_default_table(session=session, now=SEEDED_AT)
         build_month(session)
+        build_policy_month(session)
     engine.dispose()
     return path
 
@@ -35,8 +43,26 @@ def test_kpi_json_has_every_unit_and_all(database: Path) -> None:
     assert figures["all"]["response_rate"] == pytest.approx(4 / 7)
     for unit, expected in EXPECTED_UNITS.items():
         assert {name: figures[unit][name] for name in expected} == expected
-    rates = [figures[unit][key] for unit in figures for key in ("response_rate", "satisfaction_rate")]
+    units = [name for name in figures if name != "policies"]  # the policy side is the district's, not a unit's
+    rates = [figures[unit][key] for unit in units for key in ("response_rate", "satisfaction_rate")]
     assert all(rate is None or 0 <= rate <= 1 for rate in rates)
+
+
+def test_kpi_json_has_the_policy_side(database: Path) -> None:
+    done = appealbot("reports", "kpi", "--from", "2026-11-01", "--to", "2026-11-30", "--json", database=database)
+    assert done.returncode == 0, done.stderr
+    policies = json.loads(done.stdout)["policies"]
+    assert {name: policies[name] for name in EXPECTED_POLICIES} == EXPECTED_POLICIES
+    for name, expected in EXPECTED_POLICY_RATES.items():
+        assert policies[name] == pytest.approx(expected), name
+    assert [(item["code"], item["questions"]) for item in policies["top_policies"]] == EXPECTED_TOP
+    assert policies["top_policies"][1]["mode"] == "免申即享"
+    assert [(item["text"], item["count"]) for item in policies["unanswered_questions"]] == EXPECTED_UNANSWERED
+    table = appealbot("reports", "kpi", "--from", "2026-11-01", "--to", "2026-11-30", database=database)
+    assert (
+        "政策咨询 7 次，找到政策 4 次（57.1%）" in table.stdout
+        and "政策找人推送 4 条，查看 2 条（50.0%）" in table.stdout
+    )
 
 
 def test_kpi_of_one_unit_and_as_a_table(database: Path) -> None:

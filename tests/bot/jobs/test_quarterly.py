@@ -105,3 +105,32 @@ def test_reports_quarterly_on_the_command_line(month: Settings, tmp_path: Path) 
     assert wrong.returncode == 2 and "YYYYQn" in wrong.stderr
     docx = appealbot("reports", "quarterly", "--quarter", "2026Q4", "-o", str(tmp_path / "q.docx"), database=database)
     assert docx.returncode == 2 and ".pdf" in docx.stderr
+
+
+def test_the_report_has_the_policy_side_of_the_quarter(month: Settings) -> None:
+    from tests.support.policy_month import build_policy_month
+
+    run(month, build_policy_month)
+
+    def generate(session: Session) -> tuple[str, bytes]:
+        report = quarterly.generate(session=session, quarter=Q4, timezone=TIMEZONE, username="boss", now=at(12, 10, 10))
+        return report.html, report.pdf or b""
+
+    html, pdf = run(month, generate)
+    compact = "".join(text_of(pdf).split())
+    # The quarter holds the month, q7 of 31 October (T4 listed), q8 of 1 December and d7 sent on 30 October.
+    assert "咨询政策9次（5位用户），其中5次找到了相符的政策、4次未找到；向企业展示政策8条次" in compact
+    assert "政策找人推送5条，已送达4条，企业查看详情3条" in compact
+    assert "政策咨询答复率55.6%" in compact and "推送查看率60.0%" in compact
+    assert "推送中即申即享占比40.0%" in compact  # d3 and d7 of five
+    assert "科技型中小企业研发费用补助区科技局依申请3" in compact  # the most asked first
+    assert "外贸企业出口信用保险补贴区商务局依申请2" in compact
+    assert "数据中心电费补贴2人才公寓申请1厂房租金减免1" in compact
+    assert "被问到最多的政策" in html
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "quarterly-2026Q4-policies.pdf").write_bytes(pdf)
+    if shutil.which("pdftoppm"):
+        prefix = str(ARTIFACTS / "quarterly-2026Q4-policies")
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "60", str(ARTIFACTS / "quarterly-2026Q4-policies.pdf"), prefix], check=True
+        )

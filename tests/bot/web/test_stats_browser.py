@@ -13,11 +13,12 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, expect
 
 from bot.platform.settings import Settings
-from bot.reports.kpi import RATE_LABELS, percent
+from bot.reports.kpi import POLICY_RATE_LABELS, RATE_LABELS, percent
 from tests.bot.web.console_support import BOSS, CLERK, HEAD, prepare_console, run
 from tests.support.browser import ARTIFACTS, PHONE
 from tests.support.month import build_month
 from tests.support.people import People, shot
+from tests.support.policy_month import POLICIES, build_policy_month
 from tests.support.servers import running
 
 pytestmark = pytest.mark.browser
@@ -28,6 +29,7 @@ NOVEMBER = "from=2026-11-01&to=2026-11-30"
 def live(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     prepare_console(settings)
     run(settings, build_month)
+    run(settings, build_policy_month)
     with running(settings) as served:
         yield served
 
@@ -88,6 +90,51 @@ def test_the_office_sees_the_figures_of_reports_kpi_and_drills_down(
     phone.locator("div.charts").screenshot(path=str(ARTIFACTS / "stats-charts-phone.png"))
 
 
+def test_the_policy_side_matches_reports_kpi_and_opens_its_lists(
+    people: People, live: tuple[str, FastAPI], settings: Settings
+) -> None:
+    url, _ = live
+    expected = cli_kpi(settings)["policies"]
+    boss = people.signed_in(BOSS, f"/console/stats?{NOVEMBER}")
+    section = boss.locator("section.policy-side")
+    expect(section.get_by_role("heading", name="政策咨询与政策找人")).to_be_visible()
+    for name in ("questions", "unanswered", "pushed", "opened"):
+        expect(boss.locator(f"#policy-{name} .num")).to_have_text(str(expected[name]))
+    for key in POLICY_RATE_LABELS:
+        expect(boss.locator(f"#policy-{key} .num")).to_have_text(percent(expected[key]))
+    expect(boss.locator("#policy-questions")).to_contain_text(f"{expected['askers']} 位用户")
+    expect(boss.locator("table.unanswered tbody tr").first).to_contain_text("数据中心电费补贴")
+    section.scroll_into_view_if_needed()
+    shot(boss, "stats-policies-desktop.png")
+    section.screenshot(path=str(ARTIFACTS / "stats-policies-section-desktop.png"))
+
+    # 未找到政策 3: the three questions, with what was offered for the near miss.
+    boss.locator("#policy-unanswered a").click()
+    expect(boss.get_by_role("heading", name=re.compile("未找到政策的咨询"))).to_contain_text("共 3 次咨询")
+    expect(boss.locator("table.questions tbody tr")).to_have_count(expected["unanswered"])
+    expect(boss.locator("table.questions")).to_contain_text("无确切匹配")
+    shot(boss, "stats-policies-drill-desktop.png")
+
+    # The first bar of the most-asked chart opens the questions whose answer listed that policy.
+    boss.goto(f"{url}/console/stats?{NOVEMBER}")
+    boss.locator("#h-top-policies + svg a rect").first.click()
+    top = expected["top_policies"][0]
+    expect(boss.get_by_role("heading", name=re.compile("向企业展示的政策"))).to_contain_text(POLICIES[top["code"]][0])
+    expect(boss.locator("table.questions tbody tr")).to_have_count(top["questions"])
+
+    # 查看 2: the pushes opened, with their policy and enterprise.
+    boss.goto(f"{url}/console/stats?{NOVEMBER}")
+    boss.locator("#policy-opened a").click()
+    expect(boss.locator("table.pushes tbody tr")).to_have_count(expected["opened"])
+    expect(boss.locator("table.pushes")).not_to_contain_text("未查看")
+
+    phone = people.signed_in(BOSS, f"/console/stats?{NOVEMBER}", viewport=PHONE)
+    expect(phone.locator("#policy-answer_rate .num")).to_have_text(percent(expected["answer_rate"]))
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+    phone.locator("section.policy-side").screenshot(path=str(ARTIFACTS / "stats-policies-phone.png"))
+
+
 def test_a_unit_head_sees_the_own_unit_and_staff_are_turned_away(
     people: People, live: tuple[str, FastAPI], settings: Settings
 ) -> None:
@@ -98,6 +145,10 @@ def test_a_unit_head_sees_the_own_unit_and_staff_are_turned_away(
         expect(head.locator(f"#rate-{key} .num")).to_have_text(percent(expected["all"][key]))
     expect(head.locator("table.stats tbody tr")).to_have_count(1)
     expect(head.locator("#h-unit-rates")).to_have_count(0)
+    expect(head.locator("section.policy-side")).to_have_count(0)  # the district's policy list is the office's
+    refused = head.goto(f"{url}/console/stats/policies?{NOVEMBER}&measure=questions")
+    assert refused is not None and refused.status == 403
+    head.goto(f"{url}/console/stats?{NOVEMBER}")
     shot(head, "stats-head-desktop.png")
     head.goto(f"{url}/console/stats?from=2026-11-31&to=x")
     expect(head.get_by_role("alert")).to_contain_text("YYYY-MM-DD")
