@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 
 from bot.platform import db
 from enterprises import terms
 from policies import versions
 from policies.models import Policy, PolicyTag
+from tests.support.migrations import migrate, model_differences
 
 MINE = {
     "enterprises", "enterprise_qualifications", "enterprise_bindings", "tag_terms", "push_campaigns", "push_deliveries",
@@ -30,19 +27,11 @@ OLD_TAGS = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'm.db'}" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
-    engine = db.make_engine(url)
+@pytest.fixture
+def engine(empty_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(empty_url)
     yield engine
     engine.dispose()
-
-
-def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as connection:
-        config = db.alembic_config(engine)
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def test_existing_policy_tags_move_onto_the_vocabulary(engine: Engine) -> None:
@@ -90,20 +79,4 @@ def test_existing_policy_tags_move_onto_the_vocabulary(engine: Engine) -> None:
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
     db.upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = [d for d in compare_metadata(context, db.METADATA) if _table_of(d) in MINE]
-    assert differences == []
-
-
-def _table_of(difference: object) -> str:
-    item = difference[0] if isinstance(difference, list) else difference
-    assert isinstance(item, tuple)
-    for part in item[1:]:
-        table = getattr(part, "table", None)
-        if table is not None:
-            return str(table.name)
-        name = part if isinstance(part, str) else getattr(part, "name", None)
-        if isinstance(name, str):
-            return name
-    return ""
+    assert model_differences(engine, MINE) == []

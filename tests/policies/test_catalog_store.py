@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -19,6 +17,7 @@ from policies import import_plan, importing, lexicon, service, versions
 from policies.models import Policy, PolicyStatus, PolicyTag
 from tests.policies.support import csv_text, write
 from tests.support.databases import Content, Templates
+from tests.support.migrations import model_differences
 
 MINE = {"policies", "policy_tags", "policy_versions", "policy_imports", "lexicon_entries", "users", "login_sessions"}
 RAW = {
@@ -81,23 +80,7 @@ def test_migration_0002_gives_existing_policies_a_first_version(engine: Engine) 
 
 
 def test_models_and_migrations_agree(session: Session, engine: Engine) -> None:
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = [d for d in compare_metadata(context, db.METADATA) if _table_of(d) in MINE]
-    assert differences == []
-
-
-def _table_of(difference: object) -> str:
-    item = difference[0] if isinstance(difference, list) else difference
-    assert isinstance(item, tuple)
-    for part in item[1:]:
-        name = getattr(part, "name", None) if not isinstance(part, str) else part
-        table = getattr(part, "table", None)
-        if table is not None:
-            return str(table.name)
-        if isinstance(name, str):
-            return name
-    return ""
+    assert model_differences(engine, MINE) == []
 
 
 def test_every_change_is_a_version_and_moves_the_catalog_version(session: Session) -> None:

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import inspect, select
 
 from bot.platform import db
 from routing import service
 from routing.models import Unit
 from tests.routing.support import file
-
-
-def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as connection:
-        config = db.alembic_config(engine)
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
+from tests.support.migrations import migrate
 
 
 def round_trip(url: str) -> None:

@@ -12,7 +12,7 @@ from bot.web.console import reads
 from routing import service
 from routing.models import Appeal, AppealEvent, AppealTimer
 from tests.routing.support import file
-from tests.routing.test_migration import migrate
+from tests.support.migrations import migrate
 
 
 def round_trip(url: str) -> None:

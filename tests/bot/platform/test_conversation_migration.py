@@ -12,7 +12,7 @@ from bot.platform import db
 from routing import service
 from routing.models import Appeal, AppealEvent, AppealTimer, Unit
 from tests.routing.support import file
-from tests.routing.test_migration import migrate
+from tests.support.migrations import migrate
 
 NEW_TABLES = {"handoffs", "set_aside_waits"}
 
