@@ -61,6 +61,7 @@ class WeChatSettings:
     reply_budget: float = 4.0
     max_body_bytes: int = 65536
     dedup_ttl: int = 86400
+    recover_after: float = 15.0  # seconds after which a message whose processing never finished is taken over
     template_appeal_update: str = ""
 
 
@@ -203,7 +204,9 @@ def quiet_hours(text: str) -> tuple[time, time] | None:
     return start, end
 
 
-def _validate_matching(matching: MatchingSettings) -> None:
+def _validate_matching(matching: MatchingSettings, wechat: WeChatSettings) -> None:
+    if not wechat.recover_after > 0:
+        raise SettingsError(f"wechat.recover_after must be a positive number of seconds, got {wechat.recover_after}")
     if matching.embedder not in {"e5", "none"}:
         raise SettingsError(f"matching.embedder must be e5 or none, got {matching.embedder!r}")
     if matching.workers < 1:
@@ -219,7 +222,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
-    _validate_matching(settings.matching)
+    _validate_matching(settings.matching, wechat)
     if settings.log.format not in {"json", "text", "auto"}:
         raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
     quiet_hours(settings.push.quiet_hours)  # raises SettingsError naming the key
