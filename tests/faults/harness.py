@@ -1,0 +1,506 @@
+"""The fault scenarios' parts: throwaway PostgreSQL and Redis servers, appealbot processes, the WeChat API stand-in,
+and a WeChat that sends signed messages and retries as WeChat does; the tally of what was sent, stored and answered.
+
+Used by tests/faults (short runs) and bench/faults.py (the soak). Everything runs on loopback; the servers live in
+temp folders and on free ports, never the shared ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+from sqlalchemy import Engine, create_engine, func, select, text
+
+from bot.chat.models import InboundMessage, OutboundMessage
+from bot.platform import settings as settings_module
+from bot.services import prepare_database
+from bot.wechat.peer import Peer
+from bot.wechat.standin import StandIn
+from tests.support.servers import free_port, standin
+
+ROOT = Path(__file__).resolve().parents[2]
+DELIVERIES = 3  # WeChat delivers a message at most three times,
+TIMEOUT = 5.0  # waiting 5 s for each answer
+QUESTIONS = ("小微企业有什么税收优惠", "稳岗返还怎么申请", "高新技术企业认定有什么补贴", "帮助", "研发费用加计扣除")
+RECOVER_AFTER = 3  # seconds: the processes' wechat.recover_after in these runs
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else name
+
+
+class Postgres:
+    """A PostgreSQL cluster of its own in a temp folder (initdb refuses root: it runs as the postgres user)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="appealbot-faults-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def _run(self, *args: str) -> None:
+        command = ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=300"
+        log = str(self.dir / "server.log")
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def restart(self) -> None:
+        """Stop (every connection is cut) and start again."""
+        self.stop("fast")
+        self.start()
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        admin.dispose()
+        return self.url(name)
+
+    def close(self) -> None:
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # not running
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RedisServer:
+    """A redis-server of its own on a free port, without persistence; stopped and started on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class Process:
+    """`appealbot serve` or `appealbot worker` as a subprocess, with its log in a file."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log: Path, *, port: int | None = None) -> None:
+        self.command, self.env, self.log, self.port = command, env, log, port
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as sink:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", *self.command], cwd=ROOT, env=self.env, stdout=sink,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def ready(self) -> bool:
+        assert self.popen is not None and self.popen.poll() is None, self.log.read_text(errors="replace")[-3000:]
+        if self.port is None:
+            return "worker started" in self.log.read_text(errors="replace")
+        try:
+            httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            assert time.monotonic() < deadline, f"{self.command[0]} did not start"
+            time.sleep(0.1)
+
+    def kill9(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+def environment(database_url: str, redis_url: str, api_url: str, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("APPEALBOT_")} | {
+        "APPEALBOT_DATABASE_URL": database_url,
+        "APPEALBOT_REDIS_URL": redis_url,
+        "APPEALBOT_REDIS_PREFIX": f"faults:{secrets.token_hex(4)}:",
+        "APPEALBOT_LOG_FORMAT": "json",
+        "APPEALBOT_WECHAT_API_BASE": api_url,
+        "APPEALBOT_WECHAT_RECOVER_AFTER": str(RECOVER_AFTER),
+        "APPEALBOT_SIMULATOR_ENABLED": "false",
+        "APPEALBOT_PUSH_QUIET_HOURS": "",
+        "APPEALBOT_DATABASE_STARTUP_WAIT": "60",
+    }
+    return env | extra
+
+
+@dataclass
+class Rig:
+    """One scenario's servers: PostgreSQL (a database of its own), Redis, the stand-in, app instances, a worker."""
+
+    pg: Postgres
+    redis: RedisServer
+    database_url: str
+    api_url: str
+    api: StandIn
+    folder: Path
+    apps: list[Process] = field(default_factory=list)
+    worker: Process | None = None
+    peer: Peer = field(init=False)
+
+    def __post_init__(self) -> None:
+        wechat = settings_module.load(environ={}).wechat  # the shipped demo account
+        self.peer = Peer(
+            token=wechat.token, app_id=wechat.app_id, encoding_aes_key=wechat.encoding_aes_key, mode=wechat.mode
+        )
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{app.port}" for app in self.apps]
+
+    def start(self, *, instances: int, embedder: str) -> None:
+        env = environment(self.database_url, self.redis.url, self.api_url, APPEALBOT_MATCHING_EMBEDDER=embedder)
+        for number in range(instances):
+            port = free_port()
+            command = ["serve", "--no-worker", "--port", str(port)]
+            self.apps.append(Process(command, env, self.folder / f"app-{number}.log", port=port))
+        self.worker = Process(["worker", "--interval", "0.3"], env, self.folder / "worker.log")
+        for process in [*self.apps, self.worker]:
+            process.start()
+        for process in [*self.apps, self.worker]:
+            process.wait_ready()
+
+    def restart_app(self, number: int) -> None:
+        """Kill an app instance with -9 and start it again on its port."""
+        app = self.apps[number]
+        app.kill9()
+        app.start()
+        app.wait_ready()
+
+    def close(self) -> None:
+        for process in [*self.apps, *([self.worker] if self.worker else [])]:
+            process.stop()
+
+
+@contextmanager
+def cluster() -> Iterator[tuple[Postgres, str]]:
+    """A throwaway PostgreSQL with a migrated, seeded template database; yields it and the template's name."""
+    pg = Postgres()
+    try:
+        pg.init()
+        pg.create_database("seed")
+        engine = create_engine(pg.url("seed"))
+        prepare_database(engine, load_demo=True)
+        engine.dispose()
+        yield pg, "seed"
+    finally:
+        pg.close()
+
+
+@contextmanager
+def rig(pg: Postgres, template: str, folder: Path, *, instances: int = 1, embedder: str = "none") -> Iterator[Rig]:
+    """A fresh database from the template, a Redis, the stand-in, `instances` app processes and a worker."""
+    database_url = pg.create_database("f_" + secrets.token_hex(5), template=template)
+    server = RedisServer()
+    server.start()
+    try:
+        with standin() as (api_url, api):
+            built = Rig(pg, server, database_url, api_url, api, folder)
+            try:
+                built.start(instances=instances, embedder=embedder)
+                yield built
+            finally:
+                built.close()
+    finally:
+        server.stop()
+
+
+@dataclass
+class Message:
+    openid: str
+    msg_id: int
+    text: str
+    deliveries: int = 0
+    statuses: list[str] = field(default_factory=list)
+    passive: bool = False  # WeChat got a reply in the HTTP answer
+    latency: float | None = None  # from the first delivery to the accepted answer
+
+
+async def _deliver(rig: Rig, client: httpx.AsyncClient, message: Message, number: int) -> None:
+    """Deliver one message as WeChat does: up to three times, 5 s apart, each to the next instance."""
+    first = time.monotonic()
+    fields = {
+        "ToUserName": "gh_appealbot_demo", "FromUserName": message.openid, "CreateTime": int(time.time()),
+        "MsgType": "text", "Content": message.text, "MsgId": message.msg_id,
+    }  # fmt: skip
+    for attempt in range(DELIVERIES):
+        await asyncio.sleep(max(0.0, first + attempt * TIMEOUT - time.monotonic()))
+        urls = rig.urls
+        query, body = rig.peer.request(fields)  # signed (and encrypted) afresh, as WeChat does
+        message.deliveries += 1
+        try:
+            response = await client.post(
+                urls[(number + attempt) % len(urls)] + "/wechat", params=query, content=body,
+                headers={"Content-Type": "text/xml"}, timeout=TIMEOUT,
+            )  # fmt: skip
+        except httpx.HTTPError as exc:
+            message.statuses.append(type(exc).__name__)
+            continue
+        message.statuses.append(str(response.status_code))
+        if response.status_code == 200:
+            message.passive = response.text != "success" and rig.peer.open_reply(response.content) is not None
+            message.latency = time.monotonic() - first
+            return
+
+
+async def send(rig: Rig, messages: list[Message], *, rate: float) -> None:
+    """Send the messages at `rate` a second (each with WeChat's retries) and wait for every delivery to end."""
+    start = time.monotonic()
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=0)  # a fresh connection, as WeChat's
+    async with httpx.AsyncClient(limits=limits) as client:
+
+        async def one(number: int, message: Message) -> None:
+            await asyncio.sleep(max(0.0, start + number / rate - time.monotonic()))
+            await _deliver(rig, client, message, number)
+
+        await asyncio.gather(*(one(number, message) for number, message in enumerate(messages)))
+
+
+def messages_for(run: str, count: int) -> list[Message]:
+    base = int(time.time() * 1000) % 10**9 * 1000
+    return [Message(f"o_{run}_{n}", base + n, QUESTIONS[n % len(QUESTIONS)]) for n in range(count)]
+
+
+def add_orphans(rig: Rig, run: str, count: int) -> list[Message]:
+    """Messages an app stored and then died on (claimed a minute ago, never processed), for the worker."""
+    now = datetime.now(UTC)
+    found = messages_for(run, count)
+    engine = create_engine(rig.database_url)
+    with engine.begin() as connection:
+        for message in found:
+            fields = {
+                "ToUserName": "gh_appealbot_demo", "FromUserName": message.openid, "MsgType": "text",
+                "CreateTime": str(int(now.timestamp())), "Content": message.text, "MsgId": str(message.msg_id),
+            }  # fmt: skip
+            connection.execute(
+                InboundMessage.__table__.insert().values(
+                    dedup_key=f"m:{message.openid}:{message.msg_id}", openid=message.openid, msg_id=message.msg_id,
+                    msg_type="text", text=message.text, fields=fields, sent_at=now, received_at=now, attempts=1,
+                    claimed_at=now - timedelta(minutes=1),
+                )  # fmt: skip
+            )
+    engine.dispose()
+    return found
+
+
+@dataclass
+class Tally:
+    """What one scenario ended with; `answered` counts passive replies and customer-service messages at the stand-in."""
+
+    scenario: str
+    sent: int
+    stored: int
+    answered: int
+    duplicates: int
+    lost: int
+    db_processed: int
+    db_replies: int  # inbound messages with exactly one stored reply
+    uncertain: int  # customer-service sends left in doubt by a kill (sent once at the stand-in, never again)
+    latencies: list[float]
+    problems: list[str]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else float("nan")
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
+
+
+def tally(rig: Rig, scenario: str, messages: list[Message]) -> Tally:
+    openids = [message.openid for message in messages]
+    engine: Engine = create_engine(rig.database_url)
+    try:
+        with engine.connect() as connection:
+            inbound = connection.execute(
+                select(InboundMessage.id, InboundMessage.openid, InboundMessage.processed_at).where(
+                    InboundMessage.openid.in_(openids)
+                )
+            ).all()
+            replies = dict(
+                connection.execute(
+                    select(OutboundMessage.inbound_id, func.count())
+                    .where(OutboundMessage.openid.in_(openids))
+                    .group_by(OutboundMessage.inbound_id)
+                ).all()
+            )
+            uncertain = connection.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(OutboundMessage.openid.in_(openids), OutboundMessage.status.in_(["sending", "uncertain"]))
+            )
+    finally:
+        engine.dispose()
+    problems: list[str] = []
+    answered = duplicates = lost = 0
+    for message in messages:
+        pushed = len(rig.api.received.get(message.openid, []))
+        answers = pushed + int(message.passive)
+        if answers == 0:
+            lost += 1
+            problems.append(f"{message.openid}: no answer (deliveries {message.statuses})")
+        else:
+            answered += 1
+        if answers > 1:
+            duplicates += answers - 1
+            problems.append(f"{message.openid}: {answers} answers (passive {message.passive}, pushed {pushed})")
+    stored_openids = [row.openid for row in inbound]
+    stored = len(set(stored_openids))
+    if len(stored_openids) != stored:
+        problems.append("a message was stored twice")
+    return Tally(
+        scenario=scenario,
+        sent=len(messages),
+        stored=stored,
+        answered=answered,
+        duplicates=duplicates,
+        lost=lost,
+        db_processed=sum(1 for row in inbound if row.processed_at is not None),
+        db_replies=sum(1 for row in inbound if replies.get(row.id) == 1),
+        uncertain=int(uncertain or 0),
+        latencies=[message.latency for message in messages if message.latency is not None],
+        problems=problems,
+    )
+
+
+def settle(rig: Rig, scenario: str, messages: list[Message], *, timeout: float = 30) -> Tally:
+    """Wait until every message is answered (or `timeout`), then long enough for a late duplicate to show."""
+    deadline = time.monotonic() + timeout
+    found = tally(rig, scenario, messages)
+    while (found.lost or found.db_processed < found.stored) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        found = tally(rig, scenario, messages)
+    time.sleep(RECOVER_AFTER + 1.5)  # a second answer would come from the worker's next passes
+    return tally(rig, scenario, messages)
+
+
+def at(delay: float, action: Callable[[], None]) -> threading.Thread:
+    """Run a fault `delay` seconds from now, in a thread (the load goes on meanwhile)."""
+
+    def run() -> None:
+        time.sleep(delay)
+        action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def kill_worker_at(rig: Rig, count: int) -> threading.Event:
+    """Kill the worker with -9 when the stand-in has received its `count`-th customer-service message and not yet
+    answered it (WeChat has the message; the worker has not recorded it): the moment a resend would duplicate."""
+    killed = threading.Event()
+    seen = 0
+
+    def on_received(_: dict[str, Any]) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == count and rig.worker is not None:
+            rig.worker.kill9()
+            killed.set()
+
+    rig.api.on_received = on_received
+    return killed
+
+
+def run_scenario(rig: Rig, scenario: str, *, count: int, rate: float, fault_at: float = 1.5) -> Tally:
+    """Send `count` messages at `rate` a second while the scenario's fault happens; the tally once settled."""
+    messages = messages_for(scenario + secrets.token_hex(2), count)
+    faults: list[threading.Thread] = []
+    if scenario == "postgres_restart":
+        faults.append(at(fault_at, rig.pg.restart))
+    elif scenario == "redis_outage":
+        faults.append(at(fault_at, rig.redis.stop))
+        faults.append(at(fault_at + 2.5, rig.redis.start))
+    elif scenario == "app_kill":
+        faults.append(at(fault_at, lambda: rig.restart_app(0)))
+    elif scenario == "worker_kill":
+        orphans = add_orphans(rig, scenario + secrets.token_hex(2), max(10, count // 2))
+        killed = kill_worker_at(rig, max(3, len(orphans) // 3))
+
+        def restart_worker() -> None:
+            assert killed.wait(timeout=60), "the worker was never killed"
+            assert rig.worker is not None
+            rig.worker.start()
+            rig.worker.wait_ready()
+
+        faults.append(at(0, restart_worker))
+    else:
+        raise ValueError(scenario)
+    asyncio.run(send(rig, messages, rate=rate))
+    for thread in faults:
+        thread.join(timeout=90)
+    if scenario == "worker_kill":
+        messages += orphans
+        for orphan in orphans:  # never delivered by WeChat here: the dead app had taken them
+            orphan.latency = None
+    return settle(rig, scenario, messages)
