@@ -8,6 +8,7 @@ temp folders and on free ports, never the shared ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import secrets
@@ -28,7 +29,7 @@ from typing import Any
 
 import httpx
 import redis
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, insert, select, text
 
 from bot.chat.models import InboundMessage, OutboundMessage
 from bot.platform import settings as settings_module
@@ -91,10 +92,8 @@ class Postgres:
         return self.url(name)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # not running
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # not running
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -340,11 +339,18 @@ def add_orphans(rig: Rig, run: str, count: int) -> list[Message]:
                 "CreateTime": str(int(now.timestamp())), "Content": message.text, "MsgId": str(message.msg_id),
             }  # fmt: skip
             connection.execute(
-                InboundMessage.__table__.insert().values(
-                    dedup_key=f"m:{message.openid}:{message.msg_id}", openid=message.openid, msg_id=message.msg_id,
-                    msg_type="text", text=message.text, fields=fields, sent_at=now, received_at=now, attempts=1,
+                insert(InboundMessage).values(
+                    dedup_key=f"m:{message.openid}:{message.msg_id}",
+                    openid=message.openid,
+                    msg_id=message.msg_id,
+                    msg_type="text",
+                    text=message.text,
+                    fields=fields,
+                    sent_at=now,
+                    received_at=now,
+                    attempts=1,
                     claimed_at=now - timedelta(minutes=1),
-                )  # fmt: skip
+                )
             )
     engine.dispose()
     return found
@@ -439,20 +445,8 @@ def settle(rig: Rig, scenario: str, messages: list[Message], *, timeout: float =
     while (found.lost or found.db_processed < found.stored) and time.monotonic() < deadline:
         time.sleep(0.5)
         found = tally(rig, scenario, messages)
-    time.sleep(RECOVER_AFTER + 1.5)  # a second answer would come from the worker's next passes
+    time.sleep(RECOVER_AFTER + 1)  # a second answer would come from the worker's next passes
     return tally(rig, scenario, messages)
-
-
-def at(delay: float, action: Callable[[], None]) -> threading.Thread:
-    """Run a fault `delay` seconds from now, in a thread (the load goes on meanwhile)."""
-
-    def run() -> None:
-        time.sleep(delay)
-        action()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 def kill_worker_at(rig: Rig, count: int) -> threading.Event:
@@ -472,17 +466,40 @@ def kill_worker_at(rig: Rig, count: int) -> threading.Event:
     return killed
 
 
-def run_scenario(rig: Rig, scenario: str, *, count: int, rate: float, fault_at: float = 1.5) -> Tally:
-    """Send `count` messages at `rate` a second while the scenario's fault happens; the tally once settled."""
+def _repeated(times: list[float], action: Callable[[], None]) -> threading.Thread:
+    """One thread doing `action` at each of `times` (seconds from now, ascending)."""
+    start = time.monotonic()
+
+    def run() -> None:
+        for moment in times:
+            time.sleep(max(0.0, start + moment - time.monotonic()))
+            action()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def run_scenario(
+    rig: Rig, scenario: str, *, count: int, rate: float, fault_at: float = 1.5, repeat: int = 1, period: float = 8.0
+) -> Tally:
+    """Send `count` messages at `rate` a second while the scenario's fault happens (`repeat` times, `period` s
+    apart); the tally once settled."""
     messages = messages_for(scenario + secrets.token_hex(2), count)
     faults: list[threading.Thread] = []
+    times = [fault_at + number * period for number in range(repeat)]
     if scenario == "postgres_restart":
-        faults.append(at(fault_at, rig.pg.restart))
+        faults.append(_repeated(times, rig.pg.restart))
     elif scenario == "redis_outage":
-        faults.append(at(fault_at, rig.redis.stop))
-        faults.append(at(fault_at + 2.5, rig.redis.start))
+
+        def outage() -> None:
+            rig.redis.stop()
+            time.sleep(2.5)
+            rig.redis.start()
+
+        faults.append(_repeated(times, outage))
     elif scenario == "app_kill":
-        faults.append(at(fault_at, lambda: rig.restart_app(0)))
+        faults.append(_repeated(times, lambda: rig.restart_app(0)))
     elif scenario == "worker_kill":
         orphans = add_orphans(rig, scenario + secrets.token_hex(2), max(10, count // 2))
         killed = kill_worker_at(rig, max(3, len(orphans) // 3))
@@ -493,7 +510,7 @@ def run_scenario(rig: Rig, scenario: str, *, count: int, rate: float, fault_at: 
             rig.worker.start()
             rig.worker.wait_ready()
 
-        faults.append(at(0, restart_worker))
+        faults.append(_repeated([0.0], restart_worker))
     else:
         raise ValueError(scenario)
     asyncio.run(send(rig, messages, rate=rate))
