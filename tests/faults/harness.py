@@ -43,6 +43,7 @@ DELIVERIES = 3  # WeChat delivers a message at most three times,
 TIMEOUT = 5.0  # waiting 5 s for each answer
 QUESTIONS = ("小微企业有什么税收优惠", "稳岗返还怎么申请", "高新技术企业认定有什么补贴", "帮助", "研发费用加计扣除")
 RECOVER_AFTER = 3  # seconds: the processes' wechat.recover_after in these runs
+BUSY = 4  # a fault waits (up to a second) for this many messages in flight
 
 
 def _pg_bin(name: str) -> str:
@@ -466,13 +467,32 @@ def kill_worker_at(rig: Rig, count: int) -> threading.Event:
     return killed
 
 
-def _repeated(times: list[float], action: Callable[[], None]) -> threading.Thread:
-    """One thread doing `action` at each of `times` (seconds from now, ascending)."""
+def in_flight(rig: Rig) -> int:
+    """Messages stored and not answered yet (their processing is under way)."""
+    engine = create_engine(rig.database_url)
+    try:
+        with engine.connect() as connection:
+            found = connection.scalar(
+                select(func.count()).select_from(InboundMessage).where(InboundMessage.processed_at.is_(None))
+            )
+        return int(found or 0)
+    except Exception:  # the database is restarting
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _repeated(rig: Rig, times: list[float], action: Callable[[], None], *, busy: int = 0) -> threading.Thread:
+    """One thread doing `action` at each of `times` (seconds from now, ascending), each time once at least `busy`
+    messages are in flight (or a second later than planned), so that the fault cuts processing short."""
     start = time.monotonic()
 
     def run() -> None:
         for moment in times:
             time.sleep(max(0.0, start + moment - time.monotonic()))
+            give_up = time.monotonic() + 1.0
+            while busy and in_flight(rig) < busy and time.monotonic() < give_up:
+                time.sleep(0.01)
             action()
 
     thread = threading.Thread(target=run, daemon=True)
@@ -489,7 +509,7 @@ def run_scenario(
     faults: list[threading.Thread] = []
     times = [fault_at + number * period for number in range(repeat)]
     if scenario == "postgres_restart":
-        faults.append(_repeated(times, rig.pg.restart))
+        faults.append(_repeated(rig, times, rig.pg.restart, busy=BUSY))
     elif scenario == "redis_outage":
 
         def outage() -> None:
@@ -497,9 +517,9 @@ def run_scenario(
             time.sleep(2.5)
             rig.redis.start()
 
-        faults.append(_repeated(times, outage))
+        faults.append(_repeated(rig, times, outage, busy=BUSY))
     elif scenario == "app_kill":
-        faults.append(_repeated(times, lambda: rig.restart_app(0)))
+        faults.append(_repeated(rig, times, lambda: rig.restart_app(0), busy=BUSY))
     elif scenario == "worker_kill":
         orphans = add_orphans(rig, scenario + secrets.token_hex(2), max(10, count // 2))
         killed = kill_worker_at(rig, max(3, len(orphans) // 3))
@@ -510,7 +530,7 @@ def run_scenario(
             rig.worker.start()
             rig.worker.wait_ready()
 
-        faults.append(_repeated([0.0], restart_worker))
+        faults.append(_repeated(rig, [0.0], restart_worker))
     else:
         raise ValueError(scenario)
     asyncio.run(send(rig, messages, rate=rate))
