@@ -99,17 +99,17 @@ class Inbox:
         """The plain reply XML for WeChat's HTTP request, or "success"."""
         deadline = started + self.budget
         key = inbound.dedup_key
-        # A short claim: if this process dies, the retry finds it expired and the message in the database.
-        if not await self.cache.set_nx("dedup:" + key, PENDING, ttl=self.lease + 0.5):
+        # A claim for the budget only: if this process dies, the retry finds it expired (and the stored message).
+        if not await self.cache.set_nx("dedup:" + key, PENDING, ttl=self.budget):
             metrics.DUPLICATES.inc()
-            return await self._answer_of_first(key, deadline)
+            return await self._answer_of_first(inbound, deadline)
         try:
             inbound_id, attempt = await messages.save_inbound(self.engine, inbound), 1
         except messages.Duplicate:
             claim = await self._take_over(key)
             if claim is None:
                 metrics.DUPLICATES.inc()  # the cache had forgotten it (or was down); the database had not
-                return await self._answer_of_first(key, deadline)
+                return await self._answer_of_first(inbound, deadline)
             log.info("a retry took over a message its first delivery left", extra={"inbound_id": claim.inbound_id})
             if claim.attached_as or claim.attempt > MAX_ATTEMPTS:
                 return await self._process(inbound, claim.inbound_id, claim.attempt, deadline, given=self._given(claim))
@@ -201,9 +201,10 @@ class Inbox:
         await self.cache.set("resp:" + key, response, ttl=self.dedup_ttl)
         await self.cache.set("dedup:" + key, DONE, ttl=self.dedup_ttl)
 
-    async def _answer_of_first(self, key: str, deadline: float) -> str:
+    async def _answer_of_first(self, inbound: Inbound, deadline: float) -> str:
         """Wait (within the budget) for the first delivery's answer and repeat it; with the cache down, the
         database's stored answer is read at once (and polled)."""
+        key = inbound.dedup_key
         while True:
             if self.cache.degraded:
                 response = await messages.stored_response(self.engine, key)
@@ -222,7 +223,15 @@ class Inbox:
         if claim is not None:
             log.info("a retry took over a message nobody answered", extra={"inbound_id": claim.inbound_id})
             self._spawn(self.recover(claim))
-        return SUCCESS
+            return SUCCESS
+        # The first delivery may have died before it stored the message: then this one stores it.
+        try:
+            inbound_id = await messages.save_inbound(self.engine, inbound)
+        except messages.Duplicate:
+            return SUCCESS  # stored, and answered or being answered
+        log.info("a retry stored a message its first delivery never did", extra={"inbound_id": inbound_id})
+        work = asyncio.ensure_future(self._respond(inbound, inbound_id))
+        return await self._late(inbound, inbound_id, 1, work)
 
     async def _store_later(
         self, inbound: Inbound, inbound_id: int, attempt: int, response: str, reply: str | None

@@ -205,8 +205,12 @@ def quiet_hours(text: str) -> tuple[time, time] | None:
 
 
 def _validate_matching(matching: MatchingSettings, wechat: WeChatSettings) -> None:
-    if not wechat.recover_after > 0:
-        raise SettingsError(f"wechat.recover_after must be a positive number of seconds, got {wechat.recover_after}")
+    # The worker must not take a message over from a process still answering it within the budget.
+    if not wechat.recover_after > wechat.reply_budget + 0.5:
+        raise SettingsError(
+            f"wechat.recover_after ({wechat.recover_after} s) must exceed wechat.reply_budget + 0.5 s"
+            f" ({wechat.reply_budget + 0.5} s)"
+        )
     if matching.embedder not in {"e5", "none"}:
         raise SettingsError(f"matching.embedder must be e5 or none, got {matching.embedder!r}")
     if matching.workers < 1:

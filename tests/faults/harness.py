@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DELIVERIES = 3  # WeChat delivers a message at most three times,
 TIMEOUT = 5.0  # waiting 5 s for each answer
 QUESTIONS = ("小微企业有什么税收优惠", "稳岗返还怎么申请", "高新技术企业认定有什么补贴", "帮助", "研发费用加计扣除")
-RECOVER_AFTER = 3  # seconds: the processes' wechat.recover_after in these runs
-BUSY = 4  # a fault waits (up to a second) for this many messages in flight
+RECOVER_AFTER = 5  # seconds: the processes' wechat.recover_after in these runs (longer than the budget + 0.5 s)
+BUSY, PATIENCE = 2, 1.2  # a fault waits (up to PATIENCE s) for BUSY messages in flight
 
 
 def _pg_bin(name: str) -> str:
@@ -236,7 +236,7 @@ class Rig:
 
     def close(self) -> None:
         for process in [*self.apps, *([self.worker] if self.worker else [])]:
-            process.stop()
+            process.kill9()  # throwaway: nothing to shut down gracefully
 
 
 @contextmanager
@@ -446,7 +446,7 @@ def settle(rig: Rig, scenario: str, messages: list[Message], *, timeout: float =
     while (found.lost or found.db_processed < found.stored) and time.monotonic() < deadline:
         time.sleep(0.5)
         found = tally(rig, scenario, messages)
-    time.sleep(RECOVER_AFTER + 1)  # a second answer would come from the worker's next passes
+    time.sleep(RECOVER_AFTER + 0.5)  # a second answer would come from the worker's next passes
     return tally(rig, scenario, messages)
 
 
@@ -467,32 +467,30 @@ def kill_worker_at(rig: Rig, count: int) -> threading.Event:
     return killed
 
 
-def in_flight(rig: Rig) -> int:
-    """Messages stored and not answered yet (their processing is under way)."""
-    engine = create_engine(rig.database_url)
+def wait_in_flight(rig: Rig, busy: int, *, patience: float) -> None:
+    """Wait until at least `busy` messages are stored and not answered yet (or `patience` seconds)."""
+    engine = create_engine(rig.database_url, pool_size=1)
+    give_up = time.monotonic() + patience
+    query = select(func.count()).select_from(InboundMessage).where(InboundMessage.processed_at.is_(None))
     try:
         with engine.connect() as connection:
-            found = connection.scalar(
-                select(func.count()).select_from(InboundMessage).where(InboundMessage.processed_at.is_(None))
-            )
-        return int(found or 0)
-    except Exception:  # the database is restarting
-        return 0
+            while time.monotonic() < give_up and int(connection.scalar(query) or 0) < busy:
+                connection.commit()
+                time.sleep(0.005)
     finally:
         engine.dispose()
 
 
 def _repeated(rig: Rig, times: list[float], action: Callable[[], None], *, busy: int = 0) -> threading.Thread:
     """One thread doing `action` at each of `times` (seconds from now, ascending), each time once at least `busy`
-    messages are in flight (or a second later than planned), so that the fault cuts processing short."""
+    messages are in flight (or PATIENCE seconds later than planned), so that the fault cuts processing short."""
     start = time.monotonic()
 
     def run() -> None:
         for moment in times:
             time.sleep(max(0.0, start + moment - time.monotonic()))
-            give_up = time.monotonic() + 1.0
-            while busy and in_flight(rig) < busy and time.monotonic() < give_up:
-                time.sleep(0.01)
+            if busy:
+                wait_in_flight(rig, busy, patience=PATIENCE)
             action()
 
     thread = threading.Thread(target=run, daemon=True)

@@ -18,7 +18,7 @@ from tests.faults.harness import Postgres, cluster, rig, run_scenario
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-MESSAGES, RATE = 40, 40.0  # a burst of one second, the fault half-way through it
+MESSAGES, RATE = 60, 30.0  # a burst of two seconds, the fault in it (once messages are in flight)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_every_message_stored_once_and_answered_once(
 ) -> None:
     pg, template = seeded
     with rig(pg, template, tmp_path, instances=instances) as built:
-        found = run_scenario(built, scenario, count=MESSAGES, rate=RATE, fault_at=0.5)
+        found = run_scenario(built, scenario, count=MESSAGES, rate=RATE, fault_at=0.6)
     print(
         f"{scenario}: sent {found.sent} stored {found.stored} answered {found.answered} duplicates {found.duplicates}"
         f" lost {found.lost} uncertain {found.uncertain} p50 {found.p50:.2f} s p99 {found.p99:.2f} s"

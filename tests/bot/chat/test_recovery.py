@@ -92,8 +92,16 @@ def add_stuck(settings: Settings, openid: str, *, claimed: timedelta, attached_a
         with engine.begin() as connection:
             connection.execute(
                 insert(InboundMessage).values(
-                    dedup_key=f"m:{openid}:{msg_id}", openid=openid, msg_id=int(msg_id), msg_type="text",
-                    text=QUESTION, fields=fields, sent_at=now, received_at=now, attempts=1, claimed_at=now - claimed,
+                    dedup_key=f"m:{openid}:{msg_id}",
+                    openid=openid,
+                    msg_id=int(msg_id),
+                    msg_type="text",
+                    text=QUESTION,
+                    fields=fields,
+                    sent_at=now,
+                    received_at=now,
+                    attempts=1,
+                    claimed_at=now - claimed,
                     attached_as=attached_as,
                 )  # fmt: skip
             )
@@ -104,7 +112,7 @@ def add_stuck(settings: Settings, openid: str, *, claimed: timedelta, attached_a
 @pytest.mark.database("schema")
 async def test_the_worker_answers_what_a_dead_app_left_once(backend: Settings) -> None:
     with standin() as (api_url, api):
-        settings = backend.replace("simulator", enabled=False).replace("wechat", api_base=api_url, recover_after=5)
+        settings = backend.replace("simulator", enabled=False).replace("wechat", api_base=api_url, recover_after=6)
         services = await open_services(settings, load_demo=True)
         try:
             add_stuck(settings, "o_orphan_a", claimed=timedelta(minutes=1))
@@ -137,15 +145,27 @@ async def test_a_send_cut_off_after_calling_wechat_is_not_repeated(backend: Sett
             with engine.begin() as connection:
                 connection.execute(
                     insert(InboundMessage).values(
-                        dedup_key="m:o_cut:1", openid="o_cut", msg_type="text", fields={}, sent_at=long_ago,
-                        received_at=datetime.now(UTC), processed_at=long_ago, attempts=1, claimed_at=long_ago,
+                        dedup_key="m:o_cut:1",
+                        openid="o_cut",
+                        msg_type="text",
+                        fields={},
+                        sent_at=long_ago,
+                        received_at=datetime.now(UTC),
+                        processed_at=long_ago,
+                        attempts=1,
+                        claimed_at=long_ago,
                     )  # fmt: skip
                 )
                 # its sender called WeChat and died before recording the answer
                 connection.execute(
                     insert(OutboundMessage).values(
-                        openid="o_cut", text="已发出？", channel="customer_service", status="sending", attempts=1,
-                        created_at=long_ago, called_at=long_ago,
+                        openid="o_cut",
+                        text="已发出？",
+                        channel="customer_service",
+                        status="sending",
+                        attempts=1,
+                        created_at=long_ago,
+                        called_at=long_ago,
                     )  # fmt: skip
                 )
             await worker.sweep(services)
