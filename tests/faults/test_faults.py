@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
-from tests.faults.harness import Postgres, cluster, rig, run_scenario
+from tests.faults.harness import cluster, rig, run_scenario
+from tests.faults.servers import Postgres
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
