@@ -40,6 +40,7 @@ DONE = "done"  # the dedup claim's value once it is
 POLL_SECONDS = 0.02
 DB_POLL_SECONDS = 0.1  # polling the database instead, while the cache is down
 LEASE_MARGIN = 0.5  # a retry takes over a message its owner held this long past the budget
+DEAD_TTL = 600  # seconds a failed attempt's marker is kept for WeChat's retries (they come within 15 s)
 MAX_ATTEMPTS = 5  # after this many attempts died, the user gets FAILED instead of one more try
 STORE_TRIES = 60  # a known outcome is written again every STORE_PAUSE seconds while the database is away
 STORE_PAUSE = 0.5
@@ -143,7 +144,7 @@ class Inbox:
         except Exception:
             # The dialogue lost the database: the stored message waits for WeChat's retry (or the worker).
             await self.cache.delete("dedup:" + key)
-            await self.cache.set("dead:" + key, str(attempt), ttl=self.dedup_ttl)
+            await self.cache.set("dead:" + key, str(attempt), ttl=DEAD_TTL)
             raise
         response = text_reply(inbound, reply) if reply else SUCCESS
         try:
@@ -222,7 +223,7 @@ class Inbox:
         claim = await self._take_over(key)
         if claim is not None:
             log.info("a retry took over a message nobody answered", extra={"inbound_id": claim.inbound_id})
-            self._spawn(self.recover(claim))
+            self._spawn(self._recover_logged(claim))
             return SUCCESS
         # The first delivery may have died before it stored the message: then this one stores it.
         try:
@@ -257,10 +258,9 @@ class Inbox:
     ) -> None:
         try:
             reply = await work
+            await self._complete(inbound_id, attempt, inbound.openid, reply)
         except Exception:
-            log.warning("a late reply failed; the worker will take the message over", extra={"id": inbound_id})
-            return
-        await self._complete(inbound_id, attempt, inbound.openid, reply)
+            log.exception("a late reply failed; the worker will take the message over", extra={"id": inbound_id})
 
     async def _complete(self, inbound_id: int, attempt: int, openid: str, reply: str | None) -> None:
         """Record a late reply with the message (one transaction), then push it."""
@@ -276,6 +276,14 @@ class Inbox:
             return
         if outbound_id is not None:
             await deliver(self.engine, self.api, outbound_id=outbound_id, openid=openid, text=reply or "")
+
+    async def _recover_logged(self, claim: recovery.Claim) -> None:
+        try:
+            await self.recover(claim)
+        except messages.Superseded:
+            pass  # taken over again meanwhile: its new owner answers
+        except Exception:
+            log.exception("answering a message taken over failed", extra={"inbound_id": claim.inbound_id})
 
     async def recover(self, claim: recovery.Claim) -> None:
         """Answer a message taken over from a dead owner, once, through the customer-service path."""

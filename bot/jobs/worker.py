@@ -37,7 +37,14 @@ async def recover_messages(services: Services) -> int:
         if claim is None:
             continue  # another worker, or WeChat's retry, took it
         log.info("answering a message whose processing never finished", extra={"inbound_id": inbound_id})
-        await services.inbox.recover(claim)
+        try:
+            await services.inbox.recover(claim)
+        except messages.Superseded:
+            continue  # taken over again meanwhile: its new owner answers
+        except Exception:
+            # The next pass takes it over again after recover_after (the database is away, most likely).
+            log.exception("answering a recovered message failed", extra={"inbound_id": inbound_id})
+            continue
         recovered += 1
     return recovered
 

@@ -4,6 +4,7 @@ answered from the database at once. On the embedded default and on PostgreSQL + 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.chat.models import InboundMessage, OutboundMessage
 from bot.jobs import worker
+from bot.platform.cache import make_cache
 from bot.platform.settings import Settings
 from bot.services import open_services
 from tests.support.servers import running, standin
@@ -81,6 +83,45 @@ def test_a_retry_takes_over_when_the_first_delivery_lost_the_database(backend: S
     assert [(row.channel, row.status) for row in outbound] == [("passive", "sent")]
 
 
+def test_a_retry_stores_what_a_dead_first_delivery_claimed_but_never_stored(backend: Settings) -> None:
+    with standin() as (api_url, api):
+        settings = backend.replace("simulator", enabled=False).replace("wechat", api_base=api_url, reply_budget=0.5)
+        openid, msg_id = "o_claimed_only_" + next_id(), next_id()
+        xml = fixture("text", FromUserName=openid, MsgId=msg_id, Content=QUESTION)
+        with running(settings) as (url, app), httpx.Client(base_url=url, timeout=10) as client:
+            # The first delivery took the cache claim and died before the message was stored.
+            claim = f"dedup:m:{openid}:{msg_id}"
+            if settings.redis.url:
+                asyncio.run(_claim_in_redis(settings, claim))
+            else:  # the app's in-process cache (plain dicts: safe to touch from this thread)
+                asyncio.run(app.state.services.cache.set(claim, "pending", ttl=60))
+            status, reply, raw = post(client, settings, xml)  # WeChat's retry
+            assert (status, reply, raw) == (200, None, "success")
+            assert wait_for(lambda: api.received.get(openid))
+        pushed = [item["text"]["content"] for item in api.received[openid]]
+        assert len(pushed) == 1 and "回复序号" in pushed[0]
+        inbound, outbound = rows(settings, openid)
+        assert len(inbound) == 1 and inbound[0].processed_at is not None
+        assert [(row.channel, row.status) for row in outbound] == [("customer_service", "sent")]
+
+
+async def _claim_in_redis(settings: Settings, key: str) -> None:
+    cache = make_cache(settings.redis.url, prefix=settings.redis.prefix)
+    try:
+        await cache.set(key, "pending", ttl=60)
+    finally:
+        await cache.close()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def add_stuck(settings: Settings, openid: str, *, claimed: timedelta, attached_as: str | None = None) -> None:
     """A message an app stored and then died on (no answer, no reply), as its row is left."""
     now = datetime.now(UTC)
@@ -103,7 +144,7 @@ def add_stuck(settings: Settings, openid: str, *, claimed: timedelta, attached_a
                     attempts=1,
                     claimed_at=now - claimed,
                     attached_as=attached_as,
-                )  # fmt: skip
+                )
             )
     finally:
         engine.dispose()
@@ -154,7 +195,7 @@ async def test_a_send_cut_off_after_calling_wechat_is_not_repeated(backend: Sett
                         processed_at=long_ago,
                         attempts=1,
                         claimed_at=long_ago,
-                    )  # fmt: skip
+                    )
                 )
                 # its sender called WeChat and died before recording the answer
                 connection.execute(
@@ -166,7 +207,7 @@ async def test_a_send_cut_off_after_calling_wechat_is_not_repeated(backend: Sett
                         attempts=1,
                         created_at=long_ago,
                         called_at=long_ago,
-                    )  # fmt: skip
+                    )
                 )
             await worker.sweep(services)
             await worker.sweep(services)
