@@ -38,10 +38,11 @@ BUSY, PATIENCE = 2, 1.2  # a fault waits (up to PATIENCE s) for BUSY messages in
 
 @dataclass
 class Rig:
-    """One scenario's servers: PostgreSQL (a database of its own), Redis, the stand-in, app instances, a worker."""
+    """One scenario's servers: PostgreSQL (a database of its own), Redis, the stand-in, app instances, a worker;
+    or, embedded, one app on SQLite with its in-process cache and timer worker."""
 
-    pg: Postgres
-    redis: RedisServer
+    pg: Postgres | None
+    redis: RedisServer | None
     database_url: str
     api_url: str
     api: StandIn
@@ -61,15 +62,19 @@ class Rig:
         return [f"http://127.0.0.1:{app.port}" for app in self.apps]
 
     def start(self, *, instances: int, embedder: str) -> None:
-        env = environment(self.database_url, self.redis.url, self.api_url, APPEALBOT_MATCHING_EMBEDDER=embedder)
+        redis_url = self.redis.url if self.redis is not None else ""
+        env = environment(self.database_url, redis_url, self.api_url, APPEALBOT_MATCHING_EMBEDDER=embedder)
         for number in range(instances):
             port = free_port()
-            command = ["serve", "--no-worker", "--port", str(port)]
+            # Embedded: the timer worker runs inside the server; in production it is a process of its own.
+            command = ["serve", "--port", str(port)] + (["--no-worker"] if self.redis is not None else [])
             self.apps.append(Process(command, env, self.folder / f"app-{number}.log", port=port))
-        self.worker = Process(["worker", "--interval", "0.3"], env, self.folder / "worker.log")
-        for process in [*self.apps, self.worker]:
+        if self.redis is not None:
+            self.worker = Process(["worker", "--interval", "0.3"], env, self.folder / "worker.log")
+        processes = [*self.apps, *([self.worker] if self.worker else [])]
+        for process in processes:
             process.start()
-        for process in [*self.apps, self.worker]:
+        for process in processes:
             process.wait_ready()
 
     def restart_app(self, number: int) -> None:
@@ -115,6 +120,19 @@ def rig(pg: Postgres, template: str, folder: Path, *, instances: int = 1, embedd
                 built.close()
     finally:
         server.stop()
+
+
+@contextmanager
+def embedded_rig(folder: Path, *, embedder: str = "none") -> Iterator[Rig]:
+    """The embedded default: one `serve` on a SQLite file, with its in-process cache and timer worker."""
+    database_url = f"sqlite:///{folder / 'appealbot.db'}"
+    with standin() as (api_url, api):
+        built = Rig(None, None, database_url, api_url, api, folder)
+        try:
+            built.start(instances=1, embedder=embedder)
+            yield built
+        finally:
+            built.close()
 
 
 @dataclass
@@ -212,6 +230,8 @@ class Tally:
     answered: int
     duplicates: int
     lost: int
+    # every delivery was refused (no server listening: WeChat gives up after three), so never stored
+    unreachable: int
     db_processed: int
     db_replies: int  # inbound messages with exactly one stored reply
     uncertain: int  # customer-service sends left in doubt by a kill (sent once at the stand-in, never again)
@@ -253,11 +273,16 @@ def tally(rig: Rig, scenario: str, messages: list[Message]) -> Tally:
     finally:
         engine.dispose()
     problems: list[str] = []
-    answered = duplicates = lost = 0
+    answered = duplicates = lost = unreachable = 0
+    stored_openids = [row.openid for row in inbound]
     for message in messages:
         pushed = len(rig.api.received.get(message.openid, []))
         answers = pushed + int(message.passive)
-        if answers == 0:
+        refused = message.statuses and all(status == "ConnectError" for status in message.statuses)
+        if answers == 0 and refused and message.openid not in stored_openids:
+            unreachable += 1
+            problems.append(f"{message.openid}: no server took any of its deliveries")
+        elif answers == 0:
             lost += 1
             problems.append(f"{message.openid}: no answer (deliveries {message.statuses})")
         else:
@@ -265,7 +290,6 @@ def tally(rig: Rig, scenario: str, messages: list[Message]) -> Tally:
         if answers > 1:
             duplicates += answers - 1
             problems.append(f"{message.openid}: {answers} answers (passive {message.passive}, pushed {pushed})")
-    stored_openids = [row.openid for row in inbound]
     stored = len(set(stored_openids))
     if len(stored_openids) != stored:
         problems.append("a message was stored twice")
@@ -276,6 +300,7 @@ def tally(rig: Rig, scenario: str, messages: list[Message]) -> Tally:
         answered=answered,
         duplicates=duplicates,
         lost=lost,
+        unreachable=unreachable,
         db_processed=sum(1 for row in inbound if row.processed_at is not None),
         db_replies=sum(1 for row in inbound if replies.get(row.id) == 1),
         uncertain=int(uncertain or 0),
@@ -352,16 +377,19 @@ def run_scenario(
     faults: list[threading.Thread] = []
     times = [fault_at + number * period for number in range(repeat)]
     if scenario == "postgres_restart":
+        assert rig.pg is not None
         faults.append(_repeated(rig, times, rig.pg.restart, busy=BUSY))
     elif scenario == "redis_outage":
+        redis = rig.redis
+        assert redis is not None
 
         def outage() -> None:
-            rig.redis.stop()
+            redis.stop()
             time.sleep(2.5)
-            rig.redis.start()
+            redis.start()
 
         faults.append(_repeated(rig, times, outage, busy=BUSY))
-    elif scenario == "app_kill":
+    elif scenario in {"app_kill", "embedded_app_kill"}:
         faults.append(_repeated(rig, times, lambda: rig.restart_app(0), busy=BUSY))
     elif scenario == "worker_kill":
         orphans = add_orphans(rig, scenario + secrets.token_hex(2), max(10, count // 2))

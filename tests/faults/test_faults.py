@@ -17,7 +17,7 @@ from tests.conftest import IN_CI
 from tests.faults.harness import cluster, rig, run_scenario
 from tests.faults.servers import Postgres
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = pytest.mark.slow
 
 MESSAGES, RATE = 60, 30.0  # a burst of two seconds, the fault in it (once messages are in flight)
 
@@ -35,6 +35,8 @@ def seeded() -> Iterator[tuple[Postgres, str]]:
         yield found
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 @pytest.mark.parametrize(
     ("scenario", "instances"),
     [("postgres_restart", 1), ("redis_outage", 1), ("app_kill", 2), ("worker_kill", 1)],
