@@ -230,7 +230,7 @@ class Tally:
     answered: int
     duplicates: int
     lost: int
-    # every delivery was refused (no server listening: WeChat gives up after three), so never stored
+    # never stored: no delivery was answered and the last found no server listening (WeChat gives up after three)
     unreachable: int
     db_processed: int
     db_replies: int  # inbound messages with exactly one stored reply
@@ -278,7 +278,10 @@ def tally(rig: Rig, scenario: str, messages: list[Message]) -> Tally:
     for message in messages:
         pushed = len(rig.api.received.get(message.openid, []))
         answers = pushed + int(message.passive)
-        refused = message.statuses and all(status == "ConnectError" for status in message.statuses)
+        # Never stored, no delivery ever answered, and the last one found no server listening: WeChat gave up.
+        transport = {"ConnectError", "ReadError", "RemoteProtocolError"}
+        refused = bool(message.statuses) and message.statuses[-1] == "ConnectError"
+        refused = refused and all(status in transport for status in message.statuses)
         if answers == 0 and refused and message.openid not in stored_openids:
             unreachable += 1
             problems.append(f"{message.openid}: no server took any of its deliveries")
