@@ -5,9 +5,10 @@ processes and a separate `appealbot worker`, the WeChat API stand-in, and sends 
 retries (three deliveries, 5 s apart) while PostgreSQL restarts, Redis stops and starts, an app instance or the
 worker is killed with -9; and the embedded default (one server on SQLite) killed with -9 and started again. It
 prints, per scenario: sent, stored, answered (a passive reply or a customer-service message at the stand-in),
-duplicates, lost (reached a server, never answered), unreachable (every delivery refused while no server listened:
-WeChat gives up after three, so a single restarting server loses those by WeChat's rules), sends left uncertain,
-and the latency of the accepted answers (from the first delivery, WeChat's retry waits included).
+duplicates, lost (never answered), unreachable (never stored, no delivery answered, the last one refused: no server
+listened through WeChat's three deliveries, so a single restarting server loses those by WeChat's rules; they are
+not counted as lost), sends left uncertain, and the latency of the accepted answers (from the first delivery,
+WeChat's retry waits included).
 
     PYTHONPATH=. python bench/faults.py [--messages 200] [--rate 20] [--repeat 2] [--embedder none|e5]
 """
