@@ -49,6 +49,8 @@ class Rig:
     folder: Path
     apps: list[Process] = field(default_factory=list)
     worker: Process | None = None
+    # First deliveries spread over the instances; False: all to the first (the one a fault kills), retries on.
+    spread: bool = True
     peer: Peer = field(init=False)
 
     def __post_init__(self) -> None:
@@ -160,7 +162,7 @@ async def _deliver(rig: Rig, client: httpx.AsyncClient, message: Message, number
         message.deliveries += 1
         try:
             response = await client.post(
-                urls[(number + attempt) % len(urls)] + "/wechat", params=query, content=body,
+                urls[(number * rig.spread + attempt) % len(urls)] + "/wechat", params=query, content=body,
                 headers={"Content-Type": "text/xml"}, timeout=TIMEOUT,
             )  # fmt: skip
         except httpx.HTTPError as exc:
@@ -393,6 +395,7 @@ def run_scenario(
 
         faults.append(_repeated(rig, times, outage, busy=BUSY))
     elif scenario in {"app_kill", "embedded_app_kill"}:
+        rig.spread = False  # the messages in flight at the kill are the killed instance's
         faults.append(_repeated(rig, times, lambda: rig.restart_app(0), busy=BUSY))
     elif scenario == "worker_kill":
         orphans = add_orphans(rig, scenario + secrets.token_hex(2), max(10, count // 2))
