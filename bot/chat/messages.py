@@ -29,6 +29,10 @@ class Duplicate(Exception):
     """This message was stored before (a retry)."""
 
 
+class Superseded(Exception):
+    """Another delivery or the worker took this message over: this attempt's answer is dropped."""
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -43,7 +47,9 @@ def _upsert(connection: AsyncConnection) -> Any:
 
 
 async def save_inbound(engine: AsyncEngine, inbound: Inbound) -> int:
-    """Store a message once; raises Duplicate when it was stored before (a retry)."""
+    """Store a message once, claimed by its first processing attempt (1); raises Duplicate when it was stored
+    before (a retry)."""
+    moment = now()
     try:
         async with engine.begin() as connection:
             inbound_id = await connection.scalar(
@@ -58,7 +64,9 @@ async def save_inbound(engine: AsyncEngine, inbound: Inbound) -> int:
                     text=inbound.text,
                     fields=dict(inbound.fields),
                     sent_at=datetime.fromtimestamp(inbound.create_time, UTC),
-                    received_at=now(),
+                    received_at=moment,
+                    attempts=1,
+                    claimed_at=moment,
                 )
                 .returning(INBOUND.c.id)
             )
@@ -79,20 +87,24 @@ async def finish(
     engine: AsyncEngine,
     *,
     inbound_id: int,
+    attempt: int,
     openid: str,
     response: str,
     reply: str | None,
     channel: Channel,
     status: OutboundStatus,
 ) -> None:
-    """Record the HTTP answer to an inbound message and, if there is one, the reply it carried."""
+    """Record the HTTP answer to an inbound message and, if there is one, the reply it carried; raises Superseded
+    when this attempt no longer owns the message."""
     moment = now()
     async with engine.begin() as connection:
-        await connection.execute(
+        result = await connection.execute(
             update(INBOUND)
-            .where(INBOUND.c.id == inbound_id)
+            .where(INBOUND.c.id == inbound_id, INBOUND.c.attempts == attempt, INBOUND.c.processed_at.is_(None))
             .values(response=response, processed_at=moment if status != OutboundStatus.PENDING else None)
         )
+        if not result.rowcount:
+            raise Superseded(inbound_id)
         if reply is not None:
             await connection.execute(
                 OUTBOUND.insert().values(
@@ -108,9 +120,36 @@ async def finish(
             )
 
 
-async def mark_processed(engine: AsyncEngine, inbound_id: int) -> None:
+async def finish_late(
+    engine: AsyncEngine, *, inbound_id: int, attempt: int, openid: str, reply: str | None
+) -> int | None:
+    """Mark a message answered after its HTTP request and store its reply as a pending customer-service message, in
+    one transaction (a crash leaves either both or neither); the reply's id. Raises Superseded as `finish`."""
+    moment = now()
     async with engine.begin() as connection:
-        await connection.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(processed_at=now()))
+        result = await connection.execute(
+            update(INBOUND)
+            .where(INBOUND.c.id == inbound_id, INBOUND.c.attempts == attempt, INBOUND.c.processed_at.is_(None))
+            .values(processed_at=moment, response=func.coalesce(INBOUND.c.response, "success"))
+        )
+        if not result.rowcount:
+            raise Superseded(inbound_id)
+        if not reply:
+            return None
+        outbound_id = await connection.scalar(
+            OUTBOUND.insert()
+            .values(
+                openid=openid,
+                inbound_id=inbound_id,
+                text=reply,
+                channel=Channel.CUSTOMER_SERVICE,
+                status=OutboundStatus.PENDING,
+                attempts=1,
+                created_at=moment,
+            )
+            .returning(OUTBOUND.c.id)
+        )
+    return int(cast(int, outbound_id))
 
 
 async def add_outbound(
@@ -141,6 +180,17 @@ async def add_outbound(
             .returning(OUTBOUND.c.id)
         )
     return int(cast(int, outbound_id))
+
+
+async def mark_sending(engine: AsyncEngine, *, outbound_id: int) -> bool:
+    """Record the intent to send a pending message, before calling WeChat; False if another sender has it."""
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            update(OUTBOUND)
+            .where(OUTBOUND.c.id == outbound_id, OUTBOUND.c.status == OutboundStatus.PENDING)
+            .values(status=OutboundStatus.SENDING, called_at=now())
+        )
+        return bool(result.rowcount)
 
 
 async def record_delivery(

@@ -39,10 +39,14 @@ class OutboundStatus(StrEnum):
     """How the delivery of an outbound message stands."""
 
     PENDING = "pending"
+    # Its send was called and not yet recorded; stuck there (the sender died), it becomes UNCERTAIN.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     # Outside the 48-hour window or unsubscribed: kept for staff, who can phone the enterprise.
     UNDELIVERED = "undelivered"
+    # The sender died between calling WeChat and recording the answer: never sent again automatically.
+    UNCERTAIN = "uncertain"
 
     @property
     def label(self) -> str:
@@ -54,6 +58,8 @@ OUTBOUND_STATUS_LABELS: dict[OutboundStatus, str] = {
     OutboundStatus.PENDING: "发送中",
     OutboundStatus.UNDELIVERED: "未送达",
     OutboundStatus.FAILED: "发送失败",
+    OutboundStatus.SENDING: "发送中",
+    OutboundStatus.UNCERTAIN: "未确认送达",
 }
 
 
@@ -75,7 +81,11 @@ class InboundMessage(Base):
 
     __tablename__ = "inbound_messages"
     # The user's last message decides whether customer-service messages may be sent (48 hours).
-    __table_args__ = (Index("ix_inbound_messages_openid_received_at", "openid", "received_at"),)
+    # The worker looks for messages whose processing never finished (processed_at, claimed_at).
+    __table_args__ = (
+        Index("ix_inbound_messages_openid_received_at", "openid", "received_at"),
+        Index("ix_inbound_messages_processed_at_claimed_at", "processed_at", "claimed_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -92,6 +102,10 @@ class InboundMessage(Base):
     # The HTTP body answered to WeChat, replayed verbatim to retries.
     response: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The processing attempt that owns the message (1 for the first delivery; a retry or the worker that takes
+    # over a dead owner's message adds one) and since when; the owner's writes are fenced by it.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What the message was taken as (Attached), and the appeal or hand-off it was attached to; none for the rest.
     # Plain integers, as enterprise_notices.outbound_id: adding a foreign key would rebuild the table on SQLite.
     attached_as: Mapped[str | None] = mapped_column(String(16))
@@ -117,6 +131,8 @@ class OutboundMessage(Base):
     template_msg_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the send now under way (status SENDING) was called.
+    called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A person's reply in a hand-off (人工客服): the conversation and the staff member who wrote it.
     handoff_id: Mapped[int | None] = mapped_column(Integer, index=True)
     author: Mapped[str | None] = mapped_column(String(128))

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot.chat import messages
+from bot.chat import messages, recovery
 from bot.chat.inbox import deliver
 from bot.chat.models import OutboundStatus
 from bot.jobs import appeal_jobs, ledger_jobs, push_jobs
@@ -19,15 +19,43 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 5.0
-# A customer-service message still pending after this long lost its sender (crash) or hit an API error.
-RETRY_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
+# A send still SENDING after this long lost its sender between calling WeChat and recording the answer.
+SETTLE_AFTER = timedelta(seconds=30)
+
+
+def recover_after(services: Services) -> timedelta:
+    """After this long, a message or a customer-service message still unfinished lost its process (or hit an error)."""
+    return timedelta(seconds=services.settings.wechat.recover_after)
+
+
+async def recover_messages(services: Services) -> int:
+    """Take over the messages whose processing never finished and answer each once; how many."""
+    recovered = 0
+    for inbound_id, attempts in await recovery.stuck(services.engine, older_than=recover_after(services)):
+        claim = await recovery.claim_stuck(services.engine, inbound_id=inbound_id, attempts=attempts)
+        if claim is None:
+            continue  # another worker, or WeChat's retry, took it
+        log.info("answering a message whose processing never finished", extra={"inbound_id": inbound_id})
+        try:
+            await services.inbox.recover(claim)
+        except messages.Superseded:
+            continue  # taken over again meanwhile: its new owner answers
+        except Exception:
+            # The next pass takes it over again after recover_after (the database is away, most likely).
+            log.exception("answering a recovered message failed", extra={"inbound_id": inbound_id})
+            continue
+        recovered += 1
+    return recovered
 
 
 async def retry_pending(services: Services) -> int:
     """Send again the customer-service messages whose first attempt did not finish."""
     sent = 0
-    for row in await messages.pending_outbound(services.engine, older_than=RETRY_AFTER):
+    settled = await recovery.settle_sending(services.engine, older_than=SETTLE_AFTER)
+    if settled:
+        log.warning("customer-service sends cut off mid-way are left unconfirmed", extra={"count": settled})
+    for row in await messages.pending_outbound(services.engine, older_than=recover_after(services)):
         if not await messages.claim_outbound(services.engine, outbound_id=row["id"], attempts=row["attempts"]):
             continue  # another worker took it
         if row["attempts"] >= MAX_ATTEMPTS:
@@ -42,6 +70,7 @@ async def retry_pending(services: Services) -> int:
 
 async def sweep(services: Services) -> None:
     """One pass over every periodic job."""
+    await recover_messages(services)
     await retry_pending(services)
     await appeal_jobs.sweep(services)  # appeals: escalations, staff notices, updates to enterprises
     await ledger_jobs.remind_ledgers(services)  # 台账 reminders on the 15th and the 18th

@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 class Cache(Protocol):
     backend: str
 
+    @property
+    def degraded(self) -> bool:
+        """Whether the cache is unreachable now (reads miss, so callers ask the database instead)."""
+        ...
+
     async def get(self, key: str) -> str | None: ...
     async def set(self, key: str, value: str, *, ttl: float | None = None) -> None: ...
     async def set_nx(self, key: str, value: str, *, ttl: float) -> bool: ...
@@ -36,6 +41,7 @@ class MemoryCache:
     """A dict with expiry: correct for one process, which is what the embedded default runs."""
 
     backend = "memory"
+    degraded = False
 
     def __init__(self) -> None:
         self._values: dict[str, tuple[str, float | None]] = {}
@@ -106,9 +112,12 @@ class RedisCache:
 
     When Redis is down the bot keeps answering: reads miss, writes are dropped, claims are granted
     (the database's unique keys still decide what is new) and locks are held in this process only.
+    After a failure Redis is not asked again for RETRY_SECONDS (a stopped or hung Redis costs one timeout,
+    not one per call).
     """
 
     backend = "redis"
+    RETRY_SECONDS = 1.0
 
     def __init__(self, url: str, *, prefix: str) -> None:
         self._redis = aioredis.Redis.from_url(
@@ -116,15 +125,23 @@ class RedisCache:
         )
         self._prefix = prefix
         self._local = MemoryCache()  # locks while Redis is unreachable
+        self._down_until = 0.0
 
     def _key(self, key: str) -> str:
         return self._prefix + key
 
-    @staticmethod
-    def _down(action: str, error: Exception) -> None:
-        log.warning("redis unavailable; continuing without it", extra={"action": action, "error": str(error)})
+    @property
+    def degraded(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _down(self, action: str, error: Exception) -> None:
+        if not self.degraded:
+            log.warning("redis unavailable; continuing without it", extra={"action": action, "error": str(error)})
+        self._down_until = time.monotonic() + self.RETRY_SECONDS
 
     async def get(self, key: str) -> str | None:
+        if self.degraded:
+            return None
         try:
             value = await self._redis.get(self._key(key))
         except (aioredis.RedisError, OSError) as exc:
@@ -133,12 +150,16 @@ class RedisCache:
         return value if value is None else str(value)
 
     async def set(self, key: str, value: str, *, ttl: float | None = None) -> None:
+        if self.degraded:
+            return
         try:
             await self._redis.set(self._key(key), value, px=int(ttl * 1000) if ttl else None)
         except (aioredis.RedisError, OSError) as exc:
             self._down("set", exc)
 
     async def set_nx(self, key: str, value: str, *, ttl: float) -> bool:
+        if self.degraded:
+            return True
         try:
             return bool(await self._redis.set(self._key(key), value, nx=True, px=int(ttl * 1000)))
         except (aioredis.RedisError, OSError) as exc:
@@ -147,6 +168,8 @@ class RedisCache:
 
     async def incr(self, key: str, *, ttl: float) -> int:
         """Add one to a shared counter that expires `ttl` seconds after its first increment; 0 when Redis is down."""
+        if self.degraded:
+            return 0
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(self._key(key), 0, nx=True, px=int(ttl * 1000))  # the expiry, on the first increment only
@@ -158,6 +181,8 @@ class RedisCache:
             return 0
 
     async def delete(self, key: str) -> None:
+        if self.degraded:
+            return
         try:
             await self._redis.delete(self._key(key))
         except (aioredis.RedisError, OSError) as exc:
@@ -168,6 +193,8 @@ class RedisCache:
         # The lock expires on its own if its holder dies, so a crashed process never blocks the rest.
         lock = self._redis.lock(self._key("lock:" + name), timeout=timeout, blocking_timeout=timeout)
         try:
+            if self.degraded:
+                raise aioredis.ConnectionError("redis marked down")
             acquired = await lock.acquire()
         except (aioredis.RedisError, OSError) as exc:
             self._down("lock", exc)

@@ -61,6 +61,7 @@ class WeChatSettings:
     reply_budget: float = 4.0
     max_body_bytes: int = 65536
     dedup_ttl: int = 86400
+    recover_after: float = 15.0  # seconds after which a message whose processing never finished is taken over
     template_appeal_update: str = ""
 
 
@@ -203,6 +204,15 @@ def quiet_hours(text: str) -> tuple[time, time] | None:
     return start, end
 
 
+def _validate_recovery(wechat: WeChatSettings) -> None:
+    # The worker must not take a message over from a process still answering it within the budget.
+    if not wechat.recover_after > wechat.reply_budget + 0.5:
+        raise SettingsError(
+            f"wechat.recover_after ({wechat.recover_after} s) must exceed wechat.reply_budget + 0.5 s"
+            f" ({wechat.reply_budget + 0.5} s)"
+        )
+
+
 def _validate_matching(matching: MatchingSettings) -> None:
     if matching.embedder not in {"e5", "none"}:
         raise SettingsError(f"matching.embedder must be e5 or none, got {matching.embedder!r}")
@@ -220,6 +230,7 @@ def validate(settings: Settings) -> None:
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
     _validate_matching(settings.matching)
+    _validate_recovery(wechat)
     if settings.log.format not in {"json", "text", "auto"}:
         raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
     quiet_hours(settings.push.quiet_hours)  # raises SettingsError naming the key

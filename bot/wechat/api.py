@@ -38,7 +38,11 @@ class SendResult:
 
 
 class WeChatApiError(RuntimeError):
-    """The API could not be reached or answered nonsense."""
+    """The API could not be reached or answered nonsense; `maybe_sent` when the request may have reached WeChat."""
+
+    def __init__(self, message: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 class WeChatApi:
@@ -92,7 +96,9 @@ class WeChatApi:
                 )
                 data = dict(response.json())
             except (httpx.HTTPError, ValueError) as exc:
-                raise WeChatApiError(f"POST {path}: {exc}") from exc
+                # Only a refused or timed-out connection proves that WeChat never saw the request.
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+                raise WeChatApiError(f"POST {path}: {exc}", maybe_sent=not unsent) from exc
             if int(data.get("errcode", 0)) in TOKEN_INVALID and attempt == 0:
                 token = await self.token(stale=token)
                 continue

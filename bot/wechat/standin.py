@@ -34,6 +34,8 @@ class StandIn:
     report: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     report_status: dict[str, str] = field(default_factory=dict)
     template_failures: dict[str, int] = field(default_factory=dict)  # openid -> errcode for template sends
+    # Called with each customer-service message kept, before it is answered (fault tests kill a sender there).
+    on_received: Callable[[dict[str, Any]], None] | None = None
     _reporting: set[asyncio.Task[None]] = field(default_factory=set)
     _msgids: itertools.count[int] = field(default_factory=lambda: itertools.count(2_000_000_001))
 
@@ -94,6 +96,8 @@ async def custom_send(request: Request, state: StandInDep, access_token: str | N
     if openid in state.failures:
         return {"errcode": state.failures[openid], "errmsg": "refused by stand-in"}
     state.received[openid].append({"kind": "customer_service", **payload})
+    if state.on_received is not None:
+        state.on_received(payload)
     return {"errcode": 0, "errmsg": "ok"}
 
 

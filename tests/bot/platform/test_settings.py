@@ -57,6 +57,7 @@ def test_another_config_file(tmp_path: Path) -> None:
         ({"APPEALBOT_WECHAT_ENCODING_AES_KEY": "short"}, "wechat.encoding_aes_key"),
         ({"APPEALBOT_APP_ENV": "production"}, "demo value"),
         ({"APPEALBOT_LOG_FORMAT": "xml"}, "log.format"),
+        ({"APPEALBOT_WECHAT_RECOVER_AFTER": "3"}, "wechat.recover_after"),  # within the reply budget
     ],
 )
 def test_bad_values_are_refused_by_name(environ: dict[str, str], names: str) -> None:
