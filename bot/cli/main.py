@@ -45,7 +45,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "",
     ]
     app = create_app(settings, run_worker=not args.no_worker, load_demo=True, ready_message="\n".join(lines))
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,  # no "Server: uvicorn": nothing to tell a scanner
+    )
     return 0
 
 
