@@ -80,7 +80,11 @@ async def hostile(url: str, stop: asyncio.Event, answers: list[int]) -> None:
         while not stop.is_set():
             address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
             data = {"username": f"ghost{secrets.token_hex(4)}", "password": "x" * 40, "csrf_token": token}
-            response = await client.post("/login", data=data, headers={"X-Forwarded-For": address})
+            try:
+                response = await client.post("/login", data=data, headers={"X-Forwarded-For": address})
+            except httpx.HTTPError:
+                answers.append(0)  # the server dropped the connection: counted, and the attacker goes on
+                continue
             answers.append(response.status_code)
 
 
@@ -116,7 +120,7 @@ async def scenario(url: str, settings: Settings) -> tuple[list[tuple[float, int,
 def test_wechat_messages_answer_within_budget_under_forty_hostile_logins(server: str, settings: Settings) -> None:
     results, answers = asyncio.run(scenario(server, settings))
     assert len(answers) >= HOSTILE, "the hostile logins did not run"
-    assert set(answers) <= {401, 503}, set(answers)  # wrong, or refused at once when too many wait
     slow = [(number, round(elapsed, 2)) for number, (elapsed, _, _) in enumerate(results, 1) if elapsed >= BUDGET]
     assert not slow, f"messages over {BUDGET} s: {slow}; all: {[round(r[0], 2) for r in results]}"
     assert all(status == 200 and replied for _, status, replied in results), results
+    assert set(answers) <= {401, 503}, set(answers)  # wrong, or refused at once when too many wait
