@@ -95,7 +95,10 @@ async def wechat(url: str, settings: Settings, number: int) -> tuple[float, int,
     query, body = speaker.request_xml(xml)
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         started = time.monotonic()
-        response = await client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
+        try:
+            response = await client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
+        except httpx.TimeoutException:  # (on main: the loop was blocked for longer than the client waits)
+            return time.monotonic() - started, 0, False
         elapsed = time.monotonic() - started
     replied = response.status_code == 200 and speaker.open_reply(response.content) is not None
     return elapsed, response.status_code, replied
