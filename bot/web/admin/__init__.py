@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.web import auth, pages
+from bot.web.bounds import ints_in_range
 from bot.web.admin import (
     enterprise_pages,
     example_pages,
@@ -59,7 +60,7 @@ def mount(app: FastAPI) -> None:
         vocabulary_pages,
     )
     for module in routers:
-        app.include_router(module.router, dependencies=[Depends(warn_of_missing_years)])
+        app.include_router(module.router, dependencies=[Depends(ints_in_range), Depends(warn_of_missing_years)])
     app.add_middleware(UploadLimit)
 
     async def html_errors(request: Request, exc: Exception) -> Response:
