@@ -60,3 +60,12 @@ def _int_query_names(fields: list[Any]) -> Iterator[str]:
             for name, inner in annotation.model_fields.items():
                 if _is_int(inner.annotation):
                     yield inner.alias or name
+
+
+def whole_number(text: str | None) -> int | None:
+    """Text of ASCII digits that fits an INTEGER column, as an int; None for anything else ("²", "٣", 10**20)."""
+    value = (text or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if number <= HIGHEST else None

@@ -17,6 +17,7 @@ from bot.chat.models import InboundMessage
 from bot.web.console import reads
 from bot.web.console.common import ConsoleUser, chrome, render, run, scope
 from bot.web.deps import ServicesDep
+from bot.web.bounds import whole_number
 from routing import queue
 from routing.models import AppealState, Category, Unit
 from routing.queue import DEADLINE_FILTERS, STATE_FILTERS, Filters
@@ -69,10 +70,7 @@ async def queue_query(
 
 def _number(text: str) -> int | None:
     """A whole number written in digits; None for anything else."""
-    try:
-        return int(text) if text.isdecimal() else None
-    except ValueError:  # more digits than int() reads
-        return None
+    return whole_number(text)
 
 
 def page_link(filters: Filters, page: int) -> str:

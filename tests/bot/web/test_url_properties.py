@@ -13,8 +13,10 @@ import os
 import re
 import threading
 import time
+from itertools import product
+from urllib.parse import quote
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -22,6 +24,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
+from starlette.routing import BaseRoute
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -75,33 +78,43 @@ def fingerprint(settings: Settings) -> str:
     return str(run(settings, work))
 
 
+def every_route(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """The app's API routes, also those inside included routers (kept as such by this FastAPI)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from every_route(inner.routes)
+
+
 def routes(app: FastAPI, method: str) -> list[APIRoute]:
-    return sorted(
-        (
-            route
-            for route in app.routes
-            if isinstance(route, APIRoute)
-            and route.path.startswith(("/admin", "/console"))
-            and method in route.methods
-        ),
-        key=lambda route: route.path,
-    )
+    chosen = {
+        (route.path, route.name): route
+        for route in every_route(app.routes)
+        if route.path.startswith(("/admin", "/console")) and method in route.methods
+    }
+    assert len(chosen) > 10, sorted(chosen)
+    return [chosen[key] for key in sorted(chosen)]
+
+
+def mine(who: str, route: APIRoute) -> bool:
+    """The admin tries the admin pages, 区营商办 the console (each other's are a plain 403, tested elsewhere)."""
+    return route.path.startswith("/admin" if who == "admin" else "/console")
 
 
 def link(route: APIRoute, values: list[str]) -> str:
-    names = re.findall(r"{(\w+)(?::\w+)?}", route.path)
-    path = route.path
-    for name, value in zip(names, values, strict=False):
-        path = re.sub(r"{%s(?::\w+)?}" % name, httpx.URL("/").copy_with(path="/" + value).raw_path.decode()[1:] or "x", path)
-    return path
+    """The route's path with its parameters replaced by these values (percent-encoded, as a browser sends them)."""
+    given = iter(values)
+    return re.sub(r"{\w+(?::\w+)?}", lambda _: quote(next(given, "1"), safe="") or "x", route.path)
 
 
 @pytest.fixture
-def live(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
-    prepare_console(settings)
-    reference = file(settings)
-    sign(settings, reference)
-    with running(settings) as served:
+def live(backend: Settings) -> Iterator[tuple[str, FastAPI]]:
+    prepare_console(backend)
+    reference = file(backend)
+    sign(backend, reference)
+    with running(backend) as served:
         yield served
 
 
@@ -117,21 +130,21 @@ def report(tally: Tally, label: str) -> None:
           f"slowest {tally.slowest[0]:.3f} s: {tally.slowest[1]}")  # fmt: skip
 
 
-def test_odd_get_links_are_4xx_pages_and_change_nothing(settings: Settings, live: tuple[str, FastAPI]) -> None:
+def test_odd_get_links_are_4xx_pages_and_change_nothing(backend: Settings, live: tuple[str, FastAPI]) -> None:
     url, app = live
     clients = {"admin": signed(url, ADMIN)[0], "supervisor": signed(url, BOSS)[0]}
-    gets = routes(app, "GET")
+    gets = [(who, route) for who, route in product(sorted(clients), routes(app, "GET")) if mine(who, route)]
     tally = Tally()
-    before = fingerprint(settings)
+    before = fingerprint(backend)
 
     @settings_(EXAMPLES)
     @given(
-        who=st.sampled_from(sorted(clients)),
-        route=st.sampled_from(gets),
+        target=st.sampled_from(gets),
         values=st.lists(VALUES, min_size=3, max_size=3),
         query=st.dictionaries(st.sampled_from(QUERY_NAMES), VALUES, max_size=3),
     )
-    def one(who: str, route: APIRoute, values: list[str], query: dict[str, str]) -> None:
+    def one(target: tuple[str, APIRoute], values: list[str], query: dict[str, str]) -> None:
+        who, route = target
         path = link(route, values)
         started = time.monotonic()
         response = clients[who].get(path, params=query)
@@ -142,32 +155,33 @@ def test_odd_get_links_are_4xx_pages_and_change_nothing(settings: Settings, live
 
     one()
     report(tally, "GET")
-    assert fingerprint(settings) == before, "a GET changed the database"
+    assert fingerprint(backend) == before, "a GET changed the database"
 
 
-def test_refused_odd_posts_are_4xx_and_change_nothing(settings: Settings, live: tuple[str, FastAPI]) -> None:
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+def test_refused_odd_posts_are_4xx_and_change_nothing(backend: Settings, live: tuple[str, FastAPI]) -> None:
     url, app = live
     clients = {"admin": signed(url, ADMIN), "supervisor": signed(url, BOSS)}
-    posts = routes(app, "POST")
+    posts = [(who, route) for who, route in product(sorted(clients), routes(app, "POST")) if mine(who, route)]
     tally = Tally()
 
     @settings_(max(EXAMPLES // 3, 30))
     @given(
-        who=st.sampled_from(sorted(clients)),
-        route=st.sampled_from(posts),
+        target=st.sampled_from(posts),
         values=st.lists(VALUES, min_size=3, max_size=3),
         form=st.dictionaries(st.sampled_from(QUERY_NAMES), VALUES, max_size=3),
     )
-    def one(who: str, route: APIRoute, values: list[str], form: dict[str, str]) -> None:
+    def one(target: tuple[str, APIRoute], values: list[str], form: dict[str, str]) -> None:
+        who, route = target
         client, token = clients[who]
         path = link(route, values)
-        before = fingerprint(settings)
+        before = fingerprint(backend)
         started = time.monotonic()
         response = client.post(path, data={**form, "csrf_token": token}, params=form, follow_redirects=False)
         tally.note(response.status_code, time.monotonic() - started, f"{who} POST {response.request.url.raw_path!r}")
         assert response.status_code < 500, (who, path, form, response.text[:300])
         if response.status_code >= 400:
-            assert fingerprint(settings) == before, (who, path, form, response.status_code)
+            assert fingerprint(backend) == before, (who, path, form, response.status_code)
 
     one()
     report(tally, "POST")
@@ -187,15 +201,21 @@ def test_the_named_findings(live: tuple[str, FastAPI]) -> None:
     url, _ = live
     admin, _ = signed(url, ADMIN)
     boss, _ = signed(url, BOSS)
-    for path in ("/console/?page=99999999999999999999", "/console/?page=²"):
-        assert boss.get(path).status_code == 200, path  # the queue reads its page leniently: the last, or the first
+    for client, path in [
+        (boss, "/console/?page=99999999999999999999"),
+        (boss, "/console/?page=²"),
+        (admin, "/admin/policies?page=-3"),
+    ]:
+        assert client.get(path).status_code == 200, path  # pages read leniently: the last, or the first
     for client, path in [
         (admin, "/admin/policies/99999999999"),
         (admin, "/admin/policies?page=99999999999999999999"),
         (admin, "/admin/policies/1/versions/99999999999"),
-        (admin, "/admin/policies/1/edit?version=abc"),
-        (admin, "/admin/policies?page=-3"),
     ]:
         response = client.get(path)
         assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:200])
         assert re.search(r"[\u4e00-\u9fff]", response.text), path
+    for version in ("abc", "²", "99999999999999999999"):
+        token = csrf_of(admin.get("/admin/policies/1/edit").text)
+        saved = admin.post("/admin/policies/1/edit", data={"version": version, "csrf_token": token, "name": "改"})
+        assert saved.status_code in {409, 422} and "版本" in saved.text, (version, saved.status_code, saved.text[:200])
