@@ -239,7 +239,9 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, str
     return True, hash_password(password) if _hasher.check_needs_rehash(password_hash) else None
 
 
-def signed_in_as(*, session: Session, user_id: int, new_hash: str | None = None, now: datetime | None = None) -> User | None:
+def signed_in_as(
+    *, session: Session, user_id: int, new_hash: str | None = None, now: datetime | None = None
+) -> User | None:
     """The user after a right password, its last login noted (and its hash renewed); None if disabled since."""
     user = session.get(User, user_id)
     if user is None or not user.active:
@@ -254,7 +256,11 @@ def authenticate(*, session: Session, username: str, password: str) -> tuple[Use
     """(user, "ok") when the password is right, else (None, "bad"); the web adds the lockout (bot/web/lockout.py)."""
     candidate = login_candidate(session=session, username=username)
     right, new_hash = verify_password(candidate.password_hash, password)
-    user = signed_in_as(session=session, user_id=candidate.user_id, new_hash=new_hash) if right and candidate.user_id else None
+    user = (
+        signed_in_as(session=session, user_id=candidate.user_id, new_hash=new_hash)
+        if right and candidate.user_id
+        else None
+    )
     return (user, "ok") if user is not None else (None, "bad")
 
 

@@ -13,7 +13,7 @@ from tabular.reading import Table
 
 
 def csv_bytes(table: Table) -> bytes:
-    """One table as CSV: UTF-8 with a BOM, so that Excel does not read it as GBK; lines end in CRLF; formulas escaped."""
+    """One table as CSV: UTF-8 with a BOM (Excel then does not read GBK); lines end in CRLF; formulas escaped."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     # Cells a spreadsheet would run as formulas (=HYPERLINK…, +SUM, -2+3+cmd|…) start with ' instead.

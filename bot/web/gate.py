@@ -1,4 +1,4 @@
-"""Bounded work for requests anyone can send: a few run at once (CPU work in threads), a few wait, the rest are refused."""
+"""Bounded work for requests anyone can send: a few run at once (CPU work in threads), a few wait, the rest refused."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.web import auth, pages
-from bot.web.bounds import ints_in_range
 from bot.web.admin import (
     enterprise_pages,
     example_pages,
@@ -22,6 +21,7 @@ from bot.web.admin import (
     vocabulary_pages,
 )
 from bot.web.admin.import_pages import TooLarge, UploadLimit, too_large_page
+from bot.web.bounds import ints_in_range
 from bot.web.console.common import calendar_warning
 
 TITLES = {404: "页面不存在", 410: "已失效", 422: "无法处理"}

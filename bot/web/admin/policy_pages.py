@@ -209,7 +209,9 @@ async def save_policy(request: Request, user: AdminUser, services: ServicesDep, 
             policy, changed = await in_transaction(request, save)
         except IntegrityError:  # another save took this version number first: nothing of ours was written
             current = await in_transaction(request, lambda s: _found(s, policy_id))
-            raise PolicyConflict(f"「{current.name}」在您打开后已被 {current.updated_by or '他人'} 修改，请重新打开后再改") from None
+            raise PolicyConflict(
+                f"「{current.name}」在您打开后已被 {current.updated_by or '他人'} 修改，请重新打开后再改"
+            ) from None
     except (PolicyInvalid, PolicyConflict) as failure:
         policy = await in_transaction(request, lambda s: _found(s, policy_id))
         errors = _errors(failure, raw) if isinstance(failure, PolicyInvalid) else {"_form": str(failure)}

@@ -18,9 +18,9 @@ from starlette.datastructures import UploadFile
 
 from bot.web.admin.enterprise_pages import save_upload
 from bot.web.auth import AdminUser
+from bot.web.bounds import whole_number
 from bot.web.deps import ServicesDep, Today, in_transaction
 from bot.web.pages import render
-from bot.web.bounds import whole_number
 from enterprises import service as enterprise_service
 from policies import campaigns, redemptions, service
 from policies.models import Campaign, CampaignState, Delivery, DeliveryState, Policy, PushKind

@@ -18,10 +18,10 @@ from starlette.datastructures import UploadFile
 
 from bot.web.admin.import_pages import EXPORT_TYPES
 from bot.web.auth import AdminUser
+from bot.web.bounds import whole_number
 from bot.web.console.common import forget_calendar_warning
 from bot.web.deps import Today, in_transaction
 from bot.web.pages import render
-from bot.web.bounds import whole_number
 from routing import exporting, importing, service
 from routing.deadlines import describe_limit
 from routing.models import CalendarDay, CalendarYear, TimeLimit

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.accounts import Role
+from bot.web.bounds import whole_number
 from bot.web.console.appeal_pages import appeal_response, staffed_units
 from bot.web.console.common import ConsoleUser, actor, deliver_soon, not_found, run, scope
 from bot.web.deps import ServicesDep
-from bot.web.bounds import whole_number
 from policies import service as policy_service
 from policies.replies import format_policy_card
 from routing import conversation as talk

@@ -18,9 +18,9 @@ from bot.accounts import Role, SignedIn
 from bot.reports import periods, workbooks
 from bot.reports.periods import Period
 from bot.web.auth import require_role
+from bot.web.bounds import whole_number
 from bot.web.console.common import chrome, render, run
 from bot.web.deps import ServicesDep, Today
-from bot.web.bounds import whole_number
 from routing import indicators, ledger
 from routing.lifecycle import Refused
 from routing.models import Unit

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot.web.console.common import ConsoleUser, chrome, render, run
 from bot.web.bounds import whole_number
+from bot.web.console.common import ConsoleUser, chrome, render, run
 from routing import staff_notices
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from bot.accounts import Role
 from bot.chat.models import InboundMessage
+from bot.web.bounds import whole_number
 from bot.web.console import reads
 from bot.web.console.common import ConsoleUser, chrome, render, run, scope
 from bot.web.deps import ServicesDep
-from bot.web.bounds import whole_number
 from routing import queue
 from routing.models import AppealState, Category, Unit
 from routing.queue import DEADLINE_FILTERS, STATE_FILTERS, Filters

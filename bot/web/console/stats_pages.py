@@ -17,9 +17,9 @@ from bot.reports import charts, periods
 from bot.reports.kpi import COUNT_LABELS, HOUR_LABELS, RATE_LABELS, change, kpi, percent
 from bot.reports.periods import Period
 from bot.web.auth import require_role
+from bot.web.bounds import whole_number
 from bot.web.console.common import chrome, render, run
 from bot.web.deps import ServicesDep, Today
-from bot.web.bounds import whole_number
 from routing import indicators, queue
 from routing.indicators import Dimension, Figures
 from routing.models import Appeal

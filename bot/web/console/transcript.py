@@ -121,7 +121,9 @@ def _belongs(appeal: Appeal) -> ColumnElement[bool]:
         InboundMessage.handoff_id.is_(None),
         or_(InboundMessage.attached_as.is_(None), InboundMessage.attached_as != Attached.DRAFT),
     )
-    return and_(InboundMessage.openid == appeal.openid, or_(InboundMessage.appeal_id == appeal.id, and_(unlinked, opened)))
+    return and_(
+        InboundMessage.openid == appeal.openid, or_(InboundMessage.appeal_id == appeal.id, and_(unlinked, opened))
+    )
 
 
 def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tuple[list[Line], bool]:
@@ -130,7 +132,9 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
     Only this appeal's messages (`_belongs`), the bot's answers to them and the unit's notices of this appeal.
     """
     inbound = list(
-        session.scalars(select(InboundMessage).where(_belongs(appeal)).order_by(InboundMessage.id.desc()).limit(limit + 1))
+        session.scalars(
+            select(InboundMessage).where(_belongs(appeal)).order_by(InboundMessage.id.desc()).limit(limit + 1)
+        )
     )
     notices = list(
         session.scalars(

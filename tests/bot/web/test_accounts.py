@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Literal
 from datetime import UTC, datetime
+from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher, Type, extract_parameters

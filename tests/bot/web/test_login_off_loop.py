@@ -91,7 +91,9 @@ async def hostile(url: str, stop: asyncio.Event, answers: list[int]) -> None:
 async def wechat(url: str, settings: Settings, number: int) -> tuple[float, int, bool]:
     """One signed text message; (seconds to the answer, status, whether it carried a passive reply)."""
     speaker = peer(settings)
-    xml = fixture("text", FromUserName=f"o_loop_{number}", MsgId=str(24602150000100000 + number), Content="稳岗返还怎么申请")
+    xml = fixture(
+        "text", FromUserName=f"o_loop_{number}", MsgId=str(24602150000100000 + number), Content="稳岗返还怎么申请"
+    )
     query, body = speaker.request_xml(xml)
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         started = time.monotonic()
@@ -106,7 +108,7 @@ async def wechat(url: str, settings: Settings, number: int) -> tuple[float, int,
 
 async def scenario(url: str, settings: Settings) -> tuple[list[tuple[float, int, bool]], list[int]]:
     await wechat(url, settings, 0)  # warm: the first message loads the matcher's lazy parts
-    stop, answers = asyncio.Event(), []
+    stop, answers = asyncio.Event(), list[int]()
     attackers = [asyncio.create_task(hostile(url, stop, answers)) for _ in range(HOSTILE)]
     await asyncio.sleep(1.0)  # the hostile load is in full flow
     results = []

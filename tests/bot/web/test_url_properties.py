@@ -13,21 +13,21 @@ import os
 import re
 import threading
 import time
-from itertools import product
-from urllib.parse import quote
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import product
+from urllib.parse import quote
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 from hypothesis import HealthCheck, given, settings
-from starlette.routing import BaseRoute
 from hypothesis import strategies as st
+from pydantic import BaseModel
 from sqlalchemy import select
+from starlette.routing import BaseRoute
 
 from bot.platform.settings import Settings
 from bot.web.console import reads  # noqa: F401  (its table is part of the app's metadata)
@@ -93,7 +93,7 @@ def routes(app: FastAPI, method: str) -> list[APIRoute]:
     chosen = {
         (route.path, route.name): route
         for route in every_route(app.routes)
-        if route.path.startswith(("/admin", "/console")) and method in route.methods
+        if route.path.startswith(("/admin", "/console")) and method in (route.methods or set())
     }
     assert len(chosen) > 10, sorted(chosen)
     return [chosen[key] for key in sorted(chosen)]
@@ -102,12 +102,12 @@ def routes(app: FastAPI, method: str) -> list[APIRoute]:
 def query_names(route: APIRoute) -> list[str]:
     """The query parameters the route declares (fields of a query model too), then the common ones."""
     names: list[str] = []
-    for field in route.dependant.query_params:
-        annotation = field.field_info.annotation
+    for declared in route.dependant.query_params:
+        annotation = declared.field_info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             names += [inner.alias or name for name, inner in annotation.model_fields.items()]
         else:
-            names.append(field.alias)
+            names.append(declared.alias)
     return list(dict.fromkeys([*names, *QUERY_NAMES]))
 
 
