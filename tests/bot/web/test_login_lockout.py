@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.platform.cache import RedisCache
 from bot.platform.settings import Settings
 from bot.web import lockout
 from tests.policies.support import ADMIN, STAFF, csrf_of, prepare
@@ -67,3 +68,13 @@ def test_one_address_spraying_many_accounts_is_stopped(url: str) -> None:
     assert statuses[lockout.ADDRESS_LIMIT :] == [429] * 5
     assert asyncio.run(attempts(url, STAFF[0], [STAFF[1]], address="10.0.2.1")) == [429]
     assert asyncio.run(attempts(url, STAFF[0], [STAFF[1]], address="10.0.2.2")) == [303]
+
+
+async def test_with_redis_down_the_counts_go_on_in_the_process() -> None:
+    cache = RedisCache("redis://127.0.0.1:1/0", prefix="appealbot-test:")  # nothing listens there
+    counters = lockout.Lockout(cache)
+    try:
+        verdicts = [await counters.attempt(username="admin", address="10.0.3.1") for _ in range(7)]
+    finally:
+        await cache.close()
+    assert [verdict.allowed for verdict in verdicts] == [True] * lockout.PAIR_LIMIT + [False] * 2
