@@ -45,8 +45,6 @@ UNIT_ROLES = (Role.STAFF, Role.UNIT_HEAD)  # roles that belong to one unit
 USERNAME = re.compile(r"[A-Za-z0-9_.@-]{3,64}")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 
 _hasher = PasswordHasher()
@@ -201,37 +199,69 @@ def create_user(*, session: Session, username: str, password: str, role: str, un
     return user
 
 
-def authenticate(
-    *, session: Session, username: str, password: str, now: datetime | None = None
-) -> tuple[User | None, str]:
-    """(user, "ok") when the password is right; else (None, "bad" | "locked:<minutes>"), counting failures."""
-    global _dummy_hash
-    now = now or datetime.now(UTC)
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a login needs from the database before checking a password (nothing when there is no such user)."""
+
+    user_id: int | None
+    password_hash: str | None
+
+    @property
+    def generation(self) -> str:
+        """Changes with the password hash: a reset password starts the lockout counts afresh."""
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:12] if self.password_hash else ""
+
+
+def login_candidate(*, session: Session, username: str) -> LoginCandidate:
+    """The active user of this name and its hash; an empty candidate for unknown or disabled names."""
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active:
-        # Spend the same time as a real check so that timing does not reveal which usernames exist.
+        return LoginCandidate(None, None)
+    return LoginCandidate(user.id, user.password_hash)
+
+
+def verify_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+    """(right, new hash when the stored one needs rehashing). CPU-heavy: callers run it off the event loop.
+
+    Without a hash (unknown user) it checks against a dummy one, so the work and the time are the same
+    and the answer never reveals which usernames exist.
+    """
+    global _dummy_hash
+    if password_hash is None:
         _dummy_hash = _dummy_hash or hash_password(secrets.token_hex(16))
         with contextlib.suppress(VerificationError):
             _hasher.verify(_dummy_hash, password)
-        return None, "bad"
-    locked_until = _aware(user.locked_until)
-    if locked_until is not None and locked_until > now:
-        return None, f"locked:{max(1, int((locked_until - now).total_seconds() // 60) + 1)}"
+        return False, None
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.failed_logins = 0
-            user.locked_until = now + LOCKOUT
-            return None, f"locked:{int(LOCKOUT.total_seconds() // 60)}"
-        return None, "bad"
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    return user, "ok"
+        return False, None
+    return True, hash_password(password) if _hasher.check_needs_rehash(password_hash) else None
+
+
+def signed_in_as(
+    *, session: Session, user_id: int, new_hash: str | None = None, now: datetime | None = None
+) -> User | None:
+    """The user after a right password, its last login noted (and its hash renewed); None if disabled since."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    if new_hash is not None:
+        user.password_hash = new_hash
+    user.last_login_at = now or datetime.now(UTC)
+    return user
+
+
+def authenticate(*, session: Session, username: str, password: str) -> tuple[User | None, str]:
+    """(user, "ok") when the password is right, else (None, "bad"); the web adds the lockout (bot/web/lockout.py)."""
+    candidate = login_candidate(session=session, username=username)
+    right, new_hash = verify_password(candidate.password_hash, password)
+    user = (
+        signed_in_as(session=session, user_id=candidate.user_id, new_hash=new_hash)
+        if right and candidate.user_id
+        else None
+    )
+    return (user, "ok") if user is not None else (None, "bad")
 
 
 def _token_id(token: str) -> str:

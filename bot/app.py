@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,9 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.jobs import worker
 from bot.platform.logs import request_id
 from bot.platform.settings import Settings
-from bot.services import open_services
+from bot.services import Services, open_services
 from bot.web import callback, simulator
 from bot.web.deps import ServicesDep
+from bot.web.gate import Busy, Gate
 from bot.wechat.standin import StandIn, standin_app
 from enterprises import uscc
 from policies import eligible
@@ -81,37 +82,65 @@ class MatchRequest(BaseModel):
 router = APIRouter()
 
 
-@router.get("/healthz")
-async def healthz(services: ServicesDep) -> JSONResponse:
-    """Whether the database and the cache answer (503 when one does not)."""
-    database_ok = True
+async def _database_ok(services: Services) -> bool:
     try:
-        async with services.engine.connect() as connection:
+        async with asyncio.timeout(3), services.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver error means "down"
+    except Exception as exc:  # any driver error (or no answer) means "down"
         log.warning("health check: database unreachable", extra={"error": str(exc)})
-        database_ok = False
+        return False
+    return True
+
+
+async def _health(services: Services) -> dict[str, Any]:
+    database_ok = await _database_ok(services)
     cache_ok = await services.cache.ping()
-    body: dict[str, Any] = {
-        "status": "ok" if database_ok and cache_ok else "unavailable",
+    return {
+        # "degraded": Redis is down; the bot keeps answering (claims, locks and counters fall back in-process).
+        "status": "unavailable" if not database_ok else "ok" if cache_ok else "degraded",
         "database": {"ok": database_ok, "backend": services.engine.dialect.name},
         "redis": {"ok": cache_ok, "backend": services.cache.backend},
+        "single_instance": services.settings.app.single_instance,
         # The semantic layer: a fallback to lexical matching is reported here, not an error (status stays ok).
         "matching": services.match_index.status(),
     }
-    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+@router.get("/healthz")
+async def healthz(services: ServicesDep) -> JSONResponse:
+    """Liveness: 200 while this process serves requests, with what is degraded (Redis down, database down)."""
+    return JSONResponse(await _health(services))
+
+
+@router.get("/readyz")
+async def readyz(services: ServicesDep) -> JSONResponse:
+    """Readiness: 503 while the database does not answer (Redis down is degraded, not unready)."""
+    body = await _health(services)
+    return JSONResponse(body, status_code=503 if body["status"] == "unavailable" else 200)
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(services: ServicesDep) -> Response:
+    # Production keeps metrics off the public port: web.metrics_bind serves them on a listener of their own.
+    if services.settings.app.env == "production":
+        raise HTTPException(404, "Not Found")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.post("/api/match")
-async def match(item: MatchRequest, services: ServicesDep) -> dict[str, Any]:
+async def match(item: MatchRequest, request: Request, services: ServicesDep) -> dict[str, Any]:
     """What the engine understands of a message, as in docs/interfaces.md (with `eligible` for an enterprise)."""
+    settings = services.settings
+    if settings.app.env == "production" and not settings.web.match_api:
+        raise HTTPException(404, "Not Found")
     matcher = services.matcher
-    result = await services.match_index.match(item.text)
+    gate: Gate = request.app.state.match_gate
+    # The index runs matching in its threads; the gate bounds how many of these requests wait for them, so
+    # callers of this API cannot queue up ahead of WeChat messages without limit.
+    try:
+        result = await gate.wait(lambda: services.match_index.match(item.text))
+    except Busy:
+        raise HTTPException(503, "系统繁忙，请稍后再试") from None
     if not item.uscc:
         return result.to_dict()
     code = uscc.normalize(item.uscc)
@@ -122,8 +151,21 @@ async def match(item: MatchRequest, services: ServicesDep) -> dict[str, Any]:
         profile = await session.run_sync(lambda sync: eligible.profile_of(session=sync, uscc=code))
     if profile is None:
         raise HTTPException(404, f"企业库中没有统一社会信用代码为 {code} 的企业")
-    today = datetime.now(ZoneInfo(services.settings.app.timezone)).date()
+    today = datetime.now(ZoneInfo(settings.app.timezone)).date()
     return eligible.annotate(result.to_dict(), policy=matcher.policy, profile=profile, today=today)
+
+
+def start_metrics(bind: str) -> Callable[[], None]:
+    """Serve only the Prometheus metrics on host:port (web.metrics_bind); returns how to stop it."""
+    host, _, port = bind.rpartition(":")
+    server, thread = start_http_server(int(port), addr=host.strip("[]") or "127.0.0.1")
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
 
 
 def _lifespan(
@@ -136,6 +178,7 @@ def _lifespan(
         transport = httpx.ASGITransport(app=standin_app(standin)) if settings.simulator.enabled else None
         services = await open_services(settings, load_demo=load_demo, api_transport=transport)
         app.state.services = services
+        stop_metrics = start_metrics(settings.web.metrics_bind) if settings.web.metrics_bind else None
         background = asyncio.create_task(worker.run(services)) if run_worker else None
         log.info(
             "appealbot ready",
@@ -144,8 +187,12 @@ def _lifespan(
                 "cache": services.cache.backend,
                 "wechat_mode": settings.wechat.mode,
                 "worker": "in-process" if run_worker else "separate",
+                "single_instance": settings.app.single_instance,
+                "metrics": settings.web.metrics_bind or ("off" if settings.app.env == "production" else "/metrics"),
             },
         )
+        if settings.app.env == "production" and settings.app.single_instance:
+            log.warning("production on purpose as a single instance (app.single_instance): run one process only")
         if ready_message:
             print(ready_message, flush=True)
         try:
@@ -155,6 +202,8 @@ def _lifespan(
                 background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await background
+            if stop_metrics is not None:
+                stop_metrics()
             await services.close()
 
     return lifespan
@@ -166,7 +215,16 @@ def create_app(
     """The web app. With the simulator enabled, outbound WeChat calls go to the built-in stand-in."""
     standin = StandIn()
     lifespan = _lifespan(settings, standin, run_worker=run_worker, load_demo=load_demo, ready_message=ready_message)
-    app = FastAPI(title="appealbot", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    # Production publishes no API description unless web.api_docs says so (Swagger UI would load from a CDN).
+    docs = settings.app.env != "production" or settings.web.api_docs
+    app = FastAPI(
+        title="appealbot",
+        lifespan=lifespan,
+        docs_url="/api/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.match_gate = Gate(workers=settings.matching.workers, queue=2 * settings.matching.workers)
     app.add_middleware(RequestContext)
     app.include_router(callback.router)
     app.include_router(router)

@@ -18,6 +18,27 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection"); tab and CR too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escapable(value: str) -> bool:
+    # Formula-like text, or such text already behind quotes ("'=x" typed on purpose must survive a round trip).
+    return value.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def formula_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, prefixed with ' (read back by `unescaped`); others as given."""
+    if isinstance(value, str) and _escapable(value):
+        return "'" + value
+    return value
+
+
+def unescaped(value: str) -> str:
+    """A CSV cell as written before `formula_safe`: one ' before (quotes and) a formula character is dropped."""
+    return value[1:] if value.startswith("'") and _escapable(value) else value
+
+
 def is_blank(value: Any) -> bool:
     """True for an empty cell: None, white space, or (from JSON) an empty list or object."""
     if isinstance(value, dict | list):

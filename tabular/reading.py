@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tabular.cells import cell_text, trimmed
+from tabular.cells import cell_text, trimmed, unescaped
 from tabular.encodings import decode_text
 from tabular.limits import MB, Limits
 from tabular.problems import WORDING, Problem, Unreadable, Wording
@@ -157,7 +157,9 @@ class TableFile:
         first = text.split("\n", 1)[0]
         delimiter = "\t" if first.count("\t") > first.count(",") else ","  # Excel's "Unicode text" is tab-separated
         try:
-            yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            # A cell our export escaped ('=…, see tabular.cells.formula_safe) is read back as it was.
+            for line in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+                yield [unescaped(cell) for cell in line]
         except csv.Error as exc:
             raise self._refused(self.wording.bad_csv, error=exc) from None
 
@@ -190,6 +192,7 @@ class TableFile:
     def _sheet_lines(self, worksheet: Any) -> Iterator[list[Any]]:
         try:
             for values in worksheet.iter_rows(values_only=True):
-                yield list(values)
+                # An escaped CSV cell saved by a spreadsheet as a workbook reads back as it was too.
+                yield [unescaped(value) if isinstance(value, str) else value for value in values]
         except Exception as exc:  # a damaged sheet shows only when its rows are read
             raise self._refused(self.wording.damaged, error=type(exc).__name__) from None

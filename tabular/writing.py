@@ -8,15 +8,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from tabular.cells import FORMULA_STARTS, formula_safe
 from tabular.reading import Table
 
 
 def csv_bytes(table: Table) -> bytes:
-    """One table as CSV: UTF-8 with a BOM, so that Excel does not read it as GBK; lines end in CRLF."""
+    """One table as CSV: UTF-8 with a BOM (Excel then does not read GBK); lines end in CRLF; formulas escaped."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.header)
-    writer.writerows(cells for _, cells in table.rows)
+    # Cells a spreadsheet would run as formulas (=HYPERLINK…, +SUM, -2+3+cmd|…) start with ' instead.
+    writer.writerow([formula_safe(value) for value in table.header])
+    writer.writerows([formula_safe(value) for value in cells] for _, cells in table.rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -47,6 +49,9 @@ def _cell(sheet: Any, value: Any, *, bold: bool = False) -> Any:
 
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"  # text: a value starting with "=" must not become a formula
+    if value.startswith(FORMULA_STARTS):
+        # Excel's own "text, not formula" mark: it stays text when someone edits the cell; the value is unchanged.
+        cell.quotePrefix = True
     if bold:
         cell.font = Font(bold=True)
     return cell

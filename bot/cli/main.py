@@ -40,12 +40,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         f"  诉求工作台（承办单位、区营商办）{base}/console/",
         f"  管理后台（政策清单、同义词）  {base}/admin/",
         f"  健康检查                    {base}/healthz",
-        f"  监控指标                    {base}/metrics",
-        f"  接口文档                    {base}/api/docs",
-        "",
     ]
+    production, web = settings.app.env == "production", settings.web
+    if web.metrics_bind or not production:
+        lines.append(
+            f"  监控指标                    {f'http://{web.metrics_bind}' if web.metrics_bind else base}/metrics"
+        )
+    if web.api_docs or not production:
+        lines.append(f"  接口文档                    {base}/api/docs")
+    lines.append("")
     app = create_app(settings, run_worker=not args.no_worker, load_demo=True, ready_message="\n".join(lines))
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,  # no "Server: uvicorn": nothing to tell a scanner
+    )
     return 0
 
 

@@ -18,7 +18,13 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
 ENV_PREFIX = "APPEALBOT_"
-DEMO_SECRETS = {"appealbotdemotoken", "demo-secret-not-real"}
+# The public demo values shipped in config.toml: anyone can sign requests or decrypt messages with them.
+DEMO_SECRETS = {
+    "appealbotdemotoken",
+    "demo-secret-not-real",
+    "wx00appealbotdemo",
+    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
 
 
 class SettingsError(ValueError):
@@ -30,12 +36,26 @@ class AppSettings:
     env: str = "development"
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Shanghai"
+    # Production on SQLite or without Redis is one process only; it starts only when this says so explicitly.
+    single_instance: bool = False
 
 
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    # In production these are off unless turned on here (development always has them).
+    api_docs: bool = False  # /api/docs and /openapi.json
+    match_api: bool = False  # POST /api/match
+    # "host:port" of a separate listener serving only /metrics (any env); production has no /metrics on the app.
+    metrics_bind: str = ""
+    # Password checks (argon2, ~0.3 s of CPU each) at once, off the event loop, and how many may wait for one.
+    login_workers: int = 2
+    login_queue: int = 16
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,7 @@ class LogSettings:
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
@@ -238,11 +259,43 @@ def validate(settings: Settings) -> None:
         raise SettingsError("push.weekly_limit must be >= 0, push.rate > 0 and push.concurrency >= 1")
     if settings.app.env not in {"development", "production"}:
         raise SettingsError(f"app.env must be development or production, got {settings.app.env!r}")
+    _validate_web(settings.web)
     if settings.app.env == "production":
-        if wechat.token in DEMO_SECRETS or wechat.app_secret in DEMO_SECRETS:
-            raise SettingsError("app.env is production but wechat.token or wechat.app_secret is a demo value")
-        if settings.simulator.enabled:
-            raise SettingsError("app.env is production: set simulator.enabled = false")
+        _validate_production(settings)
+
+
+def _validate_web(web: WebSettings) -> None:
+    if web.metrics_bind and not re.fullmatch(r"\[?[0-9A-Za-z.:-]*\]?:\d{1,5}", web.metrics_bind):
+        raise SettingsError(f"web.metrics_bind must look like 127.0.0.1:9100, got {web.metrics_bind!r}")
+    if web.login_workers < 1 or web.login_queue < 0:
+        raise SettingsError("web.login_workers must be at least 1 and web.login_queue at least 0")
+
+
+def _validate_production(settings: Settings) -> None:
+    wechat = settings.wechat
+    demo = [
+        f"wechat.{key}"
+        for key in ("token", "app_id", "app_secret", "encoding_aes_key")
+        if getattr(wechat, key) in DEMO_SECRETS
+    ]
+    if demo:
+        raise SettingsError(
+            f"app.env is production but {', '.join(demo)} still hold the public demo value(s) of config.toml; "
+            "set the official account's own values"
+        )
+    if settings.simulator.enabled:
+        raise SettingsError("app.env is production: set simulator.enabled = false")
+    shared = []
+    if settings.database_url.startswith("sqlite"):
+        shared.append("database.url is SQLite")
+    if not settings.redis.url:
+        shared.append("redis.url is empty (in-process cache)")
+    if shared and not settings.app.single_instance:
+        raise SettingsError(
+            f"app.env is production but {' and '.join(shared)}: that works for one process only; "
+            "set database.url to PostgreSQL and redis.url to Redis, or app.single_instance = true to run one "
+            "instance on purpose"
+        )
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:

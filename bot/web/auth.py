@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from bot import accounts
 from bot.accounts import Role, SignedIn
 from bot.web.deps import in_transaction, services
+from bot.web.gate import Busy, Gate
+from bot.web.lockout import Lockout
 from bot.web.pages import render
 
 SESSION_COOKIE = "appealbot_session"
@@ -47,7 +49,9 @@ class Forbidden(Exception):
 
 
 def _secure(request: Request) -> bool:
-    return str(services(request).settings.app.base_url).startswith("https://")
+    # Production is always behind TLS, often terminated by a proxy that talks plain HTTP to us: Secure regardless.
+    settings = services(request).settings
+    return settings.app.env == "production" or str(settings.app.base_url).startswith("https://")
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, *, path: str = "/") -> None:
@@ -136,18 +140,10 @@ async def login(
         set_cookie(request, response, LOGIN_COOKIE, fresh, path=LOGIN_PATH)
         return response
 
-    def attempt(session: Session) -> tuple[str | None, str, str]:
-        user, outcome = accounts.authenticate(session=session, username=username.strip(), password=password)
-        if user is None:
-            return None, outcome, ""
-        return accounts.open_session(session=session, user=user), outcome, user.role
-
-    token, outcome, role = await in_transaction(request, attempt)
+    name = username.strip()
+    token, role, refusal = await _check_login(request, name, password)
     if token is None:
-        if outcome.startswith("locked:"):
-            error, status = f"登录失败次数过多，账号已暂时锁定，请 {outcome.split(':')[1]} 分钟后再试", 429
-        else:
-            error, status = "用户名或密码错误", 401
+        error, status = refusal
         return render(
             request, "login.html", status=status, next=_safe_next(next), csrf=expected, username=username, error=error
         )
@@ -155,6 +151,58 @@ async def login(
     set_cookie(request, redirect, SESSION_COOKIE, token)
     redirect.delete_cookie(LOGIN_COOKIE, path=LOGIN_PATH)
     return redirect
+
+
+async def _check_login(request: Request, username: str, password: str) -> tuple[str | None, str, tuple[str, int]]:
+    """(session token, role, ("", 0)) for a right password; (None, "", (message, status)) otherwise.
+
+    The lockout slot is taken before the password is checked, and the check (argon2) runs in the login gate's
+    threads, never on the event loop. Unknown names go through the same steps with a dummy hash.
+    """
+    gate, lockout = login_gate(request), login_lockout(request)
+    address = request.client.host if request.client else ""
+    candidate = await in_transaction(request, lambda s: accounts.login_candidate(session=s, username=username))
+    generation = candidate.generation
+    verdict = await lockout.attempt(username=username, address=address, generation=generation)
+    if not verdict.allowed:
+        return None, "", (f"登录失败次数过多，请 {verdict.minutes} 分钟后再试", 429)
+    try:
+        right, new_hash = await gate.run(lambda: accounts.verify_password(candidate.password_hash, password))
+    except Busy:
+        return None, "", ("登录请求过多，系统繁忙，请稍后再试", 503)
+    if not right or candidate.user_id is None:
+        await lockout.failed(username=username, address=address, generation=generation)
+        return None, "", ("用户名或密码错误", 401)
+    user_id = candidate.user_id
+
+    def open_for(session: Session) -> tuple[str | None, str]:
+        user = accounts.signed_in_as(session=session, user_id=user_id, new_hash=new_hash)
+        return (accounts.open_session(session=session, user=user), user.role) if user else (None, "")
+
+    token, role = await in_transaction(request, open_for)
+    if token is None:  # disabled between the look-up and now
+        return None, "", ("用户名或密码错误", 401)
+    await lockout.succeeded(username=username, address=address, generation=generation)
+    return token, role, ("", 0)
+
+
+def login_gate(request: Request) -> Gate:
+    """The app's gate for password checks (made on first use from web.login_workers and web.login_queue)."""
+    state = request.app.state
+    if getattr(state, "login_gate", None) is None:
+        web = services(request).settings.web
+        state.login_gate = Gate(workers=web.login_workers, queue=web.login_queue)
+    gate: Gate = state.login_gate
+    return gate
+
+
+def login_lockout(request: Request) -> Lockout:
+    """The app's failed-login counters, on its cache."""
+    state = request.app.state
+    if getattr(state, "login_lockout", None) is None:
+        state.login_lockout = Lockout(services(request).cache)
+    lockout: Lockout = state.login_lockout
+    return lockout
 
 
 @router.post("/logout")

@@ -45,7 +45,7 @@ def serving(app: FastAPI, *, startup_timeout: float = 60.0) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", server_header=False)
     server = QuickServer(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -21,6 +21,7 @@ from bot.web.admin import (
     vocabulary_pages,
 )
 from bot.web.admin.import_pages import TooLarge, UploadLimit, too_large_page
+from bot.web.bounds import ints_in_range
 from bot.web.console.common import calendar_warning
 
 TITLES = {404: "页面不存在", 410: "已失效", 422: "无法处理"}
@@ -59,7 +60,7 @@ def mount(app: FastAPI) -> None:
         vocabulary_pages,
     )
     for module in routers:
-        app.include_router(module.router, dependencies=[Depends(warn_of_missing_years)])
+        app.include_router(module.router, dependencies=[Depends(ints_in_range), Depends(warn_of_missing_years)])
     app.add_middleware(UploadLimit)
 
     async def html_errors(request: Request, exc: Exception) -> Response:

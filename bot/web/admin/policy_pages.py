@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.web.admin.common import STATUSES, catalog_changed, form_values, notice, raw_from_form
@@ -39,6 +41,21 @@ def _found(session: Session, policy_id: int) -> Policy:
     if policy is None:
         raise HTTPException(404, "没有这条政策")
     return policy
+
+
+def _locked(session: Session, policy_id: int) -> Policy:
+    # A concurrent save waits for this one to commit, then sees the new version and is refused as a conflict
+    # (PostgreSQL; SQLite serializes writers itself, and a lost race there ends in the unique version number).
+    if session.scalar(select(Policy.id).where(Policy.id == policy_id).with_for_update()) is None:
+        raise HTTPException(404, "没有这条政策")
+    return _found(session, policy_id)
+
+
+def _version(form: Any) -> int:
+    text = str(form.get("version") or "0").strip() or "0"
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise HTTPException(422, "表单中的版本号无效，请重新打开编辑页面后再改")
+    return int(text)
 
 
 @router.get("/")
@@ -176,10 +193,10 @@ async def save_policy(request: Request, user: AdminUser, services: ServicesDep, 
     """Save the form; refuse if someone else saved in between."""
     form = await request.form()
     raw, values = raw_from_form(form)
-    expected = int(str(form.get("version") or "0") or 0)
+    expected = _version(form)
 
     def save(session: Session) -> tuple[Policy, list[str]]:
-        policy = _found(session, policy_id)
+        policy = _locked(session, policy_id)
         if raw.get("_other_tags_error"):
             service.validate(session=session, raw=raw, policy_id=policy_id)
             raise PolicyInvalid([])
@@ -188,7 +205,13 @@ async def save_policy(request: Request, user: AdminUser, services: ServicesDep, 
         )
 
     try:
-        policy, changed = await in_transaction(request, save)
+        try:
+            policy, changed = await in_transaction(request, save)
+        except IntegrityError:  # another save took this version number first: nothing of ours was written
+            current = await in_transaction(request, lambda s: _found(s, policy_id))
+            raise PolicyConflict(
+                f"「{current.name}」在您打开后已被 {current.updated_by or '他人'} 修改，请重新打开后再改"
+            ) from None
     except (PolicyInvalid, PolicyConflict) as failure:
         policy = await in_transaction(request, lambda s: _found(s, policy_id))
         errors = _errors(failure, raw) if isinstance(failure, PolicyInvalid) else {"_form": str(failure)}

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 
 from bot.web.admin.enterprise_pages import save_upload
 from bot.web.auth import AdminUser
+from bot.web.bounds import whole_number
 from bot.web.deps import ServicesDep, Today, in_transaction
 from bot.web.pages import render
 from enterprises import service as enterprise_service
@@ -75,7 +76,9 @@ async def preview_push(
 @router.post("/policies/{policy_id}/push")
 async def confirm_push(request: Request, user: AdminUser, today: Today, policy_id: int) -> Response:
     """Create the campaign of the policy's current version; the workers send it within the push rules."""
-    version = int(str((await request.form()).get("version") or "0") or 0)
+    version = whole_number(str((await request.form()).get("version") or "0"))
+    if version is None:
+        raise HTTPException(422, "表单中的版本号无效，请重新打开推送页面")
 
     def create(session: Session) -> int:
         policy = _policy(session, policy_id)

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 
 from bot.web.admin.import_pages import EXPORT_TYPES
 from bot.web.auth import AdminUser
+from bot.web.bounds import whole_number
 from bot.web.console.common import forget_calendar_warning
 from bot.web.deps import Today, in_transaction
 from bot.web.pages import render
@@ -78,6 +79,8 @@ def _calendar(session: Session, year: int) -> dict[str, Any]:
 async def calendar_page(request: Request, user: AdminUser, today: Today, year: int | None = None) -> Response:
     """A year's statutory holidays and make-up working days, and the form to enter its notice."""
     shown = year or today.year + 1
+    if not 1900 <= shown <= 2200:
+        raise HTTPException(404, f"没有 {shown} 年的节假日安排")
     if not 2000 <= shown <= 2100:
         raise HTTPException(404, "年份超出范围")
     data = await in_transaction(request, lambda s: _calendar(s, shown))
@@ -93,10 +96,9 @@ async def calendar_page(request: Request, user: AdminUser, today: Today, year: i
 async def enter_notice(request: Request, user: AdminUser) -> Response:
     """Enter (or correct) days of a year; all or nothing; the running deadlines are recomputed at once."""
     form = await request.form()
-    try:
-        year = int(str(form.get("year") or ""))
-    except ValueError:
-        raise HTTPException(422, "年份无效") from None
+    year = whole_number(str(form.get("year") or ""))
+    if year is None or not 1900 <= year <= 2200:
+        raise HTTPException(422, "年份无效")
     text = str(form.get("days") or "")[:20000]
     records, problems = parse_notice(text, year)
     if problems:

@@ -3,7 +3,9 @@ and the inbox of hand-offs to a person (人工客服)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+
+from bot.web.bounds import ints_in_range
 
 
 def mount(app: FastAPI) -> None:
@@ -34,4 +36,5 @@ def mount(app: FastAPI) -> None:
         report_pages,
     )
     for module in pages:
-        app.include_router(module.router)
+        # Out-of-range integers in a link are a 404/422 page, never a database error (bot/web/bounds.py).
+        app.include_router(module.router, dependencies=[Depends(ints_in_range)])

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.accounts import Role
+from bot.web.bounds import whole_number
 from bot.web.console.appeal_pages import appeal_response, staffed_units
 from bot.web.console.common import ConsoleUser, actor, deliver_soon, not_found, run, scope
 from bot.web.deps import ServicesDep
@@ -31,20 +32,21 @@ Form = dict[str, str]
 
 
 def _int(form: Form, key: str, what: str) -> int:
-    value = form.get(key, "").strip()
-    if not value.isdigit():
+    value = whole_number(form.get(key, ""))
+    if value is None:
         raise Refused(f"{what}请填写整数")
-    return int(value)
+    return value
 
 
 def _message(session: Session, appeal: Appeal, who: Actor, form: Form, now: datetime) -> str:
     text = form.get("text", "").strip()
     quick = form.get("quick", "")
-    if not text and quick.isdigit():
+    chosen = whole_number(quick)
+    if not text and chosen is not None:
         replies = talk.quick_replies(session=session)
-        if int(quick) < len(replies):
+        if chosen < len(replies):
             unit = session.get(Unit, appeal.unit_id)
-            text = talk.fill(replies[int(quick)].text, appeal=appeal, unit=unit.name if unit else "")
+            text = talk.fill(replies[chosen].text, appeal=appeal, unit=unit.name if unit else "")
     code = form.get("policy", "").strip()
     if code:
         doc = policy_service.published_doc(session=session, code=code, today=now.astimezone(UTC).date())

@@ -18,6 +18,7 @@ from bot.accounts import Role, SignedIn
 from bot.reports import periods, workbooks
 from bot.reports.periods import Period
 from bot.web.auth import require_role
+from bot.web.bounds import whole_number
 from bot.web.console.common import chrome, render, run
 from bot.web.deps import ServicesDep, Today
 from routing import indicators, ledger
@@ -80,7 +81,7 @@ async def ledger_file(request: Request, month: str, user: LedgerUser, services: 
     period = _month(month, today)
     asked = request.query_params.get("unit", "")
     own = user.unit_id or -1
-    unit_id = (int(asked) if asked.isdecimal() else None) if user.role == Role.SUPERVISOR else own
+    unit_id = whole_number(asked) if user.role == Role.SUPERVISOR else own
     timezone = services.settings.app.timezone
 
     def build(session: Session) -> tuple[bytes, str]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bot.web.bounds import whole_number
 from bot.web.console.common import ConsoleUser, chrome, render, run
 from routing import staff_notices
 
@@ -29,7 +30,7 @@ async def mark_read(request: Request, user: ConsoleUser) -> Response:
     form = await request.form()
     raw, everything = str(form.get("id") or ""), form.get("all") == "1"
     now = datetime.now(UTC)
-    if everything or raw.isdigit():
+    if everything or whole_number(raw) is not None:
         await run(
             request,
             lambda session: staff_notices.mark_read(
@@ -37,7 +38,7 @@ async def mark_read(request: Request, user: ConsoleUser) -> Response:
                 role=user.role,
                 unit_id=user.unit_id,
                 now=now,
-                notice_id=None if everything else int(raw),
+                notice_id=None if everything else whole_number(raw),
             ),
         )
     return RedirectResponse("/console/notices?done=read", status_code=303)

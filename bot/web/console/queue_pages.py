@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts import Role
 from bot.chat.models import InboundMessage
+from bot.web.bounds import whole_number
 from bot.web.console import reads
 from bot.web.console.common import ConsoleUser, chrome, render, run, scope
 from bot.web.deps import ServicesDep
@@ -69,10 +70,7 @@ async def queue_query(
 
 def _number(text: str) -> int | None:
     """A whole number written in digits; None for anything else."""
-    try:
-        return int(text) if text.isdecimal() else None
-    except ValueError:  # more digits than int() reads
-        return None
+    return whole_number(text)
 
 
 def page_link(filters: Filters, page: int) -> str:

@@ -27,6 +27,7 @@ from bot.reports.kpi import (
 )
 from bot.reports.periods import Period
 from bot.web.auth import require_role
+from bot.web.bounds import whole_number
 from bot.web.console.common import chrome, render, run
 from bot.web.deps import ServicesDep, Today
 from policies import indicators as policy_indicators
@@ -214,7 +215,8 @@ async def drill_down(request: Request, user: StatsUser, services: ServicesDep, q
     by_text = params.get("by", "")
     by = Dimension(by_text) if by_text in set(Dimension) else None
     key_text = params.get("key", "")
-    key: Any = int(key_text) if key_text.isdecimal() and by != Dimension.TASK else key_text or None
+    number = whole_number(key_text) if by != Dimension.TASK else None
+    key: Any = number if number is not None else key_text[:64] or None
     unit_id = own_unit(user)
     scope = query.period.scope(timezone=services.settings.app.timezone, unit_id=unit_id)
 

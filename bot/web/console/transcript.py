@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.chat.models import (
@@ -107,27 +107,50 @@ def inbound_line(row: InboundMessage) -> Line | None:
     return Line(at, "enterprise", "text", row.text or f"（{kind} 消息）")
 
 
+def _belongs(appeal: Appeal) -> ColumnElement[bool]:
+    """Messages of this appeal's page: linked to it, or unlinked and sent while it was open.
+
+    Never one linked to another appeal, a hand-off or an unfiled draft: those may be about another unit's
+    matter, and staff of this unit must not read them.
+    """
+    opened = InboundMessage.received_at >= appeal.created_at
+    if appeal.closed_at is not None:
+        opened = and_(opened, InboundMessage.received_at <= appeal.closed_at)
+    unlinked = and_(
+        InboundMessage.appeal_id.is_(None),
+        InboundMessage.handoff_id.is_(None),
+        or_(InboundMessage.attached_as.is_(None), InboundMessage.attached_as != Attached.DRAFT),
+    )
+    return and_(
+        InboundMessage.openid == appeal.openid, or_(InboundMessage.appeal_id == appeal.id, and_(unlinked, opened))
+    )
+
+
 def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tuple[list[Line], bool]:
-    """The latest `limit` entries with the enterprise, oldest first, and whether earlier ones were left out."""
+    """The latest `limit` entries of this appeal with the enterprise, oldest first, and whether some were left out.
+
+    Only this appeal's messages (`_belongs`), the bot's answers to them and the unit's notices of this appeal.
+    """
     inbound = list(
         session.scalars(
-            select(InboundMessage)
-            .where(InboundMessage.openid == appeal.openid)
-            .order_by(InboundMessage.id.desc())
-            .limit(limit + 1)
-        )
-    )
-    outbound = list(
-        session.scalars(
-            select(OutboundMessage)
-            .where(OutboundMessage.openid == appeal.openid)
-            .order_by(OutboundMessage.id.desc())
-            .limit(limit + 1)
+            select(InboundMessage).where(_belongs(appeal)).order_by(InboundMessage.id.desc()).limit(limit + 1)
         )
     )
     notices = list(
         session.scalars(
             select(EnterpriseNotice).where(EnterpriseNotice.appeal_id == appeal.id).order_by(EnterpriseNotice.id)
+        )
+    )
+    noticed = [notice.outbound_id for notice in notices if notice.outbound_id is not None]
+    outbound = list(
+        session.scalars(
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.openid == appeal.openid,
+                or_(OutboundMessage.id.in_(noticed), OutboundMessage.inbound_id.in_([row.id for row in inbound])),
+            )
+            .order_by(OutboundMessage.id.desc())
+            .limit(limit + 1)
         )
     )
     from_unit = {notice.outbound_id: notice for notice in notices if notice.outbound_id is not None}

@@ -69,11 +69,62 @@ def test_production_needs_real_secrets_and_no_simulator() -> None:
     real = {
         "APPEALBOT_APP_ENV": "production",
         "APPEALBOT_WECHAT_TOKEN": "realtoken123",
+        "APPEALBOT_WECHAT_APP_ID": "wx1234567890abcdef",
         "APPEALBOT_WECHAT_APP_SECRET": "0123456789abcdef",
+        "APPEALBOT_WECHAT_ENCODING_AES_KEY": "Q" * 43,
+        "APPEALBOT_DATABASE_URL": "postgresql+psycopg://u@h/db",
+        "APPEALBOT_REDIS_URL": "redis://r:6379/1",
     }
     with pytest.raises(SettingsError, match="simulator"):
         load(environ=real)
     assert load(environ={**real, "APPEALBOT_SIMULATOR_ENABLED": "0"}).app.env == "production"
+
+
+REAL_PRODUCTION = {
+    "APPEALBOT_APP_ENV": "production",
+    "APPEALBOT_SIMULATOR_ENABLED": "0",
+    "APPEALBOT_WECHAT_TOKEN": "realtoken123",
+    "APPEALBOT_WECHAT_APP_ID": "wx1234567890abcdef",
+    "APPEALBOT_WECHAT_APP_SECRET": "0123456789abcdef",
+    "APPEALBOT_WECHAT_ENCODING_AES_KEY": "Q" * 43,
+    "APPEALBOT_DATABASE_URL": "postgresql+psycopg://u@h/db",
+    "APPEALBOT_REDIS_URL": "redis://r:6379/1",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("APPEALBOT_WECHAT_APP_ID", "wechat.app_id"),
+        ("APPEALBOT_WECHAT_ENCODING_AES_KEY", "wechat.encoding_aes_key"),
+        ("APPEALBOT_WECHAT_TOKEN", "wechat.token"),
+        ("APPEALBOT_WECHAT_APP_SECRET", "wechat.app_secret"),
+    ],
+)
+def test_production_refuses_every_demo_secret(key: str, message: str) -> None:
+    """Each shipped demo value alone stops a production start, and the message names it."""
+    with pytest.raises(SettingsError, match=rf"{message.replace('.', '[.]')} still hold.*public demo"):
+        load(environ=_without(key))
+
+
+def _without(key: str) -> dict[str, str]:
+    # The real values except `key`, which falls back to config.toml's demo value.
+    return {name: value for name, value in REAL_PRODUCTION.items() if name != key}
+
+
+@pytest.mark.parametrize(
+    ("dropped", "message"),
+    [
+        ("APPEALBOT_DATABASE_URL", "database.url is SQLite"),
+        ("APPEALBOT_REDIS_URL", r"redis.url is empty"),
+    ],
+)
+def test_production_on_sqlite_or_without_redis_needs_single_instance(dropped: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace(".", "[.]")):
+        load(environ=_without(dropped))
+    chosen = load(environ={**_without(dropped), "APPEALBOT_APP_SINGLE_INSTANCE": "true"})
+    assert chosen.app.env == "production" and chosen.app.single_instance
+    assert load(environ=REAL_PRODUCTION).app.single_instance is False
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,14 @@
-"""Accounts: argon2 hashes, roles and units, lockout, login sessions, and `appealbot users create`."""
+"""Accounts: argon2 hashes, roles and units, no user enumeration, login sessions, and `appealbot users create`."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Literal
 
 import pytest
-from argon2 import Type, extract_parameters
+from argon2 import PasswordHasher, Type, extract_parameters
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -84,20 +85,23 @@ def test_unit_by_name_or_id_and_no_duplicates(session: Session) -> None:
         accounts.create_user(session=session, username="clerk", password="long enough 1", role="admin")
 
 
-def test_lockout_after_repeated_failures(session: Session) -> None:
+def test_unknown_and_known_names_do_the_same_work(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     accounts.create_user(session=session, username="admin", password="correct horse 1", role="admin")
-    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-    for _ in range(accounts.MAX_FAILURES - 1):
-        assert accounts.authenticate(session=session, username="admin", password="wrong", now=now) == (None, "bad")
-    assert accounts.authenticate(session=session, username="admin", password="wrong", now=now) == (None, "locked:15")
-    # Locked: even the right password is refused until the lock expires.
-    later = now + timedelta(minutes=14)
-    assert accounts.authenticate(session=session, username="admin", password="correct horse 1", now=later) == (
-        None, "locked:2",
-    )  # fmt: skip
-    after = now + accounts.LOCKOUT + timedelta(seconds=1)
-    user, outcome = accounts.authenticate(session=session, username="admin", password="correct horse 1", now=after)
-    assert outcome == "ok" and user is not None and user.failed_logins == 0 and user.locked_until is None
+    known = accounts.login_candidate(session=session, username="admin")
+    unknown = accounts.login_candidate(session=session, username="nobody")
+    assert known.user_id is not None and known.generation and unknown == accounts.LoginCandidate(None, None)
+    calls: list[str] = []
+
+    class Counting(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            calls.append(str(hash))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(accounts, "_hasher", Counting(time_cost=1, memory_cost=8, parallelism=1))
+    assert accounts.verify_password(unknown.password_hash, "correct horse 1") == (False, None)
+    assert accounts.verify_password(known.password_hash, "wrong") == (False, None)
+    assert accounts.verify_password(known.password_hash, "correct horse 1") == (True, None)
+    assert len(calls) == 3 and calls[0] != known.password_hash  # the unknown name was checked against a dummy hash
 
 
 def test_sessions_expire_and_end_with_logout_or_deactivation(session: Session) -> None:
