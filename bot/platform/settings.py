@@ -62,6 +62,10 @@ class WeChatSettings:
     max_body_bytes: int = 65536
     dedup_ttl: int = 86400
     template_appeal_update: str = ""
+    # -- callback hardening (bot/wechat/freshness.py, bot/chat/rate_limit.py) --
+    timestamp_window: int = 300  # seconds a signed request's timestamp may be off the server's clock
+    rate_limit: int = 20  # messages per openid per rate_window processed; the rest stored, not processed; 0: off
+    rate_window: int = 60
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
+    if wechat.timestamp_window < 1 or wechat.rate_limit < 0 or wechat.rate_window < 1:
+        raise SettingsError("wechat.timestamp_window and wechat.rate_window must be >= 1, wechat.rate_limit >= 0")
     _validate_matching(settings.matching)
     if settings.log.format not in {"json", "text", "auto"}:
         raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")
