@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.chat.dialogue import Dialogue
+from bot.chat.rate_limit import RateLimitedDialogue
 from bot.chat.inbox import Inbox
 from bot.chat.learning import fit_cache_dir
 from bot.chat.match_index import MatchIndex, build_matcher
@@ -77,7 +77,9 @@ class Services:
     # -- end --
 
     def __post_init__(self) -> None:
-        dialogue = Dialogue(
+        dialogue = RateLimitedDialogue(
+            limit=self.settings.wechat.rate_limit,
+            window=self.settings.wechat.rate_window,
             matcher=lambda: self.matcher,
             run_match=self.match_index.match,
             cache=self.cache,
