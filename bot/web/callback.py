@@ -55,9 +55,11 @@ async def receive(request: Request, services: ServicesDep) -> Response:
     try:
         wechat = services.settings.wechat
         body = await _read_body(request, wechat.max_body_bytes)
-        inbound, encrypt = services.codec.open(request.query_params, body)
-        # After the signature: unsigned requests must not fill the cache with nonces.
+        if not services.codec.verify_url(request.query_params):
+            raise ProtocolError(403, "bad signature")
         check_timestamp(request.query_params, window=wechat.timestamp_window)
+        inbound, encrypt = services.codec.open(request.query_params, body)
+        # After the body checks: only a request that would be processed takes its nonce.
         await check_replay(request.query_params, body, cache=services.cache, window=wechat.timestamp_window)
     except TooLarge:
         metrics.REQUESTS.labels("too_large").inc()
