@@ -132,8 +132,10 @@ def main() -> int:
     for mode, tally in results.items():
         counts = "".join(f"{tally.statuses[status]:>7}" for status in statuses)
         print(f"{mode:<11}{counts}{sum(tally.statuses.values()):>8}{tally.slowest[0] * 1000:>8.0f}ms")
-    print(f"\nbackend: {'PostgreSQL + Redis' if args.production else 'SQLite + in-process cache'}; "
-          f"{time.monotonic() - started:.0f} s")
+    print(
+        f"\nbackend: {'PostgreSQL + Redis' if args.production else 'SQLite + in-process cache'}; "
+        f"{time.monotonic() - started:.0f} s"
+    )
     failures = 0
     for mode, tally in results.items():
         print(f"{mode}: slowest {tally.slowest[0] * 1000:.0f} ms: {tally.slowest[1]}")

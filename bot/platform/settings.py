@@ -214,6 +214,11 @@ def _validate_matching(matching: MatchingSettings) -> None:
         raise SettingsError(f"matching.workers must be at least 1, got {matching.workers}")
 
 
+def _validate_callback(wechat: WeChatSettings) -> None:
+    if wechat.timestamp_window < 1 or wechat.rate_limit < 0 or wechat.rate_window < 1:
+        raise SettingsError("wechat.timestamp_window and wechat.rate_window must be >= 1, wechat.rate_limit >= 0")
+
+
 def validate(settings: Settings) -> None:
     """Refuse settings that cannot work, naming the key."""
     wechat = settings.wechat
@@ -223,8 +228,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
-    if wechat.timestamp_window < 1 or wechat.rate_limit < 0 or wechat.rate_window < 1:
-        raise SettingsError("wechat.timestamp_window and wechat.rate_window must be >= 1, wechat.rate_limit >= 0")
+    _validate_callback(wechat)
     _validate_matching(settings.matching)
     if settings.log.format not in {"json", "text", "auto"}:
         raise SettingsError(f"log.format must be json, text or auto, got {settings.log.format!r}")

@@ -20,7 +20,9 @@ def test_long_staff_reply_is_split_like_bot_replies(settings: Settings) -> None:
     sentence = "您反映的开业审批问题，我们已与区审批局核实，材料齐全后三个工作日内办结。"
     text = (sentence * (MAX_REPLY // len(sentence) + 1))[:MAX_REPLY]  # the longest reply the form takes
     with running(settings) as (url, app), httpx.Client(base_url=url, timeout=10) as wechat:
-        status, reply, raw = post(wechat, settings, fixture("text", FromUserName="o_long", MsgId="57000001", Content="人工客服"))
+        status, reply, raw = post(
+            wechat, settings, fixture("text", FromUserName="o_long", MsgId="57000001", Content="人工客服")
+        )
         assert status == 200 and reply is not None, raw
         handoff_id = run(settings, lambda s: s.scalar(select(Handoff.id).where(Handoff.openid == "o_long")))
         staff, token = client(url, BOSS)

@@ -199,9 +199,7 @@ ODD_DOCUMENTS = {
     "msg-id-superscript": fixture("text", FromUserName="o_odd", MsgId="²"),
     "msg-type-300-chars": fixture("text", FromUserName="o_odd", MsgType="t" * 300),
     "msg-type-not-ascii": fixture("text", FromUserName="o_odd", MsgType="文本"),
-    "from-user-nested": fixture("text").replace(
-        "<FromUserName><![CDATA[", "<FromUserName><b>1</b><![CDATA["
-    ),
+    "from-user-nested": fixture("text").replace("<FromUserName><![CDATA[", "<FromUserName><b>1</b><![CDATA["),
     "event-300-chars": fixture("event_click", FromUserName="o_odd", Event="E" * 300),
     "event-key-1000-chars": fixture("event_click", FromUserName="o_odd", EventKey="k" * 1000),
     "template-msg-id-superscript": fixture("event_templatesendjobfinish", FromUserName="o_odd", MsgID="²"),
