@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from bot.chat.models import InboundMessage, OutboundMessage, Subscriber
+from bot.platform.settings import Settings
 from tests.bot.wechat.test_bad_input import Server
 from tests.conftest import fresh_settings
 from tests.support.databases import Templates
@@ -89,3 +90,20 @@ def test_a_retry_with_the_same_query_and_body_is_answered_once(server: Server) -
     assert first.status_code == again.status_code == 200
     assert speaker.open_reply(first.content) == speaker.open_reply(again.content) is not None
     assert stored(server) == after_first
+
+
+def test_nonce_replay_refused_on_each_backend(backend: Settings) -> None:
+    """The same check with the in-process cache and with Redis (shared by every app instance)."""
+    config = backend.replace("wechat", mode="plain")
+    speaker = peer(config)
+    with running(config) as (url, _app), httpx.Client(base_url=url, timeout=10) as client:
+
+        def deliver(query: dict[str, str], body: bytes) -> int:
+            response = client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
+            return response.status_code
+
+        query, body = speaker.request_xml(fixture("text", FromUserName="o_owner_b", MsgId="44000010"))
+        assert deliver(query, body) == 200
+        assert deliver(query, body) == 200  # WeChat's retry: same query, same body
+        _, other = speaker.request_xml(fixture("text", FromUserName="o_victim_b", MsgId="44000011", Content="进度"))
+        assert deliver(query, other) == 403
