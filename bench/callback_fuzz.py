@@ -48,6 +48,11 @@ class Tally:
     server_errors: list[str] = field(default_factory=list)
     stored_when_refused: list[str] = field(default_factory=list)
     slowest: tuple[float, str] = (0.0, "")
+    latencies: list[float] = field(default_factory=list)
+
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
 
 
 @contextmanager
@@ -87,6 +92,7 @@ def fuzz(config: Settings, examples: int) -> Tally:
             return int(connection.scalar(select(func.count()).select_from(InboundMessage)) or 0)
 
     with running(config) as (url, _app), httpx.Client(base_url=url, timeout=30) as client:
+        up = time.perf_counter()
 
         @settings(
             max_examples=examples,
@@ -103,7 +109,8 @@ def fuzz(config: Settings, examples: int) -> Tally:
             response = client.post("/wechat", params=query, content=body, headers={"Content-Type": "text/xml"})
             took = time.perf_counter() - started
             tally.statuses[response.status_code] += 1
-            seen = f"{response.status_code} {response.text[:60]!r} <- {spec!r}"[:400]
+            tally.latencies.append(took)
+            seen = f"{started - up:.0f} s after start: {response.status_code} {response.text[:60]!r} <- {spec!r}"[:400]
             if took > tally.slowest[0]:
                 tally.slowest = (took, seen)
             if response.status_code >= 500:
@@ -128,10 +135,11 @@ def main() -> int:
             with backend(mode, production=args.production, folder=Path(folder)) as config:
                 results[mode] = fuzz(config, args.examples // len(MODES))
     statuses = sorted({status for tally in results.values() for status in tally.statuses})
-    print(f"\n{'mode':<11}" + "".join(f"{status:>7}" for status in statuses) + f"{'total':>8}{'slowest':>10}")
+    print(f"\n{'mode':<11}" + "".join(f"{status:>7}" for status in statuses) + f"{'total':>8}{'p99':>8}{'slowest':>10}")
     for mode, tally in results.items():
         counts = "".join(f"{tally.statuses[status]:>7}" for status in statuses)
-        print(f"{mode:<11}{counts}{sum(tally.statuses.values()):>8}{tally.slowest[0] * 1000:>8.0f}ms")
+        total, p99, slowest = sum(tally.statuses.values()), tally.p99() * 1000, tally.slowest[0] * 1000
+        print(f"{mode:<11}{counts}{total:>8}{p99:>6.0f}ms{slowest:>8.0f}ms")
     print(
         f"\nbackend: {'PostgreSQL + Redis' if args.production else 'SQLite + in-process cache'}; "
         f"{time.monotonic() - started:.0f} s"

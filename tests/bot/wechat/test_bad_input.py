@@ -235,3 +235,21 @@ def test_wechat_depth_still_parses(server: Server) -> None:
 def test_long_view_url_event_fits_its_dedup_key(server: Server) -> None:
     xml = fixture("event_view", FromUserName="o_" + "v" * 60, EventKey="https://example.cn/" + "p" * 400)
     assert send(server, *peer(server["settings"]).request_xml(xml)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<?xml version="1.0" encoding="GBK"?>'.encode() + fixture("text", FromUserName="o_gbk").encode("gbk"),
+        fixture("text", FromUserName="o_latin", Content="café").encode("latin-1"),
+        '<?xml version="1.0" encoding="x-unknown"?><xml/>'.encode(),
+    ],
+    ids=["gbk-declared", "latin-1-bytes", "unknown-encoding"],
+)
+def test_signed_bodies_that_are_not_utf8(server: Server, body: bytes) -> None:
+    if server["settings"].wechat.mode != "plain":
+        pytest.skip("the plain body is the document; in safe mode it is the encrypted envelope")
+    before = stored(server)
+    response = send(server, signed_plain(server), body)
+    assert 400 <= response.status_code < 500, response.text
+    assert stored(server) == before
