@@ -54,6 +54,7 @@ def check(target: Target, spec: Spec) -> int:
     return response.status_code
 
 
+@pytest.mark.slow
 def test_signed_requests_with_arbitrary_fields(target: Target) -> None:
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(spec=specs(mode=target.peer.mode))
