@@ -240,9 +240,9 @@ def test_long_view_url_event_fits_its_dedup_key(server: Server) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        '<?xml version="1.0" encoding="GBK"?>'.encode() + fixture("text", FromUserName="o_gbk").encode("gbk"),
+        b'<?xml version="1.0" encoding="GBK"?>' + fixture("text", FromUserName="o_gbk").encode("gbk"),
         fixture("text", FromUserName="o_latin", Content="café").encode("latin-1"),
-        '<?xml version="1.0" encoding="x-unknown"?><xml/>'.encode(),
+        b'<?xml version="1.0" encoding="x-unknown"?><xml/>',
     ],
     ids=["gbk-declared", "latin-1-bytes", "unknown-encoding"],
 )
