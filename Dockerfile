@@ -9,8 +9,10 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
+# Every package named in pyproject.toml's packages.find (tests/test_docker_image.py checks the list).
 COPY pyproject.toml README.md config.toml ./
 COPY bot bot
+COPY enterprises enterprises
 COPY intents intents
 COPY policies policies
 COPY routing routing

@@ -1,5 +1,6 @@
 -- wrk script: plaintext WeChat text messages, each with a unique MsgId, from 200 simulated users.
--- In plain mode the URL signature covers only token, timestamp and nonce, so one signed query serves all.
+-- Each request takes the next of the signed queries bench/wechat_load.py wrote (args[3]), one a line:
+-- the server refuses a (timestamp, nonce) pair reused with another body. Thread t takes lines t, t+n, ...
 local counter = 0
 local threads = {}
 
@@ -14,6 +15,15 @@ function init(args)
   run_id = tonumber(args[1]) or 0
   -- mean think time between one user's messages, in ms (0: send again as soon as answered)
   think = tonumber(args[2]) or 0
+  nthreads = tonumber(args[4]) or 1
+  paths = {}
+  local line_number = 0
+  for line in io.lines(args[3]) do
+    line_number = line_number + 1
+    if line_number % nthreads == thread_id % nthreads then
+      table.insert(paths, line)
+    end
+  end
   math.randomseed(run_id * 7919 + thread_id)
   texts = {"小微企业有什么税收优惠", "稳岗返还怎么申请", "招应届生有补贴吗", "你好", "研发费用加计扣除怎么算"}
 end
@@ -26,7 +36,7 @@ request = function()
     "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName>" ..
     "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
     "<MsgId>%d</MsgId></xml>", user, os.time(), texts[(sent % #texts) + 1], msgid)
-  return wrk.format("POST", nil, {["Content-Type"] = "text/xml"}, body)
+  return wrk.format("POST", paths[((sent - 1) % #paths) + 1], {["Content-Type"] = "text/xml"}, body)
 end
 
 delay = function()

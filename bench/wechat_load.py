@@ -72,9 +72,19 @@ def wait_ready(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
+def signed_queries(path: Path, *, count: int, openid: str) -> None:
+    """`count` signed queries, one a line, each with a nonce of its own (a reused nonce with another body is 403)."""
+    timestamp = str(int(time.time()))
+    with path.open("w", encoding="ascii") as handle:
+        for number in range(count):
+            nonce = f"{number:x}"
+            handle.write(f"/wechat?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}")
+            handle.write(f"&nonce={nonce}&openid={openid}\n")
+
+
 def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int, think_ms: int = 0) -> Run:
-    timestamp, nonce = str(int(time.time())), "424242"
-    query = f"?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid=o_bench"
+    queries = Path(os.environ.get("TMPDIR", "/tmp")) / f"appealbot-wrk-{os.getpid()}-{run_id}.txt"
+    signed_queries(queries, count=min(duration * 20_000, 1_000_000), openid="o_bench")
     out = subprocess.run(
         [
             "wrk",
@@ -86,15 +96,18 @@ def wrk(url: str, *, duration: int, connections: int, threads: int, run_id: int,
             "10s",
             "-s",
             str(ROOT / "bench" / "wechat.lua"),
-            url + "/wechat" + query,
+            url + "/wechat",
             "--",
             str(run_id),
             str(think_ms),
+            str(queries),
+            str(threads),
         ],
         check=True,
         capture_output=True,
         text=True,
     )
+    queries.unlink(missing_ok=True)
     report = out.stdout
 
     def latency(label: str) -> float:
@@ -132,8 +145,6 @@ async def _open_loop(urls: list[str], *, rate: float, seconds: float, budget: fl
     import json
 
     texts = [json.loads(line)["text"] for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    timestamp, nonce = str(int(time.time())), "424242"
-    query = f"?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid=o_open"
     latencies: list[float] = []
     late = failed = passive_success = 0
     run = secrets.randbelow(10**6)
@@ -148,6 +159,8 @@ async def _open_loop(urls: list[str], *, rate: float, seconds: float, budget: fl
             f"<Content><![CDATA[{content}]]></Content><MsgId>{run * 10**7 + number}</MsgId></xml>"
         )
         try:
+            timestamp, nonce = str(int(time.time())), f"{run}-{number}"  # a nonce of its own for each message
+            query = f"?signature={signature(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}&openid={user}"
             response = await client.post(urls[number % len(urls)] + "/wechat" + query, content=body.encode())
         except httpx.HTTPError:
             failed += 1
@@ -202,6 +215,7 @@ def open_loop_round(args: argparse.Namespace) -> int:
         APPEALBOT_REDIS_PREFIX=prefix,
         APPEALBOT_WECHAT_MODE="plain",
         APPEALBOT_WECHAT_TOKEN=TOKEN,
+        APPEALBOT_WECHAT_RATE_LIMIT="0",  # 200 simulated users send far more than a person would
         APPEALBOT_SIMULATOR_ENABLED="false",
         APPEALBOT_LOG_LEVEL="WARNING",
         APPEALBOT_WECHAT_API_BASE="http://127.0.0.1:9",
@@ -306,6 +320,7 @@ def main() -> int:
             APPEALBOT_REDIS_PREFIX=prefix,
             APPEALBOT_WECHAT_MODE="plain",
             APPEALBOT_WECHAT_TOKEN=TOKEN,
+            APPEALBOT_WECHAT_RATE_LIMIT="0",
             APPEALBOT_SIMULATOR_ENABLED="false",
             APPEALBOT_LOG_LEVEL="WARNING",
             APPEALBOT_WECHAT_API_BASE="http://127.0.0.1:9",

@@ -11,10 +11,10 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.chat.dialogue import Dialogue
 from bot.chat.inbox import Inbox
 from bot.chat.learning import fit_cache_dir
 from bot.chat.match_index import MatchIndex, build_matcher
+from bot.chat.rate_limit import RateLimitedDialogue
 from bot.platform import db
 from bot.platform.broadcast import Broadcast
 from bot.platform.cache import MemoryCache, RedisCache, make_cache
@@ -77,7 +77,9 @@ class Services:
     # -- end --
 
     def __post_init__(self) -> None:
-        dialogue = Dialogue(
+        dialogue = RateLimitedDialogue(
+            limit=self.settings.wechat.rate_limit,
+            window=self.settings.wechat.rate_window,
             matcher=lambda: self.matcher,
             run_match=self.match_index.match,
             cache=self.cache,

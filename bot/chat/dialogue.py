@@ -112,17 +112,17 @@ def choice_number(said: str) -> int | None:
     return int(value) if value.isdigit() else CHINESE_DIGITS[value]
 
 
-def paginate(text: str, *, limit: int = MAX_REPLY_BYTES) -> list[str]:
+def paginate(text: str, *, limit: int = MAX_REPLY_BYTES, continued: str = CONTINUED) -> list[str]:
     """Split a reply into pages of at most `limit` UTF-8 bytes, cut at sentence ends where possible."""
     pages: list[str] = []
     rest = text
-    budget = limit - len(CONTINUED.encode())
+    budget = limit - len(continued.encode())
     while len(rest.encode()) > limit:
         cut = len(rest.encode()[:budget].decode("utf-8", errors="ignore"))
         boundary = max(rest.rfind(mark, 0, cut) for mark in SENTENCE_ENDS)
         if boundary > cut // 2:
             cut = boundary + 1
-        pages.append(rest[:cut].rstrip() + CONTINUED)
+        pages.append(rest[:cut].rstrip() + continued)
         rest = rest[cut:].lstrip("\n")
     pages.append(rest)
     return pages

@@ -83,6 +83,10 @@ class WeChatSettings:
     dedup_ttl: int = 86400
     recover_after: float = 15.0  # seconds after which a message whose processing never finished is taken over
     template_appeal_update: str = ""
+    # -- callback hardening (bot/wechat/freshness.py, bot/chat/rate_limit.py) --
+    timestamp_window: int = 300  # seconds a signed request's timestamp may be off the server's clock
+    rate_limit: int = 20  # messages per openid per rate_window processed; the rest stored, not processed; 0: off
+    rate_window: int = 60
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,11 @@ def _validate_matching(matching: MatchingSettings) -> None:
         raise SettingsError(f"matching.workers must be at least 1, got {matching.workers}")
 
 
+def _validate_callback(wechat: WeChatSettings) -> None:
+    if wechat.timestamp_window < 1 or wechat.rate_limit < 0 or wechat.rate_window < 1:
+        raise SettingsError("wechat.timestamp_window and wechat.rate_window must be >= 1, wechat.rate_limit >= 0")
+
+
 def validate(settings: Settings) -> None:
     """Refuse settings that cannot work, naming the key."""
     wechat = settings.wechat
@@ -250,6 +259,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("wechat.encoding_aes_key must be 43 characters in compatible and safe mode")
     if not wechat.token:
         raise SettingsError("wechat.token is empty")
+    _validate_callback(wechat)
     _validate_matching(settings.matching)
     _validate_recovery(wechat)
     if settings.log.format not in {"json", "text", "auto"}:

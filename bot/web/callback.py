@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from bot.platform import metrics
 from bot.web.deps import ServicesDep
+from bot.wechat.freshness import check_replay, check_timestamp
 from bot.wechat.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,11 @@ async def verify_url(request: Request, services: ServicesDep) -> Response:
     if not services.codec.verify_url(request.query_params):
         metrics.REQUESTS.labels("forged").inc()
         return PlainTextResponse("invalid signature", status_code=403)
+    try:
+        check_timestamp(request.query_params, window=services.settings.wechat.timestamp_window)
+    except ProtocolError as exc:
+        metrics.REQUESTS.labels("forged").inc()
+        return PlainTextResponse(exc.reason, status_code=exc.status)
     return PlainTextResponse(request.query_params.get("echostr", ""))
 
 
@@ -47,8 +53,14 @@ async def receive(request: Request, services: ServicesDep) -> Response:
     """A message or event from WeChat: the passive reply, or "success" when the answer goes out later."""
     started = time.monotonic()
     try:
-        body = await _read_body(request, services.settings.wechat.max_body_bytes)
+        wechat = services.settings.wechat
+        body = await _read_body(request, wechat.max_body_bytes)
+        if not services.codec.verify_url(request.query_params):
+            raise ProtocolError(403, "bad signature")
+        check_timestamp(request.query_params, window=wechat.timestamp_window)
         inbound, encrypt = services.codec.open(request.query_params, body)
+        # After the body checks: only a request that would be processed takes its nonce.
+        await check_replay(request.query_params, body, cache=services.cache, window=wechat.timestamp_window)
     except TooLarge:
         metrics.REQUESTS.labels("too_large").inc()
         return PlainTextResponse("request body too large", status_code=413)

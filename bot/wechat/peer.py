@@ -27,17 +27,19 @@ class Peer:
         self._crypto = WeChatCrypto(token, encoding_aes_key, app_id) if mode != "plain" else None
 
     def sign_query(self, *, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
-        timestamp = timestamp or str(int(time.time()))
-        nonce = nonce or str(secrets.randbelow(10**10))
+        timestamp = str(int(time.time())) if timestamp is None else timestamp
+        nonce = str(secrets.randbelow(10**10)) if nonce is None else nonce
         return {"signature": signature(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 
     def request(self, fields: Mapping[str, Any]) -> tuple[dict[str, str], bytes]:
         """Query parameters and body of a POST carrying `fields`, as WeChat would send them in this mode."""
         return self.request_xml(render_xml(fields), openid=str(fields.get("FromUserName", "")))
 
-    def request_xml(self, plain: str, *, openid: str = "") -> tuple[dict[str, str], bytes]:
-        """Query parameters and body of a POST carrying this plaintext XML document."""
-        query = self.sign_query()
+    def request_xml(
+        self, plain: str, *, openid: str = "", timestamp: str | None = None, nonce: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """Query parameters and body of a POST carrying this plaintext XML document (signed now, by default)."""
+        query = self.sign_query(timestamp=timestamp, nonce=nonce)
         query["openid"] = openid
         if self._crypto is None:
             return query, plain.encode()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, TreeBuilder
 
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
@@ -21,6 +22,13 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
 MODES = ("plain", "compatible", "safe")
+# WeChat's deepest documents (a 发图 event's SendPicsInfo/PicList/item/PicMd5Sum) nest 5 deep.
+MAX_DEPTH = 8
+MAX_INT64 = 2**63 - 1
+# Column widths of inbound_messages (bot/chat/models.py): longer values would fail in the database.
+MAX_OPENID, MAX_MSG_TYPE, MAX_EVENT, MAX_EVENT_KEY, MAX_DEDUP_KEY = 64, 32, 64, 512, 255
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() accepts "²", which int() refuses
+_NAME = re.compile(r"[A-Za-z0-9_]+")  # MsgType and Event: ASCII, so that lower() keeps their length
 
 
 class ProtocolError(Exception):
@@ -45,7 +53,7 @@ class Inbound:
     @property
     def msg_id(self) -> int | None:
         raw = self.fields.get("MsgId")
-        return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+        return int(raw) if isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()) else None
 
     @property
     def event(self) -> str | None:
@@ -72,7 +80,10 @@ class Inbound:
         """Messages are unique by (openid, MsgId); events by (openid, CreateTime, Event, EventKey)."""
         if self.msg_id is not None:
             return f"m:{self.openid}:{self.msg_id}"
-        return f"e:{self.openid}:{self.create_time}:{self.event or self.msg_type}:{self.event_key or ''}"
+        key = f"e:{self.openid}:{self.create_time}:{self.event or self.msg_type}:{self.event_key or ''}"
+        if len(key) > MAX_DEDUP_KEY:  # a long EventKey (a menu URL): its digest keeps the key within its column
+            key = key[: MAX_DEDUP_KEY - 41] + "#" + hashlib.sha1(key.encode()).hexdigest()
+        return key
 
 
 def signature(*parts: str) -> str:
@@ -91,18 +102,79 @@ def _element_to_value(element: Element) -> Any:
     return {child.tag: _element_to_value(child) for child in children}
 
 
-def parse_xml(raw: bytes | str) -> dict[str, Any]:
-    """Parse a WeChat XML document into a dict, refusing DTDs, entities and anything but <xml>."""
+class _TooDeep(Exception):
+    pass
+
+
+class _BoundedBuilder:
+    """An ElementTree builder that stops the parse as soon as elements nest deeper than MAX_DEPTH."""
+
+    def __init__(self) -> None:
+        self._tree = TreeBuilder()
+        self._depth = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _TooDeep
+        return self._tree.start(tag, attrs)
+
+    def end(self, tag: str) -> Element:
+        self._depth -= 1
+        return self._tree.end(tag)
+
+    def data(self, text: str) -> None:
+        self._tree.data(text)
+
+    def close(self) -> Element:
+        return self._tree.close()
+
+
+def _parse_root(raw: bytes | str) -> Element:
+    parser = safe_xml.DefusedXMLParser(
+        target=_BoundedBuilder(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
     try:
-        root = safe_xml.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser.feed(raw)
+        root: Element = parser.close()
+    except _TooDeep:
+        raise ProtocolError(400, f"XML nested deeper than {MAX_DEPTH} elements") from None
     except DefusedXmlException as exc:
         raise ProtocolError(400, f"forbidden XML construct: {type(exc).__name__}") from None
-    except (safe_xml.ParseError, ValueError) as exc:
+    except (safe_xml.ParseError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding declared
         raise ProtocolError(400, f"not well-formed XML: {exc}") from None
+    return root
+
+
+def parse_xml(raw: bytes | str) -> dict[str, Any]:
+    """Parse a WeChat XML document into a dict, refusing DTDs, entities, deep nesting and anything but <xml>."""
+    root = _parse_root(raw)
     if root.tag != "xml":
         raise ProtocolError(400, f"root element must be <xml>, got <{root.tag}>")
     value = _element_to_value(root)
     return value if isinstance(value, dict) else {}
+
+
+def _text_field(fields: Mapping[str, Any], name: str, limit: int) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str):
+        raise ProtocolError(400, f"{name} must be text, not nested elements")
+    if len(value.strip()) > limit:
+        raise ProtocolError(400, f"{name} is longer than {limit} characters")
+    return value.strip()
+
+
+def _check_optional(fields: Mapping[str, Any]) -> None:
+    """The optional fields that are stored in columns of their own must fit them."""
+    for name in ("MsgId", "MsgID"):  # MsgID: a template message's delivery report
+        value = fields.get(name)
+        text = value.strip() if isinstance(value, str) else ""
+        if value is not None and (not _DIGITS.fullmatch(text) or len(text) > 19 or int(text) > MAX_INT64):
+            raise ProtocolError(400, f"{name} is not a 64-bit number")
+    if "Event" in fields and not _NAME.fullmatch(_text_field(fields, "Event", MAX_EVENT)):
+        raise ProtocolError(400, "Event is not a WeChat event name")
+    if "EventKey" in fields:
+        _text_field(fields, "EventKey", MAX_EVENT_KEY)
 
 
 def inbound_from_fields(fields: Mapping[str, Any]) -> Inbound:
@@ -110,18 +182,19 @@ def inbound_from_fields(fields: Mapping[str, Any]) -> Inbound:
     missing = [name for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType") if not fields.get(name)]
     if missing:
         raise ProtocolError(400, f"missing field(s): {', '.join(missing)}")
-    create_time = str(fields["CreateTime"]).strip()
-    if not create_time.isdigit():
+    to_user = _text_field(fields, "ToUserName", MAX_OPENID)
+    openid = _text_field(fields, "FromUserName", MAX_OPENID)
+    msg_type = _text_field(fields, "MsgType", MAX_MSG_TYPE)
+    create_time = _text_field(fields, "CreateTime", 10)
+    if not _DIGITS.fullmatch(create_time):
         raise ProtocolError(400, "CreateTime is not a number")
-    openid = str(fields["FromUserName"]).strip()
-    if len(openid) > 64:
-        raise ProtocolError(400, "FromUserName is too long")
+    if not (to_user and openid):
+        raise ProtocolError(400, "ToUserName and FromUserName must not be blank")
+    if not _NAME.fullmatch(msg_type):
+        raise ProtocolError(400, "MsgType is not a WeChat message type")
+    _check_optional(fields)
     return Inbound(
-        to_user=str(fields["ToUserName"]).strip(),
-        openid=openid,
-        create_time=int(create_time),
-        msg_type=str(fields["MsgType"]).strip().lower(),
-        fields=dict(fields),
+        to_user=to_user, openid=openid, create_time=int(create_time), msg_type=msg_type.lower(), fields=dict(fields)
     )
 
 
@@ -178,10 +251,11 @@ class Codec:
             raise ProtocolError(403, "bad signature")
         if not body.strip():
             raise ProtocolError(400, "empty body")
-        outer = parse_xml(body)
         encrypted = query.get("encrypt_type", "raw").lower() == "aes"
         if self.mode == "safe" and not encrypted:
             raise ProtocolError(400, "safe mode expects encrypt_type=aes")
+        # Bounded and defused, and in safe mode read only for its Encrypt element before msg_signature is checked.
+        outer = parse_xml(body)
         if encrypted and self._crypto is not None:
             return inbound_from_fields(parse_xml(self._decrypt(outer, query))), self.mode == "safe"
         return inbound_from_fields(outer), False

@@ -184,3 +184,72 @@ def test_database_gone_is_a_503_not_a_crash(templates: Templates, tmp_path: Path
             (tmp_path / f"appealbot.db{suffix}").unlink(missing_ok=True)
         status, _, raw = post(client, settings, fixture("text", FromUserName="o_nodb", MsgId="33000002"))
         assert status == 503, raw
+
+
+def nested(depth: int) -> str:
+    return fixture("text", FromUserName="o_deep").replace("</xml>", "<a>" * depth + "x" + "</a>" * depth + "</xml>")
+
+
+ODD_DOCUMENTS = {
+    "create-time-superscript": fixture("text", FromUserName="o_odd", CreateTime="²"),
+    "create-time-30-digits": fixture("text", FromUserName="o_odd", CreateTime="9" * 30),
+    "create-time-negative": fixture("text", FromUserName="o_odd", CreateTime="-5"),
+    "msg-id-30-digits": fixture("text", FromUserName="o_odd", MsgId="1" * 30),
+    "msg-id-over-int64": fixture("text", FromUserName="o_odd", MsgId=str(2**63)),
+    "msg-id-superscript": fixture("text", FromUserName="o_odd", MsgId="²"),
+    "msg-type-300-chars": fixture("text", FromUserName="o_odd", MsgType="t" * 300),
+    "msg-type-not-ascii": fixture("text", FromUserName="o_odd", MsgType="文本"),
+    "from-user-nested": fixture("text").replace("<FromUserName><![CDATA[", "<FromUserName><b>1</b><![CDATA["),
+    "event-300-chars": fixture("event_click", FromUserName="o_odd", Event="E" * 300),
+    "event-key-1000-chars": fixture("event_click", FromUserName="o_odd", EventKey="k" * 1000),
+    "template-msg-id-superscript": fixture("event_templatesendjobfinish", FromUserName="o_odd", MsgID="²"),
+    "nested-6000": nested(6000),  # 9,000 deep is over the body limit once encrypted; the outer test has 9,000
+    "nested-9": nested(9),
+}
+
+
+@pytest.mark.parametrize("document", ODD_DOCUMENTS.values(), ids=ODD_DOCUMENTS.keys())
+def test_validly_signed_odd_fields_are_a_400(server: Server, document: str) -> None:
+    before = stored(server)
+    response = send(server, *peer(server["settings"]).request_xml(document))
+    assert response.status_code == 400, response.text
+    assert stored(server) == before
+
+
+def test_deep_outer_document_is_refused_before_the_msg_signature(server: Server) -> None:
+    before = stored(server)
+    query, _ = peer(server["settings"]).request_xml(fixture("text"))
+    deep = ("<xml>" + "<a>" * 9000 + "</a>" * 9000 + "</xml>").encode()
+    response = send(server, {**query, "msg_signature": "0" * 40}, deep)
+    assert response.status_code == 400 and "nested" in response.text
+    assert stored(server) == before
+
+
+def test_wechat_depth_still_parses(server: Server) -> None:
+    # a 发图 event: SendPicsInfo / PicList / item / PicMd5Sum, five deep with <xml>
+    pics = "<SendPicsInfo><Count>1</Count><PicList><item><PicMd5Sum>abc</PicMd5Sum></item></PicList></SendPicsInfo>"
+    xml = fixture("event_click", FromUserName="o_pics", Event="pic_sysphoto").replace("</xml>", pics + "</xml>")
+    assert send(server, *peer(server["settings"]).request_xml(xml)).status_code == 200
+
+
+def test_long_view_url_event_fits_its_dedup_key(server: Server) -> None:
+    xml = fixture("event_view", FromUserName="o_" + "v" * 60, EventKey="https://example.cn/" + "p" * 400)
+    assert send(server, *peer(server["settings"]).request_xml(xml)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0" encoding="GBK"?>' + fixture("text", FromUserName="o_gbk").encode("gbk"),
+        fixture("text", FromUserName="o_latin", Content="café").encode("latin-1"),
+        b'<?xml version="1.0" encoding="x-unknown"?><xml/>',
+    ],
+    ids=["gbk-declared", "latin-1-bytes", "unknown-encoding"],
+)
+def test_signed_bodies_that_are_not_utf8(server: Server, body: bytes) -> None:
+    if server["settings"].wechat.mode != "plain":
+        pytest.skip("the plain body is the document; in safe mode it is the encrypted envelope")
+    before = stored(server)
+    response = send(server, signed_plain(server), body)
+    assert 400 <= response.status_code < 500, response.text
+    assert stored(server) == before

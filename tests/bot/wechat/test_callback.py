@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -159,13 +160,13 @@ def test_get_url_verification(server: Server) -> None:
     from bot.wechat.protocol import signature
 
     token = server.settings.wechat.token
-    params = {
-        "signature": signature(token, "1795747200", "42"),
-        "timestamp": "1795747200",
-        "nonce": "42",
-        "echostr": "8327845734756435",
-    }
+    now = str(int(time.time()))
+    params = {"signature": signature(token, now, "42"), "timestamp": now, "nonce": "42", "echostr": "8327845734756435"}
     ok = server.client.get("/wechat", params=params)
     assert ok.status_code == 200 and ok.text == "8327845734756435"
+    # signed correctly, but an hour old: outside the timestamp window
+    hour_ago = str(int(now) - 3600)
+    stale = {**params, "signature": signature(token, hour_ago, "42"), "timestamp": hour_ago}
+    assert server.client.get("/wechat", params=stale).status_code == 403
     forged = server.client.get("/wechat", params={**params, "signature": "f" * 40})
     assert forged.status_code == 403 and "8327845734756435" not in forged.text
