@@ -1,4 +1,4 @@
-"""Migration 0012: the policy question log and the indexes of the period figures, as the models declare them, and
+"""Migration 0010: the policy question log and the indexes of the period figures, as the models declare them, and
 a way back down."""
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def test_models_and_migration_agree(engine: Engine) -> None:
     assert {index["name"] for index in inspect(engine).get_indexes("appeal_timers")} >= INDEXES
 
 
-def test_down_to_0008_and_up_again(engine: Engine) -> None:
+def test_down_to_0009_and_up_again(engine: Engine) -> None:
     db.upgrade(engine)
-    migrate(engine, "0008", down=True)
+    migrate(engine, "0009", down=True)
     checked = inspect(engine)
     assert "policy_questions" not in checked.get_table_names()
     assert not INDEXES & {index["name"] for index in checked.get_indexes("appeal_timers")}

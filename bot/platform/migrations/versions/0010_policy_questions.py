@@ -4,8 +4,8 @@ Two new tables, nothing altered; they feed the policy side of the statistics. Al
 period: the pushes' sent_at, the 签收 limits by due time (响应率; covering on PostgreSQL), and the limits not met
 by their due time (超时件).
 
-Revision ID: 0012
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 18:00:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
