@@ -71,8 +71,9 @@ async def receive(request: Request, services: ServicesDep) -> Response:
     try:
         answer = await services.inbox.answer(inbound, started=started)
     except Exception:
-        # The database is unreachable, most likely. Nothing was stored, so WeChat's retry starts afresh.
-        log.exception("wechat message could not be stored")
+        # The database went away, most likely. Whatever was stored waits for WeChat's retry, which takes the
+        # message over (or the worker does after wechat.recover_after): see bot/chat/recovery.py.
+        log.exception("wechat message could not be answered now")
         metrics.REQUESTS.labels("unavailable").inc()
         return PlainTextResponse("service unavailable", status_code=503)
     metrics.REQUESTS.labels("ok").inc()
