@@ -77,7 +77,7 @@ def _lines(session: Session, found: Handoff) -> list[Line]:
         if out.status == OutboundStatus.UNDELIVERED and out.error:
             status += f"（{out.error}）"
         side, label = ("unit", out.author) if out.author else ("bot", transcript.CHANNELS.get(out.channel, ""))
-        problem = out.status in {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED}
+        problem = out.status in transcript.PROBLEMS
         lines.append(Line(at, side, "text", out.text, label=label, status=status, problem=problem))
     lines.sort(key=lambda line: line.at)
     return lines

@@ -29,6 +29,8 @@ from routing.models import NOTICE_STATUS_LABELS, Appeal, AppealEvent, Enterprise
 LIMIT = 200
 CHANNELS = CHANNEL_LABELS
 DELIVERY = OUTBOUND_STATUS_LABELS
+# Shown in red: not delivered, or not known to be (its sender died mid-call: staff check by phone).
+PROBLEMS = {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED, OutboundStatus.UNCERTAIN}
 NOTICE_STATES = NOTICE_STATUS_LABELS
 NOTICE_EVENTS = {NoticeEvent.MESSAGE: "工作人员回复"}
 EVENTS = {"subscribe": "关注了公众号", "unsubscribe": "取消了关注", "scan": "扫码进入公众号"}
@@ -189,7 +191,7 @@ def conversation(*, session: Session, appeal: Appeal, limit: int = LIMIT) -> tup
                     out.text,
                     label=label,
                     status=status,
-                    problem=out.status in {OutboundStatus.UNDELIVERED, OutboundStatus.FAILED},
+                    problem=out.status in PROBLEMS,
                 ),
             )
         )
