@@ -18,6 +18,7 @@ from tests.support.databases import Templates
 from tests.support.servers import running
 from tests.support.wechat import fixture, peer
 
+
 @pytest.fixture(scope="module", params=["plain", "compatible", "safe"])
 def server(
     request: pytest.FixtureRequest, templates: Templates, tmp_path_factory: pytest.TempPathFactory
