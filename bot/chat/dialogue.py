@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 2048
 MORE = "更多"
 CONTINUED = f"\n（未完，回复“{MORE}”查看后续）"
+# A message pushed in pieces (staff replies, appeal updates): every piece is sent, one after another.
+NEXT_PIECE = "\n（未完，见下一条）"
 SENTENCE_ENDS = "\n。！？；!?;"
 
 WELCOME = (

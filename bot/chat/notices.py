@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.chat import messages
+from bot.chat.dialogue import NEXT_PIECE, paginate
 from bot.chat.inbox import deliver
 from bot.chat.models import Channel, OutboundMessage, OutboundStatus
 from bot.services import Services
@@ -42,18 +43,40 @@ async def _outbound_status(services: Services, outbound_id: int) -> OutboundStat
         return await connection.scalar(select(OutboundMessage.status).where(OutboundMessage.id == outbound_id))
 
 
+async def _send_pieces(
+    services: Services, notice: notify.Outgoing
+) -> tuple[NoticeStatus, int | None, str | None] | None:
+    """Send a notice as customer-service messages of at most 2,048 bytes each (an answer quotes the staff's
+    text, which may be long), in order; None when its first piece did not go out, so that a template is tried."""
+    engine, api = services.engine, services.api
+    pieces = paginate(notice.text, continued=NEXT_PIECE)
+    first: int | None = None
+    for number, piece in enumerate(pieces):
+        outbound_id = await messages.add_outbound(
+            engine, openid=notice.openid, text=piece, channel=Channel.CUSTOMER_SERVICE
+        )
+        first = outbound_id if first is None else first
+        if await deliver(engine, api, outbound_id=outbound_id, openid=notice.openid, text=piece):
+            continue
+        if await _outbound_status(services, outbound_id) == OutboundStatus.PENDING:
+            # The worker's retry sends pending messages in the order they were stored: queue the rest behind it.
+            for rest in pieces[number + 1 :]:
+                await messages.add_outbound(engine, openid=notice.openid, text=rest, channel=Channel.CUSTOMER_SERVICE)
+            return NoticeStatus.SENT, first, "客服消息暂未发出，由重试任务继续发送"
+        if number == 0:
+            return None
+        return NoticeStatus.NEEDS_CALL, first, f"第{number + 1}段起未送达，请电话联系企业"
+    return NoticeStatus.SENT, first, None
+
+
 async def _deliver(services: Services, notice: notify.Outgoing) -> tuple[NoticeStatus, int | None, str | None]:
     """Send one notice; (status, outbound id, error)."""
     engine, api = services.engine, services.api
     unsubscribed = await messages.is_unsubscribed(engine, notice.openid)
     if not unsubscribed and await messages.within_window(engine, notice.openid):
-        outbound_id = await messages.add_outbound(
-            engine, openid=notice.openid, text=notice.text, channel=Channel.CUSTOMER_SERVICE
-        )
-        if await deliver(engine, api, outbound_id=outbound_id, openid=notice.openid, text=notice.text):
-            return NoticeStatus.SENT, outbound_id, None
-        if await _outbound_status(services, outbound_id) == OutboundStatus.PENDING:
-            return NoticeStatus.SENT, outbound_id, "客服消息暂未发出，由重试任务继续发送"
+        sent = await _send_pieces(services, notice)
+        if sent is not None:
+            return sent
     template = services.settings.wechat.template_appeal_update
     if template and not unsubscribed:
         when = datetime.now(ZoneInfo(services.settings.app.timezone)).strftime("%Y-%m-%d %H:%M")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts import SignedIn
 from bot.chat import handoff, messages
-from bot.chat.dialogue import paginate
+from bot.chat.dialogue import NEXT_PIECE, paginate
 from bot.chat.inbox import deliver
 from bot.chat.models import Channel, Handoff, HandoffState, InboundMessage, OutboundMessage, OutboundStatus
 from bot.web.console import transcript
@@ -33,7 +33,6 @@ CONTEXT = timedelta(minutes=30)  # what the enterprise wrote just before it aske
 MAX_REPLY = 2000
 CLOSING = "本次人工服务已结束。如还有问题，可以随时留言，或回复“人工客服”。"
 # A long reply goes out as several customer-service messages, cut as the bot's replies are (2,048 bytes).
-CONTINUED = "\n（未完，见下一条）"
 NOTICES = {
     "sent": "回复已发出（客服消息）",
     "undelivered": "企业超过48小时未发消息，微信不允许再发客服消息：回复已保存为“未送达”，请电话联系企业",
@@ -219,7 +218,7 @@ async def reply(request: Request, user: ConsoleUser, services: ServicesDep, hand
 async def _send(services: Any, *, openid: str, text: str, handoff_id: int, author: SignedIn) -> str:
     """Store and send the reply, in pieces WeChat accepts; "sent", "pending" or "undelivered" (the worst piece)."""
     outcomes = []
-    for piece in paginate(text, continued=CONTINUED):
+    for piece in paginate(text, continued=NEXT_PIECE):
         outbound_id = await messages.add_outbound(
             services.engine,
             openid=openid,

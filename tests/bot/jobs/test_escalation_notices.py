@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from bot.chat.dialogue import MAX_REPLY_BYTES, NEXT_PIECE
 from bot.chat.models import InboundMessage, OutboundMessage
 from bot.jobs import worker
 from bot.platform import db
@@ -114,3 +115,32 @@ async def test_each_step_reaches_the_enterprise_by_the_best_channel_left(backend
         finally:
             await services.close()
             engine.dispose()
+
+
+@pytest.mark.database("schema")
+async def test_a_long_answer_reaches_the_enterprise_in_pieces_wechat_accepts(settings: Settings) -> None:
+    sentence = "经核实，拖欠的工程款已纳入本月支付计划，财政局将于五个工作日内拨付到位。"
+    answer = sentence * 40  # about 4,400 bytes: more than one customer-service message holds
+    with standin() as (api_url, api):
+        configured = settings.replace("simulator", enabled=False).replace("wechat", api_base=api_url)
+        services = await open_services(configured, load_demo=False)
+        engine = db.make_engine(configured.database_url)
+        try:
+            wrote(engine, "o_long", ago=timedelta(hours=1))
+            appeal_id = file_and_sign(engine, "o_long")
+            await worker.sweep(services)  # the 签收 notice
+            with db.transaction(db.session_factory(engine)) as session:
+                unit_id = session.scalars(select(Unit.id).where(Unit.name == "区工信交通局")).one()
+                lead = Actor(ActorRole.STAFF, "li", unit_id)
+                lifecycle.contact(session=session, appeal_id=appeal_id, actor=lead)
+                lifecycle.answer(session=session, appeal_id=appeal_id, actor=lead, text=answer)
+            await worker.sweep(services)
+            pieces = [message["text"]["content"] for message in api.received["o_long"][1:]]
+        finally:
+            await services.close()
+            engine.dispose()
+    assert len(pieces) > 1
+    assert all(len(piece.encode()) <= MAX_REPLY_BYTES for piece in pieces)
+    glued = "".join(piece.removesuffix(NEXT_PIECE) for piece in pieces)
+    assert answer in glued  # nothing lost at the cuts, in order
+    assert notices(engine)["o_long"] == [("signed", "sent"), ("answered", "sent")]

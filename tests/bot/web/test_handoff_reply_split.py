@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from bot.chat.dialogue import MAX_REPLY_BYTES
+from bot.chat.dialogue import MAX_REPLY_BYTES, NEXT_PIECE
 from bot.chat.models import Handoff, OutboundMessage
 from bot.platform.settings import Settings
-from bot.web.console.inbox_pages import CONTINUED, MAX_REPLY
+from bot.web.console.inbox_pages import MAX_REPLY
 from tests.bot.web.console_support import BOSS, client, prepare_console, run
 from tests.support.servers import running
 from tests.support.wechat import fixture, post
@@ -31,9 +31,9 @@ def test_long_staff_reply_is_split_like_bot_replies(settings: Settings) -> None:
         received = [m["text"]["content"] for m in app.state.standin.received["o_long"]]
     assert len(received) > 1
     assert all(len(piece.encode()) <= MAX_REPLY_BYTES for piece in received)
-    assert all(piece.endswith(CONTINUED) for piece in received[:-1])
-    assert not received[-1].endswith(CONTINUED)
-    glued = "".join(piece.removesuffix(CONTINUED) for piece in received)
+    assert all(piece.endswith(NEXT_PIECE) for piece in received[:-1])
+    assert not received[-1].endswith(NEXT_PIECE)
+    glued = "".join(piece.removesuffix(NEXT_PIECE) for piece in received)
     assert glued.startswith("【") and glued.endswith(text)  # nothing lost at the cuts
     # every piece is a stored outbound message of the hand-off, so staff see the reply as sent
     stored = run(
