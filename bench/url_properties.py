@@ -36,6 +36,8 @@ def main() -> int:
     for method, count, statuses, slowest, what in LINE.findall(result.stdout):
         print(f"{method:<6} {count:>9}  {statuses:<44} {float(slowest):>7.3f}s  {what}")
     outcome = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-500:]
+    if result.returncode:  # what failed, with Hypothesis's falsifying example
+        print("\n".join(line for line in result.stdout.splitlines() if line.startswith("E ") or "Falsifying" in line))
     print(f"pytest: {outcome}  ({time.monotonic() - started:.0f} s)")
     return result.returncode
 
